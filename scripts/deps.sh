@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install the Debian packages devwatch needs to build, test and run its
+# samples, but only those missing: a warm machine pays one dpkg query.
+set -euo pipefail
+
+packages=(
+	build-essential cmake ninja-build pkg-config git curl ca-certificates
+	libuv1-dev libcurl4-openssl-dev libcjson-dev libxxhash-dev libgit2-dev
+	libarchive-dev libcmocka-dev
+	docker.io busybox-static debootstrap
+	inotify-tools xxhash python3 rsync vim-tiny
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+echo "devwatch: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+	sudo=sudo
+else
+	sudo=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

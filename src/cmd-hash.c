@@ -1,0 +1,15 @@
+/*
+ * `devwatch hash`: not built yet.
+ */
+#include <stdio.h>
+
+#include "base/error.h"
+#include "cmd.h"
+
+int cmd_hash(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fputs("devwatch hash: not implemented yet\n", stderr);
+	return DW_EXIT_FAIL;
+}

@@ -1,0 +1,15 @@
+/*
+ * `devwatch serve`: not built yet.
+ */
+#include <stdio.h>
+
+#include "base/error.h"
+#include "cmd.h"
+
+int cmd_serve(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fputs("devwatch serve: not implemented yet\n", stderr);
+	return DW_EXIT_FAIL;
+}

@@ -1,0 +1,15 @@
+/*
+ * `devwatch status`: not built yet.
+ */
+#include <stdio.h>
+
+#include "base/error.h"
+#include "cmd.h"
+
+int cmd_status(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fputs("devwatch status: not implemented yet\n", stderr);
+	return DW_EXIT_FAIL;
+}

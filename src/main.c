@@ -1,0 +1,131 @@
+/*
+ * devwatch's entry point: global options, then dispatch through cmd_table.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "cmd.h"
+
+const struct cmd_entry cmd_table[] = {
+	{"up", "up [-f FILE] [--keep] [--json] [-v]",
+	 "start the project's containers and live-update them", cmd_up},
+	{"down", "down [-f FILE] [--json]",
+	 "stop and remove the project's containers", cmd_down},
+	{"status", "status [-f FILE] [--json]",
+	 "show the project's containers", cmd_status},
+	{"logs", "logs [-f FILE] [--follow] [NAME...]",
+	 "show container logs", cmd_logs},
+	{"check", "check [-f FILE] [--json]", "validate the project file",
+	 cmd_check},
+	{"trigger", "trigger [-f FILE] NAME",
+	 "apply pending changes to a container now", cmd_trigger},
+	{"hash", "hash [DIR] [--json]", "hash a source tree as up would",
+	 cmd_hash},
+	{"watch", "watch [DIR] [--json]", "print settled change sets",
+	 cmd_watch},
+	{"serve", "serve [-f FILE]", "serve the control API only", cmd_serve},
+	{"version", "version [--json]", "print the version", cmd_version},
+	{NULL, NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+	const struct cmd_entry *c;
+
+	fputs("usage: devwatch [-v] <command> [options]\n\ncommands:\n", f);
+	for (c = cmd_table; c->name != NULL; c++)
+		fprintf(f, "  %-9s %s\n", c->name, c->summary);
+	fputs("\nRun 'devwatch <command> --help' for a command's options.\n",
+	      f);
+}
+
+void cmd_usage(FILE *f, const char *name, const char *options_help)
+{
+	const struct cmd_entry *c;
+
+	for (c = cmd_table; c->name != NULL; c++) {
+		if (strcmp(c->name, name) == 0) {
+			fprintf(f, "usage: devwatch %s\n\n%s\n", c->usage,
+				c->summary);
+			break;
+		}
+	}
+	if (options_help != NULL && options_help[0] != '\0')
+		fprintf(f, "\noptions:\n%s", options_help);
+}
+
+int cmd_usage_error(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "devwatch %s: ", name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nRun 'devwatch %s --help' for usage.\n", name);
+	return DW_EXIT_USAGE;
+}
+
+const char *cmd_project_file(const char *opt_f)
+{
+	return opt_f != NULL ? opt_f : "devwatch.json";
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd_entry *c;
+	int verbosity = 0, i = 1, rc;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "-v") == 0 ||
+		    strcmp(argv[i], "--verbose") == 0) {
+			verbosity++;
+		} else if (strcmp(argv[i], "-h") == 0 ||
+			   strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return DW_EXIT_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("devwatch %s\n", DEVWATCH_VERSION);
+			return DW_EXIT_OK;
+		} else {
+			fprintf(stderr, "devwatch: unknown option '%s'\n",
+				argv[i]);
+			usage(stderr);
+			return DW_EXIT_USAGE;
+		}
+		i++;
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return DW_EXIT_USAGE;
+	}
+	/* Commands also accept -v; count those before dispatch. */
+	for (int j = i + 1; j < argc; j++) {
+		if (strcmp(argv[j], "--") == 0)
+			break;
+		if (strcmp(argv[j], "-v") == 0 || strcmp(argv[j], "-vv") == 0)
+			verbosity += (int)strlen(argv[j]) - 1;
+	}
+	log_setup(verbosity);
+	for (c = cmd_table; c->name != NULL; c++) {
+		if (strcmp(c->name, argv[i]) == 0)
+			break;
+	}
+	if (c->name == NULL) {
+		fprintf(stderr, "devwatch: unknown command '%s'\n", argv[i]);
+		usage(stderr);
+		return DW_EXIT_USAGE;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	optind = 1;
+	rc = c->exec(argc - i, argv + i);
+	curl_global_cleanup();
+	return rc;
+}
