@@ -66,6 +66,7 @@ struct engine_call {
 	void *upload_arg;
 	engine_line_cb on_line;	  /* stream the answer as lines ... */
 	engine_frame_cb on_frame; /* ... or as multiplexed frames */
+	bool raw_stream;	  /* on_frame gets unframed stdout (tty) */
 	void *stream_arg;
 	size_t max_body;	  /* cap on a buffered body or one line;
 				     0 = 8 MiB */

@@ -1,0 +1,743 @@
+/*
+ * The Docker Engine client: libcurl's multi interface driven by a libuv loop
+ * (curl's docs/examples/multi-uv.c). curl tells us which sockets to watch
+ * (socket_cb) and when to wake (timer_cb); libuv tells curl when a socket is
+ * ready (curl_multi_socket_action). Finished transfers are collected in
+ * check_done and reported on the loop thread.
+ *
+ * Requests made before the API version is known wait in `waiting` and start
+ * once GET /version answers. Each request owns a capped body buffer, a capped
+ * line buffer for JSON-lines streams and a demuxer for multiplexed streams.
+ */
+#include "engine/engine-int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#define ENGINE_MAX_BODY (8u << 20)
+#define ENGINE_NEWEST_API "1.41"
+#define ENGINE_CONNECT_MS 5000L
+
+struct sock_ctx {
+	uv_poll_t poll;
+	curl_socket_t fd;
+	struct engine *e;
+};
+
+static void start_transfer(struct engine_req *r);
+static void finish(struct engine_req *r, int err);
+
+/* ---- address ---- */
+
+static int parse_host(struct engine *e, const char *host, char **cause)
+{
+	if (host == NULL || host[0] == '\0')
+		host = getenv("DOCKER_HOST");
+	if (host == NULL || host[0] == '\0')
+		host = "unix:///var/run/docker.sock";
+	if (str_starts(host, "unix://")) {
+		if (host[7] != '/') {
+			dw_cause(cause,
+				 "DOCKER_HOST '%s': expected unix:///absolute/path",
+				 host);
+			return DW_USAGE;
+		}
+		e->sock_path = xstrdup(host + 7);
+		e->base_url = xstrdup("http://localhost");
+		e->tcp_port = 0;
+	} else if (str_starts(host, "tcp://")) {
+		const char *hp = host + 6, *colon = strrchr(hp, ':');
+		char *end;
+		long port;
+
+		if (colon == NULL || colon == hp) {
+			dw_cause(cause, "DOCKER_HOST '%s': expected tcp://HOST:PORT",
+				 host);
+			return DW_USAGE;
+		}
+		port = strtol(colon + 1, &end, 10);
+		if (*end != '\0' && strcmp(end, "/") != 0) {
+			dw_cause(cause, "DOCKER_HOST '%s': bad port", host);
+			return DW_USAGE;
+		}
+		if (port <= 0 || port > 65535) {
+			dw_cause(cause, "DOCKER_HOST '%s': port out of range",
+				 host);
+			return DW_USAGE;
+		}
+		e->tcp_host = xstrndup(hp, (size_t)(colon - hp));
+		e->tcp_port = (int)port;
+		e->base_url = xasprintf("http://%s:%ld", e->tcp_host, port);
+	} else {
+		dw_cause(cause,
+			 "DOCKER_HOST '%s': expected unix:///path or tcp://host:port",
+			 host);
+		return DW_USAGE;
+	}
+	e->address = xstrdup(host);
+	return 0;
+}
+
+/* ---- curl <-> libuv glue ---- */
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+	struct sock_ctx *s = (struct sock_ctx *)p;
+	int flags = 0, running;
+
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	if (events & UV_READABLE)
+		flags |= CURL_CSELECT_IN;
+	if (events & UV_WRITABLE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(s->e->multi, s->fd, flags, &running);
+	engine_check_done(s->e);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct engine *e = container_of(t, struct engine, timer);
+	int running;
+
+	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	engine_check_done(e);
+}
+
+static void sock_closed(uv_handle_t *h)
+{
+	struct sock_ctx *s = (struct sock_ctx *)h;
+	struct engine *e = s->e;
+
+	free(s);
+	engine_handle_closed(e);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
+		     void *sockp)
+{
+	struct engine *e = userp;
+	struct sock_ctx *s = sockp;
+	int events = 0;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (s != NULL) {
+			uv_poll_stop(&s->poll);
+			curl_multi_assign(e->multi, fd, NULL);
+			e->open_handles++;
+			uv_close((uv_handle_t *)&s->poll, sock_closed);
+		}
+		return 0;
+	}
+	if (s == NULL) {
+		s = xcalloc(1, sizeof(*s));
+		s->fd = fd;
+		s->e = e;
+		if (uv_poll_init_socket(e->loop, &s->poll, fd) != 0) {
+			free(s);
+			return -1;
+		}
+		curl_multi_assign(e->multi, fd, s);
+	}
+	if (what & CURL_POLL_IN)
+		events |= UV_READABLE;
+	if (what & CURL_POLL_OUT)
+		events |= UV_WRITABLE;
+	uv_poll_start(&s->poll, events, on_poll);
+	return 0;
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct engine *e = userp;
+
+	(void)multi;
+	if (timeout_ms < 0)
+		uv_timer_stop(&e->timer);
+	else
+		uv_timer_start(&e->timer, on_timer, (uint64_t)timeout_ms, 0);
+	return 0;
+}
+
+/* ---- client ---- */
+
+int engine_new(uv_loop_t *loop, const char *host, struct engine **out,
+	       char **cause)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+	int err;
+
+	e->loop = loop;
+	err = parse_host(e, host, cause);
+	if (err != 0) {
+		free(e);
+		return err;
+	}
+	e->multi = curl_multi_init();
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+	uv_timer_init(loop, &e->timer);
+	uv_timer_init(loop, &e->defer);
+	e->defer.data = e;
+	*out = e;
+	return 0;
+}
+
+const char *engine_address(const struct engine *e)
+{
+	return e->address;
+}
+
+const char *engine_api_version(const struct engine *e)
+{
+	return e->state == ENGINE_READY ? e->api : NULL;
+}
+
+char *engine_down_message(const struct engine *e)
+{
+	const char *why = e->down_reason;
+	char tmp[256];
+
+	if (e->sock_path != NULL) {
+		struct stat st;
+
+		if (stat(e->sock_path, &st) != 0) {
+			snprintf(tmp, sizeof(tmp), "%s", strerror(errno));
+			why = tmp;
+		} else if (!S_ISSOCK(st.st_mode)) {
+			why = "not a socket";
+		}
+	}
+	return xasprintf("cannot reach the Docker engine at %s: %s; start it "
+			 "with 'sudo dockerd' or 'bash scripts/engine.sh', "
+			 "or set DOCKER_HOST",
+			 e->address, why != NULL ? why : "no answer");
+}
+
+/* Compare "1.41" style versions. */
+static int api_cmp(const char *a, const char *b)
+{
+	unsigned am = 0, an = 0, bm = 0, bn = 0;
+
+	sscanf(a, "%u.%u", &am, &an);
+	sscanf(b, "%u.%u", &bm, &bn);
+	if (am != bm)
+		return am < bm ? -1 : 1;
+	return an < bn ? -1 : an > bn;
+}
+
+static void negotiated(struct engine_req *req, int err,
+		       const struct engine_resp *resp, void *arg)
+{
+	struct engine *e = arg;
+	struct engine_req *r, *next;
+	cJSON *j = NULL, *v;
+
+	(void)req;
+	if (err == 0 && resp->status == 200) {
+		j = cJSON_ParseWithLength(resp->body, resp->len);
+		v = cJSON_GetObjectItemCaseSensitive(j, "ApiVersion");
+		if (cJSON_IsString(v) && api_cmp(v->valuestring,
+						 ENGINE_NEWEST_API) < 0)
+			snprintf(e->api, sizeof(e->api), "%s", v->valuestring);
+		else
+			snprintf(e->api, sizeof(e->api), "%s",
+				 ENGINE_NEWEST_API);
+		cJSON_Delete(j);
+		e->state = ENGINE_READY;
+		log_debug("engine %s: API %s", e->address, e->api);
+	} else {
+		if (err == 0) {
+			free(e->down_reason);
+			e->down_reason = xasprintf("GET /version answered %ld",
+						   resp->status);
+		}
+		e->state = ENGINE_DOWN;
+		err = err != 0 ? err : DW_ENGINE_DOWN;
+	}
+	/* Start (or fail) everything that waited for the version. */
+	for (r = e->waiting; r != NULL; r = next) {
+		next = r->next;
+		r->next = NULL;
+		if (e->state == ENGINE_READY)
+			start_transfer(r);
+		else
+			finish(r, DW_ENGINE_DOWN);
+	}
+	e->waiting = NULL;
+	if (e->ready_cb != NULL) {
+		engine_ready_cb cb = e->ready_cb;
+
+		e->ready_cb = NULL;
+		cb(e, e->state == ENGINE_READY ? 0 : DW_ENGINE_DOWN,
+		   e->ready_arg);
+	}
+}
+
+int engine_negotiate(struct engine *e, engine_ready_cb cb, void *arg)
+{
+	struct engine_call c = {.method = "GET", .path = "/version",
+				.timeout_ms = 10000};
+
+	e->ready_cb = cb;
+	e->ready_arg = arg;
+	if (e->state == ENGINE_READY || e->state == ENGINE_DOWN) {
+		e->ready_cb = NULL;
+		cb(e, e->state == ENGINE_READY ? 0 : DW_ENGINE_DOWN, arg);
+		return 0;
+	}
+	if (e->state == ENGINE_NEGOTIATING)
+		return 0;
+	e->state = ENGINE_NEGOTIATING;
+	return engine_request_raw(e, &c, negotiated, e, NULL, false);
+}
+
+/* ---- requests ---- */
+
+static void release_req(struct engine_req *r)
+{
+	struct engine *e = r->e;
+	struct engine_req **pp;
+
+	for (pp = &e->reqs; *pp != NULL; pp = &(*pp)->all_next) {
+		if (*pp == r) {
+			*pp = r->all_next;
+			break;
+		}
+	}
+	if (r->easy != NULL) {
+		if (r->in_multi)
+			curl_multi_remove_handle(e->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+	}
+	curl_slist_free_all(r->headers);
+	buf_release(&r->body);
+	buf_release(&r->line);
+	free(r->url);
+	free(r->method);
+	free(r->ctype);
+	free(r->path_copy);
+	free(r->req_body);
+	free(r);
+}
+
+static void finish(struct engine_req *r, int err)
+{
+	struct engine_resp resp;
+
+	if (r->done)
+		return;
+	r->done = true;
+	if (r->in_multi) {
+		curl_multi_remove_handle(r->e->multi, r->easy);
+		r->in_multi = false;
+	}
+	if (err == 0 && r->line.len > 0 && r->status < 300 &&
+	    r->call.on_line != NULL)
+		r->call.on_line(r->line.data, r->line.len, r->call.stream_arg);
+	resp.status = r->status;
+	resp.body = buf_str(&r->body);
+	resp.len = r->body.len;
+	if (r->cb != NULL)
+		r->cb(r, err, err == 0 ? &resp : NULL, r->arg);
+	release_req(r);
+}
+
+static int deliver_lines(struct engine_req *r, const char *p, size_t n)
+{
+	while (n > 0) {
+		const char *nl = memchr(p, '\n', n);
+		size_t take = nl != NULL ? (size_t)(nl - p) : n;
+
+		if (buf_add(&r->line, p, take) != 0) {
+			r->abort_err = DW_TOOBIG;
+			return -1;
+		}
+		if (nl == NULL)
+			break;
+		if (r->call.on_line(buf_str(&r->line), r->line.len,
+				    r->call.stream_arg) != 0) {
+			r->abort_err = DW_CANCELED;
+			return -1;
+		}
+		buf_reset(&r->line);
+		p += take + 1;
+		n -= take + 1;
+	}
+	return 0;
+}
+
+static size_t write_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct engine_req *r = arg;
+	size_t n = size * nmemb;
+
+	if (r->deferred)
+		return 0;
+	if (r->status == 0)
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	if (r->status >= 300 ||
+	    (r->call.on_line == NULL && r->call.on_frame == NULL)) {
+		if (buf_add(&r->body, p, n) != 0) {
+			r->abort_err = DW_TOOBIG;
+			return 0;
+		}
+		return n;
+	}
+	if (r->call.on_line != NULL)
+		return deliver_lines(r, p, n) == 0 ? n : 0;
+	if (engine_demux_feed(&r->demux, p, n, r->call.on_frame,
+			      r->call.stream_arg) != 0) {
+		r->abort_err = DW_CANCELED;
+		return 0;
+	}
+	return n;
+}
+
+static size_t read_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct engine_req *r = arg;
+	ssize_t n;
+
+	if (r->deferred)
+		return CURL_READFUNC_ABORT;
+	n = r->call.upload(p, size * nmemb, r->call.upload_arg);
+	if (n < 0) {
+		r->abort_err = (int)n;
+		return CURL_READFUNC_ABORT;
+	}
+	return (size_t)n;
+}
+
+static void start_transfer(struct engine_req *r)
+{
+	struct engine *e = r->e;
+	CURL *c = curl_easy_init();
+	const char *ctype = r->ctype;
+
+	r->easy = c;
+	if (r->versioned)
+		r->url = xasprintf("%s/v%s%s", e->base_url, e->api,
+				   r->call.path);
+	else
+		r->url = xasprintf("%s%s", e->base_url, r->call.path);
+	curl_easy_setopt(c, CURLOPT_URL, r->url);
+	if (e->sock_path != NULL)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->sock_path);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ENGINE_CONNECT_MS);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	if (r->call.timeout_ms > 0)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, r->call.timeout_ms);
+	if (r->call.upload != NULL) {
+		r->headers = curl_slist_append(r->headers,
+					       "Transfer-Encoding: chunked");
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(c, CURLOPT_READDATA, r);
+		if (strcmp(r->method, "PUT") == 0) {
+			curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		} else {
+			curl_easy_setopt(c, CURLOPT_POST, 1L);
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+		}
+	} else if (r->req_body != NULL || strcmp(r->method, "POST") == 0 ||
+		   strcmp(r->method, "PUT") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS,
+				 r->req_body != NULL ? r->req_body : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)r->call.body_len);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+	} else if (strcmp(r->method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(r->method, "GET") != 0) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+	}
+	if (r->req_body != NULL || r->call.upload != NULL) {
+		char *h = xasprintf("Content-Type: %s", ctype);
+
+		r->headers = curl_slist_append(r->headers, h);
+		free(h);
+	}
+	r->headers = curl_slist_append(r->headers, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->headers);
+	log_trace("engine %s %s", r->method, r->url);
+	r->in_multi = true;
+	curl_multi_add_handle(e->multi, c);
+}
+
+int engine_request_raw(struct engine *e, const struct engine_call *call,
+		       engine_done_cb cb, void *arg, struct engine_req **out,
+		       bool versioned)
+{
+	struct engine_req *r;
+
+	if (e->closing)
+		return DW_CANCELED;
+	r = xcalloc(1, sizeof(*r));
+	r->e = e;
+	r->call = *call;
+	r->method = xstrdup(call->method != NULL ? call->method : "GET");
+	r->ctype = xstrdup(call->content_type != NULL ? call->content_type
+						      : "application/json");
+	r->versioned = versioned;
+	r->cb = cb;
+	r->arg = arg;
+	if (call->body != NULL) {
+		r->req_body = xmalloc(call->body_len + 1);
+		memcpy(r->req_body, call->body, call->body_len);
+		r->req_body[call->body_len] = '\0';
+	}
+	r->path_copy = xstrdup(call->path);
+	r->call.path = r->path_copy;
+	r->call.body = r->req_body;
+	buf_init(&r->body, call->max_body ? call->max_body : ENGINE_MAX_BODY);
+	buf_init(&r->line, call->max_body ? call->max_body : ENGINE_MAX_BODY);
+	engine_demux_init(&r->demux, call->raw_stream);
+	r->all_next = e->reqs;
+	e->reqs = r;
+	if (out != NULL)
+		*out = r;
+	if (!versioned || e->state == ENGINE_READY) {
+		start_transfer(r);
+	} else {
+		/* Wait for the API version, asking for it if nobody has. */
+		r->next = e->waiting;
+		e->waiting = r;
+		if (e->state == ENGINE_NEW) {
+			e->state = ENGINE_NEGOTIATING;
+			struct engine_call v = {.method = "GET",
+						.path = "/version",
+						.timeout_ms = 10000};
+			engine_request_raw(e, &v, negotiated, e, NULL, false);
+		} else if (e->state == ENGINE_DOWN) {
+			e->waiting = r->next;
+			r->next = NULL;
+			engine_defer_finish(r, DW_ENGINE_DOWN);
+		}
+	}
+	return 0;
+}
+
+int engine_request(struct engine *e, const struct engine_call *call,
+		   engine_done_cb cb, void *arg, struct engine_req **out)
+{
+	return engine_request_raw(e, call, cb, arg, out, true);
+}
+
+/* Report requests finished outside curl (cancel, engine down) from the loop,
+   never from inside the caller's own call. */
+static void on_defer(uv_timer_t *t)
+{
+	struct engine *e = t->data;
+	struct engine_req *r, *next, *list = e->deferred;
+
+	e->deferred = NULL;
+	for (r = list; r != NULL; r = next) {
+		next = r->next;
+		r->next = NULL;
+		finish(r, r->abort_err);
+	}
+}
+
+void engine_defer_finish(struct engine_req *r, int err)
+{
+	struct engine *e = r->e;
+
+	/* Not removed from the multi here: this may run inside a curl
+	   callback. write_cb refuses more data, and finish() removes it. */
+	r->deferred = true;
+	r->abort_err = err;
+	r->next = e->deferred;
+	e->deferred = r;
+	uv_timer_start(&e->defer, on_defer, 0, 0);
+}
+
+void engine_cancel(struct engine_req *r)
+{
+	struct engine *e = r->e;
+	struct engine_req **pp;
+
+	if (r->done || r->canceled)
+		return;
+	r->canceled = true;
+	for (pp = &e->waiting; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			r->next = NULL;
+			break;
+		}
+	}
+	engine_defer_finish(r, DW_CANCELED);
+}
+
+static int map_curl(struct engine_req *r, CURLcode rc)
+{
+	struct engine *e = r->e;
+
+	if (rc == CURLE_OK)
+		return 0;
+	if (r->abort_err != 0)
+		return r->abort_err;
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		free(e->down_reason);
+		e->down_reason = xstrdup(r->errbuf[0] ? r->errbuf
+						      : curl_easy_strerror(rc));
+		return DW_ENGINE_DOWN;
+	case CURLE_OPERATION_TIMEDOUT:
+		if (!r->versioned && e->state != ENGINE_READY) {
+			free(e->down_reason);
+			e->down_reason = xstrdup("no answer in time");
+			return DW_ENGINE_DOWN;
+		}
+		return DW_TIMEOUT;
+	default:
+		log_debug("engine %s: %s", r->url,
+			  r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+		if (e->state != ENGINE_READY) {
+			free(e->down_reason);
+			e->down_reason = xstrdup(r->errbuf[0]
+						     ? r->errbuf
+						     : curl_easy_strerror(rc));
+			return DW_ENGINE_DOWN;
+		}
+		return DW_ENGINE_PROTO;
+	}
+}
+
+void engine_check_done(struct engine *e)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
+		struct engine_req *r;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		if (r->deferred) {
+			/* Cancelled: on_defer reports it. */
+			curl_multi_remove_handle(e->multi, r->easy);
+			r->in_multi = false;
+			continue;
+		}
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+		finish(r, map_curl(r, m->data.result));
+	}
+}
+
+/* ---- synchronous use ---- */
+
+struct sync_state {
+	bool done;
+	int err;
+	long status;
+	char *body;
+	size_t len;
+};
+
+static void sync_done(struct engine_req *req, int err,
+		      const struct engine_resp *resp, void *arg)
+{
+	struct sync_state *s = arg;
+
+	(void)req;
+	s->done = true;
+	s->err = err;
+	if (err == 0) {
+		s->status = resp->status;
+		s->body = xmalloc(resp->len + 1);
+		memcpy(s->body, resp->body, resp->len);
+		s->body[resp->len] = '\0';
+		s->len = resp->len;
+	}
+}
+
+int engine_call_sync(struct engine *e, const struct engine_call *call,
+		     long *status, char **body, size_t *len)
+{
+	struct sync_state s = {0};
+	int err = engine_request(e, call, sync_done, &s, NULL);
+
+	if (err != 0)
+		return err;
+	while (!s.done)
+		uv_run(e->loop, UV_RUN_ONCE);
+	if (status != NULL)
+		*status = s.status;
+	if (len != NULL)
+		*len = s.len;
+	if (body != NULL)
+		*body = s.body;
+	else
+		free(s.body);
+	return s.err;
+}
+
+/* ---- closing ---- */
+
+void engine_handle_closed(struct engine *e)
+{
+	if (--e->open_handles > 0 || !e->closing)
+		return;
+	if (e->close_cb != NULL)
+		e->close_cb(e->close_arg);
+	free(e->address);
+	free(e->sock_path);
+	free(e->tcp_host);
+	free(e->base_url);
+	free(e->down_reason);
+	free(e);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	engine_handle_closed(h->data);
+}
+
+void engine_close(struct engine *e, void (*cb)(void *arg), void *arg)
+{
+	if (e == NULL)
+		return;
+	e->closing = true;
+	e->close_cb = cb;
+	e->close_arg = arg;
+	/* Cancelled requests learn of it before the client goes away. */
+	while (e->reqs != NULL) {
+		struct engine_req *r = e->reqs;
+
+		if (!r->done)
+			finish(r, DW_CANCELED);
+		else
+			release_req(r);
+	}
+	e->waiting = NULL;
+	e->deferred = NULL;
+	engine_hijack_close_all(e);
+	curl_multi_cleanup(e->multi);
+	e->multi = NULL;
+	e->open_handles += 2;
+	e->timer.data = e;
+	e->defer.data = e;
+	uv_close((uv_handle_t *)&e->timer, timer_closed);
+	uv_close((uv_handle_t *)&e->defer, timer_closed);
+}

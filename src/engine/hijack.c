@@ -1,0 +1,361 @@
+/*
+ * Hijacked connections: exec start (and attach) with `Upgrade: tcp`. curl
+ * cannot hand over a connection after a 101, so this is a raw libuv stream:
+ * write the HTTP request, read the answer's head (capped), and from then on
+ * pass bytes both ways untouched. This is the live-update fast channel, so it
+ * copies each write once and sets TCP_NODELAY on TCP.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "engine/engine-int.h"
+
+#define HIJACK_HEAD_MAX (16u << 10)
+#define HIJACK_READ_SIZE (64u << 10)
+
+struct engine_hijack {
+	union {
+		uv_handle_t handle;
+		uv_stream_t stream;
+		uv_pipe_t pipe;
+		uv_tcp_t tcp;
+	} u;
+	uv_connect_t conn;
+	uv_getaddrinfo_t gai;
+	struct engine *e;
+	char *request;
+	struct buf head;
+	size_t pending;
+	bool upgraded;
+	bool closed;
+	bool initialized;
+	bool gai_pending;    /* the resolver still holds h */
+	bool handle_closed;  /* uv_close finished */
+	engine_hijack_open_cb open_cb;
+	engine_hijack_read_cb read_cb;
+	void *arg;
+	struct engine_hijack *next;
+	char rbuf[HIJACK_READ_SIZE];
+};
+
+struct hijack_write {
+	uv_write_t req;
+	struct engine_hijack *h;
+	size_t n;
+	char data[];
+};
+
+static void unlink_hijack(struct engine_hijack *h)
+{
+	struct engine_hijack **pp;
+
+	for (pp = &h->e->hijacks; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			return;
+		}
+	}
+}
+
+/* Report a failure before the upgrade, once, and stop. */
+static void fail_open(struct engine_hijack *h, int err)
+{
+	engine_hijack_open_cb cb = h->open_cb;
+
+	h->open_cb = NULL;
+	if (h->closed || cb == NULL)
+		return;
+	cb(h, err, h->arg);
+}
+
+static void on_alloc(uv_handle_t *handle, size_t hint, uv_buf_t *b)
+{
+	struct engine_hijack *h = (struct engine_hijack *)handle;
+
+	(void)hint;
+	*b = uv_buf_init(h->rbuf, sizeof(h->rbuf));
+}
+
+/* Parse the answer's head: "HTTP/1.1 101 UPGRADED" (or 200 on old engines).
+   Returns bytes of head consumed, 0 when incomplete, or a negative code. */
+static int parse_head(struct engine_hijack *h, size_t *used)
+{
+	const char *s = buf_str(&h->head), *end = strstr(s, "\r\n\r\n");
+	int status = 0;
+
+	if (end == NULL)
+		return h->head.len >= HIJACK_HEAD_MAX ? DW_TOOBIG : 0;
+	*used = (size_t)(end - s) + 4;
+	if (sscanf(s, "HTTP/1.%*d %d", &status) != 1)
+		return DW_ENGINE_PROTO;
+	if (status != 101 && status != 200) {
+		log_debug("hijack: engine answered %.*s", (int)(end - s), s);
+		return status == 404 ? DW_NOTFOUND : DW_ENGINE_HTTP;
+	}
+	return 1;
+}
+
+static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
+{
+	struct engine_hijack *h = (struct engine_hijack *)stream;
+	size_t used = 0, before;
+	int rc;
+
+	if (h->closed)
+		return;
+	if (h->upgraded) {
+		if (n != 0)
+			h->read_cb(h, b->base, n, h->arg);
+		if (n < 0 && !h->closed)
+			uv_read_stop(stream);
+		return;
+	}
+	if (n < 0) {
+		uv_read_stop(stream);
+		fail_open(h, n == UV_EOF ? DW_ENGINE_PROTO : (int)n);
+		return;
+	}
+	before = h->head.len;
+	if (buf_add(&h->head, b->base, (size_t)n) != 0) {
+		uv_read_stop(stream);
+		fail_open(h, DW_TOOBIG);
+		return;
+	}
+	rc = parse_head(h, &used);
+	if (rc == 0)
+		return;
+	if (rc < 0) {
+		uv_read_stop(stream);
+		fail_open(h, rc);
+		return;
+	}
+	h->upgraded = true;
+	{
+		engine_hijack_open_cb cb = h->open_cb;
+		size_t rest_off = used - before;
+		size_t rest = (size_t)n - rest_off;
+
+		h->open_cb = NULL;
+		buf_release(&h->head);
+		cb(h, 0, h->arg);
+		if (!h->closed && rest > 0)
+			h->read_cb(h, b->base + rest_off, (ssize_t)rest,
+				   h->arg);
+	}
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct hijack_write *w = (struct hijack_write *)req;
+
+	w->h->pending -= w->n;
+	if (status < 0 && status != UV_ECANCELED)
+		log_debug("hijack: write failed: %s", uv_strerror(status));
+	free(w);
+}
+
+static int raw_write(struct engine_hijack *h, const void *data, size_t n)
+{
+	struct hijack_write *w = xmalloc(sizeof(*w) + n);
+	uv_buf_t b;
+	int rc;
+
+	w->h = h;
+	w->n = n;
+	memcpy(w->data, data, n);
+	b = uv_buf_init(w->data, (unsigned)n);
+	rc = uv_write(&w->req, &h->u.stream, &b, 1, on_written);
+	if (rc != 0) {
+		free(w);
+		return rc;
+	}
+	h->pending += n;
+	return 0;
+}
+
+static void on_connect(uv_connect_t *c, int status)
+{
+	struct engine_hijack *h = c->data;
+	int rc;
+
+	if (h->closed)
+		return;
+	if (status < 0) {
+		free(h->e->down_reason);
+		h->e->down_reason = xstrdup(uv_strerror(status));
+		fail_open(h, DW_ENGINE_DOWN);
+		return;
+	}
+	if (h->e->sock_path == NULL)
+		uv_tcp_nodelay(&h->u.tcp, 1);
+	rc = raw_write(h, h->request, strlen(h->request));
+	if (rc == 0)
+		rc = uv_read_start(&h->u.stream, on_alloc, on_read);
+	free(h->request);
+	h->request = NULL;
+	if (rc != 0)
+		fail_open(h, rc);
+}
+
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai)
+{
+	struct engine_hijack *h = g->data;
+	int rc;
+
+	h->gai_pending = false;
+	if (h->closed) {
+		uv_freeaddrinfo(ai);
+		if (h->handle_closed)
+			free(h);
+		return;
+	}
+	if (status < 0) {
+		uv_freeaddrinfo(ai);
+		fail_open(h, DW_ENGINE_DOWN);
+		return;
+	}
+	rc = uv_tcp_connect(&h->conn, &h->u.tcp, ai->ai_addr, on_connect);
+	uv_freeaddrinfo(ai);
+	if (rc != 0)
+		fail_open(h, DW_ENGINE_DOWN);
+}
+
+int engine_hijack_open(struct engine *e, const char *path, const char *body,
+		       engine_hijack_open_cb open_cb,
+		       engine_hijack_read_cb read_cb, void *arg,
+		       struct engine_hijack **out)
+{
+	struct engine_hijack *h;
+	const char *api = engine_api_version(e);
+	size_t blen = body != NULL ? strlen(body) : 0;
+	int rc;
+
+	if (api == NULL || e->closing)
+		return DW_ENGINE_DOWN;
+	h = xcalloc(1, sizeof(*h));
+	h->e = e;
+	h->open_cb = open_cb;
+	h->read_cb = read_cb;
+	h->arg = arg;
+	h->conn.data = h;
+	h->gai.data = h;
+	buf_init(&h->head, HIJACK_HEAD_MAX);
+	h->request = xasprintf("POST /v%s%s HTTP/1.1\r\n"
+			       "Host: localhost\r\n"
+			       "Content-Type: application/json\r\n"
+			       "Connection: Upgrade\r\n"
+			       "Upgrade: tcp\r\n"
+			       "Content-Length: %zu\r\n\r\n%s",
+			       api, path, blen, body != NULL ? body : "");
+	if (e->sock_path != NULL) {
+		rc = uv_pipe_init(e->loop, &h->u.pipe, 0);
+		if (rc == 0) {
+			h->initialized = true;
+			uv_pipe_connect(&h->conn, &h->u.pipe, e->sock_path,
+					on_connect);
+		}
+	} else {
+		char port[16];
+		struct addrinfo hints = {.ai_family = AF_UNSPEC,
+					 .ai_socktype = SOCK_STREAM};
+
+		snprintf(port, sizeof(port), "%d", e->tcp_port);
+		rc = uv_tcp_init(e->loop, &h->u.tcp);
+		if (rc == 0) {
+			h->initialized = true;
+			rc = uv_getaddrinfo(e->loop, &h->gai, on_resolved,
+					    e->tcp_host, port, &hints);
+			h->gai_pending = rc == 0;
+		}
+	}
+	if (rc != 0) {
+		bool init = h->initialized;
+
+		free(h->request);
+		buf_release(&h->head);
+		if (!init) {
+			free(h);
+		} else {
+			/* A half-made handle still closes through the loop. */
+			h->next = e->hijacks;
+			e->hijacks = h;
+			engine_hijack_close(h);
+		}
+		return rc;
+	}
+	h->next = e->hijacks;
+	e->hijacks = h;
+	if (out != NULL)
+		*out = h;
+	return 0;
+}
+
+int engine_hijack_write(struct engine_hijack *h, const void *data, size_t n)
+{
+	if (h->closed || !h->upgraded)
+		return UV_ENOTCONN;
+	if (n == 0)
+		return 0;
+	return raw_write(h, data, n);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	free(req);
+}
+
+int engine_hijack_shutdown(struct engine_hijack *h)
+{
+	uv_shutdown_t *req;
+	int rc;
+
+	if (h->closed || !h->upgraded)
+		return UV_ENOTCONN;
+	req = xmalloc(sizeof(*req));
+	rc = uv_shutdown(req, &h->u.stream, on_shutdown);
+	if (rc != 0)
+		free(req);
+	return rc;
+}
+
+size_t engine_hijack_pending(const struct engine_hijack *h)
+{
+	return h->pending;
+}
+
+static void hijack_closed(uv_handle_t *handle)
+{
+	struct engine_hijack *h = (struct engine_hijack *)handle;
+	struct engine *e = h->e;
+
+	free(h->request);
+	h->request = NULL;
+	buf_release(&h->head);
+	h->handle_closed = true;
+	if (!h->gai_pending)
+		free(h);
+	engine_handle_closed(e);
+}
+
+void engine_hijack_close(struct engine_hijack *h)
+{
+	if (h == NULL || h->closed)
+		return;
+	h->closed = true;
+	unlink_hijack(h);
+	if (h->gai_pending)
+		uv_cancel((uv_req_t *)&h->gai);
+	h->e->open_handles++;
+	uv_close(&h->u.handle, hijack_closed);
+}
+
+void engine_hijack_close_all(struct engine *e)
+{
+	while (e->hijacks != NULL)
+		engine_hijack_close(e->hijacks);
+}
