@@ -429,13 +429,15 @@ static void start_transfer(struct engine_req *r)
 	const char *ctype = r->ctype;
 
 	r->easy = c;
-	if (r->versioned)
+	if (r->call.url != NULL)
+		r->url = xstrdup(r->call.url);
+	else if (r->versioned)
 		r->url = xasprintf("%s/v%s%s", e->base_url, e->api,
 				   r->call.path);
 	else
 		r->url = xasprintf("%s%s", e->base_url, r->call.path);
 	curl_easy_setopt(c, CURLOPT_URL, r->url);
-	if (e->sock_path != NULL)
+	if (e->sock_path != NULL && r->call.url == NULL)
 		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->sock_path);
 	curl_easy_setopt(c, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
@@ -496,7 +498,6 @@ int engine_request_raw(struct engine *e, const struct engine_call *call,
 	r->method = xstrdup(call->method != NULL ? call->method : "GET");
 	r->ctype = xstrdup(call->content_type != NULL ? call->content_type
 						      : "application/json");
-	r->versioned = versioned;
 	r->cb = cb;
 	r->arg = arg;
 	if (call->body != NULL) {
@@ -504,9 +505,16 @@ int engine_request_raw(struct engine *e, const struct engine_call *call,
 		memcpy(r->req_body, call->body, call->body_len);
 		r->req_body[call->body_len] = '\0';
 	}
-	r->path_copy = xstrdup(call->path);
-	r->call.path = r->path_copy;
+	r->path_copy = xstrdup(call->url != NULL ? call->url : call->path);
+	if (call->url != NULL) {
+		r->call.url = r->path_copy;
+		r->call.path = NULL;
+		versioned = false;
+	} else {
+		r->call.path = r->path_copy;
+	}
 	r->call.body = r->req_body;
+	r->versioned = versioned;
 	buf_init(&r->body, call->max_body ? call->max_body : ENGINE_MAX_BODY);
 	buf_init(&r->line, call->max_body ? call->max_body : ENGINE_MAX_BODY);
 	engine_demux_init(&r->demux, call->raw_stream);
@@ -595,6 +603,8 @@ static int map_curl(struct engine_req *r, CURLcode rc)
 		return 0;
 	if (r->abort_err != 0)
 		return r->abort_err;
+	if (r->call.url != NULL) /* not the engine: a probe */
+		return rc == CURLE_OPERATION_TIMEDOUT ? DW_TIMEOUT : DW_NOTREADY;
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:

@@ -59,6 +59,9 @@ typedef ssize_t (*engine_read_cb)(char *buf, size_t size, void *arg);
 struct engine_call {
 	const char *method;	  /* "GET", "POST", "PUT", "DELETE", "HEAD" */
 	const char *path;	  /* "/containers/json?all=1"; no version prefix */
+	const char *url;	  /* instead of path: a plain HTTP URL outside
+				     the engine (readiness probes), sharing
+				     the client's loop integration */
 	const char *body;	  /* request body, or NULL */
 	size_t body_len;
 	const char *content_type; /* default "application/json" with a body */

@@ -1,0 +1,46 @@
+/*
+ * Build contexts: the files of a context folder that the engine gets, as the
+ * engine's own client picks them (.dockerignore, with the Dockerfile and
+ * .dockerignore always sent), their input hash for the image tag, and the
+ * tar stream itself (libarchive), deterministic so equal inputs give equal
+ * bytes.
+ */
+#ifndef DW_BUILD_CONTEXT_H
+#define DW_BUILD_CONTEXT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/pattern.h"
+#include "project/project.h"
+
+struct ctx_entry {
+	char *rel;  /* relative to the context root */
+	mode_t mode; /* type and permission bits */
+	int64_t size;
+	char *link; /* symlink target, or NULL */
+};
+
+struct build_context {
+	char *root;
+	struct ctx_entry *v; /* sorted by rel */
+	size_t n;
+	struct pattern_list ignore;
+};
+
+/* Walk root (honouring root/.dockerignore). dockerfile is relative to root
+   and is always included. Returns 0 or a negative code with *cause. */
+int context_scan(struct build_context *bc, const char *root,
+		 const char *dockerfile, char **cause);
+/* True when rel (relative to the context) is excluded by .dockerignore. */
+bool context_excluded(const struct build_context *bc, const char *rel);
+/* XXH3-128 over every entry (name, type, mode, link, content) and the
+   build spec (dockerfile, args, target), as 32 hex chars. */
+int context_hash(const struct build_context *bc, const struct build_spec *b,
+		 char out[33], char **cause);
+/* Write the context as a tar stream to fd. */
+int context_write_tar(const struct build_context *bc, int fd, char **cause);
+void context_close(struct build_context *bc);
+
+#endif
