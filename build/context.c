@@ -81,6 +81,9 @@ static int walk_dir(struct walk *w, const char *rel)
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
+		/* devwatch's own state (logs, hash cache) is never an input. */
+		if (rel[0] == '\0' && strcmp(de->d_name, ".devwatch") == 0)
+			continue;
 		crel = rel[0] ? xasprintf("%s/%s", rel, de->d_name)
 			      : xstrdup(de->d_name);
 		cabs = path_join(abs, de->d_name);

@@ -1,15 +1,48 @@
 /*
- * `devwatch up`: not built yet.
+ * `devwatch up`: start the project's containers, keep them live-updated, and
+ * remove them on Ctrl-C or SIGTERM (unless --keep). See session.c.
  */
+#include <getopt.h>
 #include <stdio.h>
 
 #include "base/error.h"
 #include "cmd.h"
+#include "session.h"
 
 int cmd_up(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fputs("devwatch up: not implemented yet\n", stderr);
-	return DW_EXIT_FAIL;
+	static const struct option opts[] = {
+		{"file", required_argument, NULL, 'f'},
+		{"keep", no_argument, NULL, 'k'},
+		{"json", no_argument, NULL, 'j'},
+		{"no-watch", no_argument, NULL, 'W'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct session_opts o = {0};
+	const char *file = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "f:hv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': file = optarg; break;
+		case 'k': o.keep = true; break;
+		case 'j': o.json = true; break;
+		case 'W': o.no_watch = true; break;
+		case 'v': break;
+		case 'h':
+			cmd_usage(stdout, "up",
+				  "  -f, --file FILE  project file (default devwatch.json)\n"
+				  "      --keep       leave the containers running on exit\n"
+				  "      --json       print events as JSON lines\n"
+				  "      --no-watch   start the containers, do not live-update\n");
+			return DW_EXIT_OK;
+		default:
+			return cmd_usage_error("up", "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error("up", "unexpected argument '%s'", argv[optind]);
+	o.file = cmd_project_file(file);
+	return session_run(&o);
 }

@@ -196,6 +196,11 @@ int engine_new(uv_loop_t *loop, const char *host, struct engine **out,
 	return 0;
 }
 
+uv_loop_t *engine_loop(const struct engine *e)
+{
+	return e->loop;
+}
+
 const char *engine_address(const struct engine *e)
 {
 	return e->address;
@@ -732,13 +737,17 @@ void engine_close(struct engine *e, void (*cb)(void *arg), void *arg)
 	e->close_cb = cb;
 	e->close_arg = arg;
 	/* Cancelled requests learn of it before the client goes away. */
-	while (e->reqs != NULL) {
+	/* A request whose callback is running (done) is released by its own
+	   finish() once the callback returns: engine_close may be called from
+	   inside one. */
+	for (;;) {
 		struct engine_req *r = e->reqs;
 
-		if (!r->done)
-			finish(r, DW_CANCELED);
-		else
-			release_req(r);
+		while (r != NULL && r->done)
+			r = r->all_next;
+		if (r == NULL)
+			break;
+		finish(r, DW_CANCELED);
 	}
 	e->waiting = NULL;
 	e->deferred = NULL;

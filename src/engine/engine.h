@@ -83,6 +83,8 @@ struct engine_call {
  */
 int engine_new(uv_loop_t *loop, const char *host, struct engine **out,
 	       char **cause);
+/* The loop the client runs on. */
+uv_loop_t *engine_loop(const struct engine *e);
 /* The address in use, for messages: "unix:///var/run/docker.sock". */
 const char *engine_address(const struct engine *e);
 /* The negotiated API version ("1.41"), or NULL before negotiation. */

@@ -1,0 +1,194 @@
+/*
+ * Engine JSON for containers. See container.h.
+ */
+#include "build/container.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/error.h"
+#include "base/util.h"
+#include "engine/engine.h"
+
+static cJSON *argv_json(char **v)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; v[i] != NULL; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+	return a;
+}
+
+static const char *engine_proto(const struct port_map *pm)
+{
+	return strcmp(pm->protocol, "udp") == 0 ? "udp" : "tcp";
+}
+
+char *container_create_body(const struct project *p,
+			    const struct project_container *c, int replica,
+			    const char *image)
+{
+	cJSON *o = cJSON_CreateObject(), *hc = cJSON_CreateObject();
+	cJSON *labels = cJSON_CreateObject(), *env, *exposed, *bindings;
+	char rep[16], *s;
+
+	cJSON_AddStringToObject(o, "Image", image);
+	snprintf(rep, sizeof(rep), "%d", replica);
+	cJSON_AddStringToObject(labels, LABEL_PROJECT, p->name);
+	cJSON_AddStringToObject(labels, LABEL_CONTAINER, c->name);
+	cJSON_AddStringToObject(labels, LABEL_REPLICA, rep);
+	cJSON_AddStringToObject(labels, LABEL_CONFIG, c->config_hash);
+	cJSON_AddItemToObject(o, "Labels", labels);
+	if (c->cmd != NULL)
+		cJSON_AddItemToObject(o, "Cmd", argv_json(c->cmd));
+	if (c->entrypoint != NULL)
+		cJSON_AddItemToObject(o, "Entrypoint", argv_json(c->entrypoint));
+	env = cJSON_AddArrayToObject(o, "Env");
+	for (size_t i = 0; i < c->env.n; i++) {
+		s = xasprintf("%s=%s", c->env.v[i].key, c->env.v[i].value);
+		cJSON_AddItemToArray(env, cJSON_CreateString(s));
+		free(s);
+	}
+	if (c->workdir != NULL)
+		cJSON_AddStringToObject(o, "WorkingDir", c->workdir);
+	if (c->user != NULL)
+		cJSON_AddStringToObject(o, "User", c->user);
+	cJSON_AddBoolToObject(o, "Tty", c->tty);
+	cJSON_AddBoolToObject(o, "OpenStdin", c->stdin_open);
+	cJSON_AddBoolToObject(o, "AttachStdin", false);
+	exposed = cJSON_AddObjectToObject(o, "ExposedPorts");
+	bindings = cJSON_AddObjectToObject(hc, "PortBindings");
+	for (size_t i = 0; i < c->n_ports; i++) {
+		const struct port_map *pm = &c->ports[i];
+		char key[32], hp[16];
+		cJSON *list, *b;
+
+		snprintf(key, sizeof(key), "%d/%s", pm->container, engine_proto(pm));
+		if (cJSON_GetObjectItem(exposed, key) == NULL)
+			cJSON_AddObjectToObject(exposed, key);
+		list = cJSON_GetObjectItem(bindings, key);
+		if (list == NULL)
+			list = cJSON_AddArrayToObject(bindings, key);
+		b = cJSON_CreateObject();
+		cJSON_AddStringToObject(b, "HostIp", pm->host_ip);
+		/* "" lets the engine pick a free port (host port 0). */
+		if (pm->host != 0)
+			snprintf(hp, sizeof(hp), "%d", pm->host);
+		else
+			hp[0] = '\0';
+		cJSON_AddStringToObject(b, "HostPort", hp);
+		cJSON_AddItemToArray(list, b);
+	}
+	if (c->n_mounts > 0) {
+		cJSON *mounts = cJSON_AddArrayToObject(hc, "Mounts");
+
+		for (size_t i = 0; i < c->n_mounts; i++) {
+			cJSON *m = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(m, "Type", c->mounts[i].type);
+			if (c->mounts[i].source != NULL)
+				cJSON_AddStringToObject(m, "Source", c->mounts[i].source);
+			cJSON_AddStringToObject(m, "Target", c->mounts[i].target);
+			cJSON_AddBoolToObject(m, "ReadOnly", c->mounts[i].read_only);
+			cJSON_AddItemToArray(mounts, m);
+		}
+	}
+	if (c->cpus > 0)
+		cJSON_AddNumberToObject(hc, "NanoCpus", (double)(int64_t)(c->cpus * 1e9));
+	if (c->memory > 0)
+		cJSON_AddNumberToObject(hc, "Memory", (double)c->memory);
+	{
+		cJSON *rp = cJSON_AddObjectToObject(hc, "RestartPolicy");
+
+		cJSON_AddStringToObject(rp, "Name",
+					c->restart == RESTART_ALWAYS ? "always"
+					: c->restart == RESTART_ON_FAILURE ? "on-failure"
+									   : "no");
+		if (c->restart == RESTART_ON_FAILURE)
+			cJSON_AddNumberToObject(rp, "MaximumRetryCount", c->max_restarts);
+	}
+	cJSON_AddItemToObject(o, "HostConfig", hc);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+int container_info_parse(const char *json, size_t len,
+			 const struct project_container *c,
+			 struct container_info *out)
+{
+	cJSON *o = cJSON_ParseWithLength(json, len), *v, *state, *ports;
+
+	memset(out, 0, sizeof(*out));
+	if (o == NULL)
+		return DW_ENGINE_PROTO;
+	v = cJSON_GetObjectItem(o, "Id");
+	out->id = xstrdup(cJSON_IsString(v) ? v->valuestring : "");
+	v = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "Config"), "Image");
+	out->image = xstrdup(cJSON_IsString(v) ? v->valuestring : "");
+	v = cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(o, "Config"), "Labels"),
+		LABEL_CONFIG);
+	if (cJSON_IsString(v))
+		out->config_hash = xstrdup(v->valuestring);
+	state = cJSON_GetObjectItem(o, "State");
+	out->running = cJSON_IsTrue(cJSON_GetObjectItem(state, "Running"));
+	out->restarting = cJSON_IsTrue(cJSON_GetObjectItem(state, "Restarting"));
+	v = cJSON_GetObjectItem(state, "ExitCode");
+	out->exit_code = cJSON_IsNumber(v) ? v->valueint : 0;
+	ports = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "NetworkSettings"), "Ports");
+	if (c != NULL && c->n_ports > 0) {
+		out->n_ports = c->n_ports;
+		out->host_ports = xcalloc(c->n_ports, sizeof(int));
+		for (size_t i = 0; i < c->n_ports; i++) {
+			char key[32];
+			cJSON *list, *b;
+
+			snprintf(key, sizeof(key), "%d/%s", c->ports[i].container,
+				 engine_proto(&c->ports[i]));
+			list = cJSON_GetObjectItem(ports, key);
+			cJSON_ArrayForEach(b, list) {
+				cJSON *hp = cJSON_GetObjectItem(b, "HostPort");
+
+				if (cJSON_IsString(hp) && atoi(hp->valuestring) > 0) {
+					out->host_ports[i] = atoi(hp->valuestring);
+					break;
+				}
+			}
+		}
+	}
+	cJSON_Delete(o);
+	return 0;
+}
+
+void container_info_free(struct container_info *ci)
+{
+	free(ci->id);
+	free(ci->image);
+	free(ci->config_hash);
+	free(ci->host_ports);
+	memset(ci, 0, sizeof(*ci));
+}
+
+char *container_label_filter(const char *project, const char *cname)
+{
+	cJSON *f = cJSON_CreateObject(), *l = cJSON_AddArrayToObject(f, "label");
+	char *s, *enc;
+
+	s = xasprintf(LABEL_PROJECT "=%s", project);
+	cJSON_AddItemToArray(l, cJSON_CreateString(s));
+	free(s);
+	if (cname != NULL) {
+		s = xasprintf(LABEL_CONTAINER "=%s", cname);
+		cJSON_AddItemToArray(l, cJSON_CreateString(s));
+		free(s);
+	}
+	s = cJSON_PrintUnformatted(f);
+	enc = engine_urlencode(s);
+	free(s);
+	cJSON_Delete(f);
+	return enc;
+}

@@ -1,0 +1,173 @@
+/*
+ * Container logs during `up`: followed through the engine, split into lines
+ * per stream, printed with the coloured `name |` prefix, appended to
+ * .devwatch/logs/<name>.log, and the last lines kept for failure reports.
+ * When the stream ends the container has stopped: before readiness that
+ * fails the session; after it, it is reported.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "build/container.h"
+#include "session.h"
+
+#define LOG_LINE_MAX (64u << 10)
+
+static void emit_line(struct instance *in, int stream, const char *line, size_t n)
+{
+	struct session *s = in->s;
+
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	if (s->o.json) {
+		cJSON *o = cJSON_CreateObject();
+		char *t, *l = xstrndup(line, n);
+
+		cJSON_AddStringToObject(o, "event", "log");
+		cJSON_AddStringToObject(o, "container", in->cs->c->name);
+		cJSON_AddNumberToObject(o, "replica", in->replica);
+		cJSON_AddStringToObject(o, "stream", stream == 2 ? "stderr" : "stdout");
+		cJSON_AddStringToObject(o, "line", l);
+		t = cJSON_PrintUnformatted(o);
+		printf("%s\n", t);
+		free(t);
+		free(l);
+		cJSON_Delete(o);
+	} else {
+		printf("%s%-*s |%s %.*s\n", log_colour_code(in->colour), s->label_width,
+		       in->label, log_colour_reset(), (int)n, line);
+	}
+	fflush(stdout);
+	if (in->logf != NULL) {
+		fprintf(in->logf, "%.*s\n", (int)n, line);
+		fflush(in->logf);
+	}
+	free(in->tail[in->tail_next]);
+	in->tail[in->tail_next] = xstrndup(line, n);
+	in->tail_next = (in->tail_next + 1) % SESSION_TAIL;
+}
+
+static int on_frame(int stream, const char *data, size_t len, void *arg)
+{
+	struct instance *in = arg;
+	struct buf *b = &in->partial[stream >= 0 && stream < 3 ? stream : 1];
+
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t take = nl != NULL ? (size_t)(nl - data) : len;
+
+		if (buf_add(b, data, take) != 0) {
+			/* An endless line: print what we have and go on. */
+			emit_line(in, stream, b->data, b->len);
+			buf_reset(b);
+			continue;
+		}
+		if (nl == NULL)
+			break;
+		emit_line(in, stream, buf_str(b), b->len);
+		buf_reset(b);
+		data += take + 1;
+		len -= take + 1;
+	}
+	return 0;
+}
+
+static void flush_partial(struct instance *in)
+{
+	for (int i = 0; i < 3; i++) {
+		if (in->partial[i].len > 0)
+			emit_line(in, i, in->partial[i].data, in->partial[i].len);
+		buf_reset(&in->partial[i]);
+	}
+}
+
+static void on_exit_inspect(struct engine_req *req, int err,
+			    const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+	struct container_info ci;
+
+	(void)req;
+	if (err != 0 || in->s->shutting_down || in->state == INST_STOPPING ||
+	    in->state == INST_GONE || in->state == INST_FAILED)
+		return;
+	if (resp->status != 200 ||
+	    container_info_parse(resp->body, resp->len, NULL, &ci) != 0) {
+		session_fail(in->s, in, "container disappeared");
+		return;
+	}
+	if (ci.running || ci.restarting) {
+		/* Restarted by its policy: follow the new run. */
+		container_info_free(&ci);
+		session_follow_logs(in, (long)time(NULL));
+		return;
+	}
+	if (in->state == INST_READY) {
+		session_say(in->s, in, "exited", "exited with code %d", ci.exit_code);
+		in->state = INST_FAILED;
+	} else if (in->state == INST_PROBING || in->state == INST_STARTING) {
+		session_fail(in->s, in, "exited with code %d before it was ready",
+			     ci.exit_code);
+	}
+	container_info_free(&ci);
+}
+
+static void on_logs_end(struct engine_req *req, int err,
+			const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+	struct engine_call call = {.method = "GET"};
+	char path[256];
+
+	(void)resp;
+	if (in->logs == req)
+		in->logs = NULL;
+	flush_partial(in);
+	if (err == DW_CANCELED || in->s->shutting_down || in->id == NULL)
+		return;
+	snprintf(path, sizeof(path), "/containers/%s/json", in->id);
+	call.path = path;
+	engine_request(in->s->e, &call, on_exit_inspect, in, NULL);
+}
+
+void session_follow_logs(struct instance *in, long since)
+{
+	struct engine_call call = {.method = "GET", .on_frame = on_frame,
+				   .stream_arg = in, .raw_stream = in->cs->c->tty,
+				   .max_body = LOG_LINE_MAX};
+	char path[512];
+
+	if (in->logf == NULL) {
+		char *file = xasprintf("%s/%s.log", in->s->logdir, in->label);
+
+		in->logf = fopen(file, "a");
+		free(file);
+	}
+	for (int i = 0; i < 3; i++)
+		if (in->partial[i].max == 0)
+			buf_init(&in->partial[i], LOG_LINE_MAX);
+	if (in->logs != NULL)
+		engine_cancel(in->logs);
+	snprintf(path, sizeof(path),
+		 "/containers/%s/logs?follow=1&stdout=1&stderr=1&since=%ld", in->id,
+		 since);
+	call.path = path;
+	engine_request(in->s->e, &call, on_logs_end, in, &in->logs);
+}
+
+void session_log_close(struct instance *in)
+{
+	if (in->logs != NULL) {
+		engine_cancel(in->logs);
+		in->logs = NULL;
+	}
+	if (in->logf != NULL) {
+		fclose(in->logf);
+		in->logf = NULL;
+	}
+}

@@ -1,0 +1,826 @@
+/*
+ * The `up` session's lifecycle: load, connect, images, containers, readiness,
+ * then running until a signal or a failure, then teardown. Each instance
+ * walks its own chain of engine calls (inspect -> adopt or remove -> create
+ * -> start -> inspect ports -> logs -> probe); the session counts instances
+ * still to become ready and the calls still to finish at teardown.
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "build/container.h"
+#include "build/image.h"
+
+static void inst_create(struct instance *in);
+static void teardown(struct session *s);
+
+/* ---- output ---- */
+
+void session_say(struct session *s, struct instance *in, const char *event,
+		 const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	if (s->o.json) {
+		cJSON *o = cJSON_CreateObject();
+		char *t;
+
+		cJSON_AddStringToObject(o, "event", event);
+		if (in != NULL) {
+			cJSON_AddStringToObject(o, "container", in->cs->c->name);
+			cJSON_AddNumberToObject(o, "replica", in->replica);
+		}
+		cJSON_AddStringToObject(o, "message", msg);
+		t = cJSON_PrintUnformatted(o);
+		printf("%s\n", t);
+		free(t);
+		cJSON_Delete(o);
+	} else if (in != NULL) {
+		printf("%s%-*s%s  %s\n", log_colour_code(in->cs->colour),
+		       s->label_width, in->label, log_colour_reset(), msg);
+	} else {
+		printf("%-*s  %s\n", s->label_width, "devwatch", msg);
+	}
+	fflush(stdout);
+	free(msg);
+}
+
+void session_print_tail(struct session *s, struct instance *in)
+{
+	int n = 0;
+
+	for (int i = 0; i < SESSION_TAIL; i++)
+		if (in->tail[(in->tail_next + i) % SESSION_TAIL] != NULL)
+			n++;
+	if (n == 0) {
+		fprintf(stderr, "%s: no log output\n", in->label);
+		return;
+	}
+	fprintf(stderr, "last %d log line%s of %s:\n", n, n == 1 ? "" : "s",
+		in->label);
+	for (int i = 0; i < SESSION_TAIL; i++) {
+		const char *l = in->tail[(in->tail_next + i) % SESSION_TAIL];
+
+		if (l != NULL)
+			fprintf(stderr, "  %s | %s\n", in->label, l);
+	}
+	(void)s;
+}
+
+void session_fail(struct session *s, struct instance *in, const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	if (in != NULL)
+		in->state = INST_FAILED;
+	if (!s->shutting_down) {
+		fprintf(stderr, "devwatch: %s%s%s\n", in != NULL ? in->label : "",
+			in != NULL ? ": " : "", msg);
+		if (in != NULL)
+			session_print_tail(s, in);
+		s->exit_code = DW_EXIT_FAIL;
+		teardown(s);
+	}
+	free(msg);
+}
+
+/* ---- instance chain ---- */
+
+static const char *inst_path(struct instance *in, const char *fmt, char *buf,
+			     size_t n)
+{
+	snprintf(buf, n, fmt, in->id != NULL ? in->id : in->name);
+	return buf;
+}
+
+static void ready(struct instance *in)
+{
+	struct session *s = in->s;
+	struct project_container *c = in->cs->c;
+	struct buf urls;
+
+	if (in->state != INST_PROBING)
+		return;
+	in->state = INST_READY;
+	buf_init(&urls, 4096);
+	for (size_t i = 0; i < c->n_ports; i++) {
+		if (in->host_ports == NULL || in->host_ports[i] == 0)
+			continue;
+		if (strcmp(c->ports[i].protocol, "udp") == 0)
+			buf_addf(&urls, " udp://localhost:%d", in->host_ports[i]);
+		else
+			buf_addf(&urls, " http://localhost:%d/", in->host_ports[i]);
+	}
+	session_say(s, in, "ready", "ready%s%s · %.0f ms",
+		    urls.len ? " ·" : "", buf_str(&urls),
+		    (double)(now_ns() - s->start_ns) / 1e6);
+	buf_release(&urls);
+	if (--s->not_ready == 0 && !s->all_ready) {
+		s->all_ready = true;
+		session_say(s, NULL, "all-ready",
+			    "%zu container%s ready in %.0f ms; Ctrl-C stops "
+			    "and removes them",
+			    s->n_cs, s->n_cs == 1 ? "" : "s",
+			    (double)(now_ns() - s->start_ns) / 1e6);
+		if (!s->o.no_watch)
+			session_live_start(s);
+	}
+}
+
+static void probe_again(struct instance *in);
+
+static void on_probe_inspect(struct engine_req *req, int err,
+			     const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+	struct container_info ci;
+
+	(void)req;
+	in->probe = NULL;
+	if (in->state != INST_PROBING)
+		return;
+	if (err != 0 || resp->status != 200) {
+		session_fail(in->s, in, "container vanished while starting");
+		return;
+	}
+	container_info_parse(resp->body, resp->len, in->cs->c, &ci);
+	if (!ci.running && !ci.restarting) {
+		int code = ci.exit_code;
+
+		container_info_free(&ci);
+		/* Let the log stream deliver its last lines first. */
+		session_fail(in->s, in, "exited with code %d before it was ready",
+			     code);
+		return;
+	}
+	container_info_free(&ci);
+	if (now_ns() > in->probe_deadline_ns) {
+		session_fail(in->s, in, "not ready after %d ms (readiness %s)",
+			     in->cs->c->readiness.start_timeout_ms,
+			     in->cs->c->readiness.http_path != NULL
+				     ? in->cs->c->readiness.http_path
+				     : "command");
+		return;
+	}
+	if (!in->cs->c->readiness.set) {
+		ready(in);
+		return;
+	}
+	uv_timer_start(&in->timer, (uv_timer_cb)probe_again,
+		       (uint64_t)in->cs->c->readiness.interval_ms, 0);
+}
+
+/* The probe failed this time: is the container still alive? */
+static void check_alive(struct instance *in)
+{
+	struct engine_call call = {.method = "GET"};
+	char path[256];
+
+	call.path = inst_path(in, "/containers/%s/json", path, sizeof(path));
+	if (engine_request(in->s->e, &call, on_probe_inspect, in, &in->probe) != 0)
+		session_fail(in->s, in, "cannot inspect the container");
+}
+
+static void on_http_probe(struct engine_req *req, int err,
+			  const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+
+	(void)req;
+	in->probe = NULL;
+	if (in->state != INST_PROBING)
+		return;
+	if (err == 0 && resp->status >= 200 && resp->status < 400) {
+		ready(in);
+		return;
+	}
+	check_alive(in);
+}
+
+static void exec_probe_started(struct engine_req *req, int err,
+			       const struct engine_resp *resp, void *arg);
+
+static void on_exec_probe_result(struct engine_req *req, int err,
+				 const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+	cJSON *o;
+	int code = -1;
+
+	(void)req;
+	in->probe = NULL;
+	if (in->state != INST_PROBING)
+		return;
+	if (err == 0 && resp->status == 200) {
+		o = cJSON_ParseWithLength(resp->body, resp->len);
+		if (cJSON_IsNumber(cJSON_GetObjectItem(o, "ExitCode")) &&
+		    !cJSON_IsTrue(cJSON_GetObjectItem(o, "Running")))
+			code = cJSON_GetObjectItem(o, "ExitCode")->valueint;
+		cJSON_Delete(o);
+	}
+	if (code == 0)
+		ready(in);
+	else
+		check_alive(in);
+}
+
+static int discard_frame(int stream, const char *data, size_t len, void *arg)
+{
+	(void)stream, (void)data, (void)len, (void)arg;
+	return 0;
+}
+
+static void exec_probe_created(struct engine_req *req, int err,
+			       const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+	struct engine_call call = {.method = "POST", .body = "{\"Detach\":false,\"Tty\":false}",
+				   .on_frame = discard_frame};
+	cJSON *o, *id;
+	char path[256];
+
+	(void)req;
+	in->probe = NULL;
+	if (in->state != INST_PROBING)
+		return;
+	if (err != 0 || resp->status != 201) {
+		check_alive(in);
+		return;
+	}
+	o = cJSON_ParseWithLength(resp->body, resp->len);
+	id = cJSON_GetObjectItem(o, "Id");
+	if (!cJSON_IsString(id)) {
+		cJSON_Delete(o);
+		check_alive(in);
+		return;
+	}
+	snprintf(path, sizeof(path), "/exec/%s/start", id->valuestring);
+	call.body_len = strlen(call.body);
+	call.path = path;
+	call.timeout_ms = in->cs->c->readiness.timeout_ms;
+	free(in->probe_exec);
+	in->probe_exec = xstrdup(id->valuestring);
+	cJSON_Delete(o);
+	engine_request(in->s->e, &call, exec_probe_started, in, &in->probe);
+}
+
+static void exec_probe_started(struct engine_req *req, int err,
+			       const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+	struct engine_call call = {.method = "GET"};
+	char path[256];
+
+	(void)req, (void)err, (void)resp;
+	in->probe = NULL;
+	if (in->state != INST_PROBING)
+		return;
+	snprintf(path, sizeof(path), "/exec/%s/json", in->probe_exec);
+	call.path = path;
+	engine_request(in->s->e, &call, on_exec_probe_result, in, &in->probe);
+}
+
+static void probe_once(struct instance *in)
+{
+	const struct probe *pr = &in->cs->c->readiness;
+	struct engine_call call = {.method = "GET", .timeout_ms = pr->timeout_ms};
+	char url[512];
+	int hp = 0;
+
+	if (!pr->set) {
+		check_alive(in);
+		return;
+	}
+	if (pr->http_path != NULL) {
+		for (size_t i = 0; i < in->cs->c->n_ports; i++)
+			if (in->cs->c->ports[i].container == pr->port && in->host_ports != NULL)
+				hp = in->host_ports[i];
+		if (hp == 0) {
+			session_fail(in->s, in,
+				     "readiness port %d is not published; add it to 'ports'",
+				     pr->port);
+			return;
+		}
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", hp, pr->http_path);
+		call.url = url;
+		engine_request(in->s->e, &call, on_http_probe, in, &in->probe);
+		return;
+	}
+	{
+		cJSON *o = cJSON_CreateObject(), *cmd = cJSON_AddArrayToObject(o, "Cmd");
+		char *body, path[256];
+
+		for (size_t i = 0; pr->cmd[i] != NULL; i++)
+			cJSON_AddItemToArray(cmd, cJSON_CreateString(pr->cmd[i]));
+		cJSON_AddBoolToObject(o, "AttachStdout", true);
+		cJSON_AddBoolToObject(o, "AttachStderr", true);
+		body = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+		call.method = "POST";
+		call.body = body;
+		call.body_len = strlen(body);
+		call.path = inst_path(in, "/containers/%s/exec", path, sizeof(path));
+		engine_request(in->s->e, &call, exec_probe_created, in, &in->probe);
+		free(body);
+	}
+}
+
+static void probe_again(struct instance *in)
+{
+	if (in->state == INST_PROBING)
+		probe_once(in);
+}
+
+void session_probe(struct instance *in)
+{
+	const struct probe *pr = &in->cs->c->readiness;
+
+	in->state = INST_PROBING;
+	in->probe_deadline_ns = now_ns() + (uint64_t)(pr->set ? pr->start_timeout_ms : 60000) * 1000000u;
+	if (!pr->set) {
+		/* No probe: running and still running a moment later. */
+		uv_timer_start(&in->timer, (uv_timer_cb)probe_again, 300, 0);
+		return;
+	}
+	probe_once(in);
+}
+
+static void on_ports(struct engine_req *req, int err,
+		     const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+	struct container_info ci;
+
+	(void)req;
+	if (in->state != INST_STARTING)
+		return;
+	if (err != 0 || resp->status != 200 ||
+	    container_info_parse(resp->body, resp->len, in->cs->c, &ci) != 0) {
+		session_fail(in->s, in, "cannot inspect the started container");
+		return;
+	}
+	free(in->host_ports);
+	in->host_ports = ci.host_ports;
+	ci.host_ports = NULL;
+	container_info_free(&ci);
+	session_probe(in);
+}
+
+static void inspect_ports(struct instance *in)
+{
+	struct engine_call call = {.method = "GET"};
+	char path[256];
+
+	call.path = inst_path(in, "/containers/%s/json", path, sizeof(path));
+	engine_request(in->s->e, &call, on_ports, in, NULL);
+}
+
+static void on_started(struct engine_req *req, int err,
+		       const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+
+	(void)req;
+	if (in->state != INST_STARTING)
+		return;
+	if (err != 0 || (resp->status != 204 && resp->status != 304)) {
+		char *m = err != 0 ? xstrdup(dw_strerror(err))
+				   : engine_error_message(resp->body, resp->len);
+
+		session_fail(in->s, in, "cannot start: %s", m);
+		free(m);
+		return;
+	}
+	session_follow_logs(in, 0);
+	inspect_ports(in);
+}
+
+static void on_created(struct engine_req *req, int err,
+		       const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+	struct engine_call call = {.method = "POST"};
+	char path[256];
+	cJSON *o;
+
+	(void)req;
+	if (in->state != INST_STARTING)
+		return;
+	if (err != 0 || resp->status != 201) {
+		char *m = err != 0 ? xstrdup(dw_strerror(err))
+				   : engine_error_message(resp->body, resp->len);
+
+		session_fail(in->s, in, "cannot create container %s: %s", in->name, m);
+		free(m);
+		return;
+	}
+	o = cJSON_ParseWithLength(resp->body, resp->len);
+	free(in->id);
+	in->id = xstrdup(cJSON_IsString(cJSON_GetObjectItem(o, "Id"))
+				 ? cJSON_GetObjectItem(o, "Id")->valuestring
+				 : in->name);
+	cJSON_Delete(o);
+	call.path = inst_path(in, "/containers/%s/start", path, sizeof(path));
+	engine_request(in->s->e, &call, on_started, in, NULL);
+}
+
+static void inst_create(struct instance *in)
+{
+	struct engine_call call = {.method = "POST"};
+	char *body = container_create_body(in->s->p, in->cs->c, in->replica,
+					   in->cs->image_ref);
+	char *enc = engine_urlencode(in->name);
+	char *path = xasprintf("/containers/create?name=%s", enc);
+
+	in->state = INST_STARTING;
+	in->started_ns = now_ns();
+	call.path = path;
+	call.body = body;
+	call.body_len = strlen(body);
+	engine_request(in->s->e, &call, on_created, in, NULL);
+	free(body);
+	free(enc);
+	free(path);
+}
+
+static void on_old_removed(struct engine_req *req, int err,
+			   const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+
+	(void)req, (void)resp;
+	if (in->state != INST_NEW)
+		return;
+	if (err != 0) {
+		session_fail(in->s, in, "cannot remove the old %s", in->name);
+		return;
+	}
+	inst_create(in);
+}
+
+static void on_existing(struct engine_req *req, int err,
+			const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+	struct engine_call call = {.method = "DELETE"};
+	struct container_info ci;
+	char path[256];
+
+	(void)req;
+	if (in->state != INST_NEW)
+		return;
+	if (err != 0) {
+		session_fail(in->s, in, "cannot inspect %s: %s", in->name, dw_strerror(err));
+		return;
+	}
+	if (resp->status == 404) {
+		inst_create(in);
+		return;
+	}
+	container_info_parse(resp->body, resp->len, in->cs->c, &ci);
+	if (ci.running && ci.config_hash != NULL &&
+	    strcmp(ci.config_hash, in->cs->c->config_hash) == 0 &&
+	    strcmp(ci.image, in->cs->image_ref) == 0) {
+		/* Same config, same image, running: adopt it. */
+		in->id = ci.id;
+		ci.id = NULL;
+		in->host_ports = ci.host_ports;
+		ci.host_ports = NULL;
+		in->adopted = true;
+		container_info_free(&ci);
+		session_say(in->s, in, "adopted", "adopted running container %s", in->name);
+		session_follow_logs(in, (long)time(NULL));
+		in->state = INST_STARTING;
+		session_probe(in);
+		return;
+	}
+	container_info_free(&ci);
+	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", in->name);
+	call.path = path;
+	engine_request(in->s->e, &call, on_old_removed, in, NULL);
+}
+
+static void inst_begin(struct instance *in)
+{
+	struct engine_call call = {.method = "GET"};
+	char path[256];
+
+	snprintf(path, sizeof(path), "/containers/%s/json", in->name);
+	call.path = path;
+	engine_request(in->s->e, &call, on_existing, in, NULL);
+}
+
+/* ---- images ---- */
+
+static void image_progress(void *arg, const char *line)
+{
+	struct cstate *cs = arg;
+	struct session *s = cs->inst[0].s;
+
+	if (s->o.json)
+		session_say(s, &cs->inst[0], "build", "%s", line);
+	else
+		printf("%s%-*s%s  %s\n", log_colour_code(cs->colour), s->label_width,
+		       cs->c->name, log_colour_reset(), line);
+	fflush(stdout);
+}
+
+static void image_done(void *arg, int err, const char *ref, bool built,
+		       const char *cause)
+{
+	struct cstate *cs = arg;
+	struct session *s = cs->inst[0].s;
+
+	s->images_pending--;
+	if (s->shutting_down) {
+		teardown(s);
+		return;
+	}
+	if (err != 0) {
+		session_fail(s, NULL, "%s: %s", cs->c->name,
+			     cause != NULL ? cause : dw_strerror(err));
+		return;
+	}
+	cs->image_ref = xstrdup(ref);
+	session_say(s, &cs->inst[0], "image", "image %s %s", ref,
+		    built ? (cs->c->build != NULL ? "built" : "pulled")
+			  : (cs->c->build != NULL ? "up to date, not rebuilt"
+						  : "present"));
+	for (int i = 0; i < cs->n_inst; i++)
+		inst_begin(&cs->inst[i]);
+}
+
+/* ---- teardown ---- */
+
+static void engine_closed(void *arg)
+{
+	struct session *s = arg;
+
+	s->e = NULL;
+}
+
+static void finish_if_done(struct session *s)
+{
+	if (s->teardown_pending > 0 || s->images_pending > 0)
+		return;
+	uv_signal_stop(&s->sigint);
+	uv_signal_stop(&s->sigterm);
+	for (size_t i = 0; i < s->n_cs; i++)
+		for (int r = 0; r < s->cs[i].n_inst; r++)
+			uv_timer_stop(&s->cs[i].inst[r].timer);
+	if (s->e != NULL)
+		engine_close(s->e, engine_closed, s);
+}
+
+static void on_removed(struct engine_req *req, int err,
+		       const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+	struct session *s = in->s;
+
+	(void)req;
+	if (err == 0 && (resp->status == 204 || resp->status == 404))
+		session_say(s, in, "removed", "removed %s", in->name);
+	else
+		fprintf(stderr, "devwatch: %s: could not remove %s: %s\n", in->label,
+			in->name, err != 0 ? dw_strerror(err) : "the engine refused");
+	in->state = INST_GONE;
+	s->teardown_pending--;
+	finish_if_done(s);
+}
+
+static void remove_inst(struct instance *in)
+{
+	struct engine_call call = {.method = "DELETE", .timeout_ms = 30000};
+	char path[256];
+
+	call.path = inst_path(in, "/containers/%s?force=1&v=1", path, sizeof(path));
+	engine_request(in->s->e, &call, on_removed, in, NULL);
+}
+
+static void on_stopped(struct engine_req *req, int err,
+		       const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+
+	(void)req, (void)err, (void)resp;
+	if (in->state == INST_GONE)
+		return;
+	remove_inst(in);
+}
+
+static void teardown(struct session *s)
+{
+	s->shutting_down = true;
+	session_live_stop(s);
+	if (s->images_pending > 0)
+		return; /* image_done calls back here */
+	if (s->teardown_pending > 0)
+		return;
+	for (size_t i = 0; i < s->n_cs; i++) {
+		for (int r = 0; r < s->cs[i].n_inst; r++) {
+			struct instance *in = &s->cs[i].inst[r];
+
+			uv_timer_stop(&in->timer);
+			if (in->probe != NULL)
+				engine_cancel(in->probe);
+			session_log_close(in);
+			if (s->o.keep || in->id == NULL || in->state == INST_GONE)
+				continue;
+			/* Graceful first; a second signal removes at once. */
+			struct engine_call call = {.method = "POST", .timeout_ms = 15000};
+			char path[256];
+
+			in->state = INST_STOPPING;
+			s->teardown_pending++;
+			call.path = inst_path(in, "/containers/%s/stop?t=3", path, sizeof(path));
+			engine_request(s->e, &call, on_stopped, in, NULL);
+		}
+	}
+	if (s->o.keep)
+		session_say(s, NULL, "kept", "--keep: leaving the containers running");
+	finish_if_done(s);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct session *s = h->data;
+
+	if (++s->signals == 1) {
+		if (!s->o.json)
+			fprintf(stderr, "\ndevwatch: %s, stopping (again to force)\n",
+				signum == SIGINT ? "interrupted" : "terminated");
+		teardown(s);
+		return;
+	}
+	/* Second signal: remove everything now. */
+	for (size_t i = 0; i < s->n_cs; i++)
+		for (int r = 0; r < s->cs[i].n_inst; r++)
+			if (s->cs[i].inst[r].state == INST_STOPPING)
+				remove_inst(&s->cs[i].inst[r]);
+}
+
+/* ---- setup ---- */
+
+static void on_engine(struct engine *e, int err, void *arg)
+{
+	struct session *s = arg;
+
+	if (err != 0) {
+		char *m = engine_down_message(e);
+
+		fprintf(stderr, "devwatch: %s\n", m);
+		free(m);
+		s->exit_code = DW_EXIT_FAIL;
+		s->shutting_down = true;
+		finish_if_done(s);
+		return;
+	}
+	for (size_t i = 0; i < s->n_cs; i++) {
+		struct cstate *cs = &s->cs[i];
+
+		s->images_pending++;
+		if (image_ensure(s->e, s->p, cs->c, image_progress, image_done, cs) != 0) {
+			s->images_pending--;
+			session_fail(s, NULL, "%s: cannot start the image job", cs->c->name);
+			return;
+		}
+	}
+}
+
+static void mkdirs(const char *path)
+{
+	char *p = xstrdup(path);
+
+	for (char *q = p + 1; *q != '\0'; q++) {
+		if (*q == '/') {
+			*q = '\0';
+			mkdir(p, 0755);
+			*q = '/';
+		}
+	}
+	mkdir(p, 0755);
+	free(p);
+}
+
+static void setup_instances(struct session *s)
+{
+	int colour = 0;
+
+	s->n_cs = s->p->n_containers;
+	s->cs = xcalloc(s->n_cs, sizeof(*s->cs));
+	s->label_width = 8;
+	for (size_t i = 0; i < s->n_cs; i++) {
+		struct cstate *cs = &s->cs[i];
+
+		cs->c = &s->p->containers[i];
+		cs->n_inst = cs->c->replicas;
+		cs->inst = xcalloc((size_t)cs->n_inst, sizeof(*cs->inst));
+		for (int r = 0; r < cs->n_inst; r++) {
+			struct instance *in = &cs->inst[r];
+
+			in->s = s;
+			in->cs = cs;
+			in->replica = r + 1;
+			in->name = project_container_instance(s->p, cs->c, r + 1);
+			in->label = cs->n_inst == 1 ? xstrdup(cs->c->name)
+						    : xasprintf("%s-%d", cs->c->name, r + 1);
+			in->colour = colour;
+			uv_timer_init(s->loop, &in->timer);
+			in->timer.data = in;
+			if ((int)strlen(in->label) > s->label_width)
+				s->label_width = (int)strlen(in->label);
+			s->not_ready++;
+		}
+		cs->colour = colour++;
+	}
+}
+
+static void free_session(struct session *s)
+{
+	for (size_t i = 0; i < s->n_cs; i++) {
+		struct cstate *cs = &s->cs[i];
+
+		for (int r = 0; r < cs->n_inst; r++) {
+			struct instance *in = &cs->inst[r];
+
+			uv_close((uv_handle_t *)&in->timer, NULL);
+			session_log_close(in);
+			for (int t = 0; t < SESSION_TAIL; t++)
+				free(in->tail[t]);
+			for (int b = 0; b < 3; b++)
+				buf_release(&in->partial[b]);
+			free(in->name);
+			free(in->label);
+			free(in->id);
+			free(in->host_ports);
+			free(in->probe_exec);
+		}
+		free(cs->inst);
+		free(cs->image_ref);
+	}
+	free(s->cs);
+	free(s->logdir);
+	project_free(s->p);
+}
+
+int session_run(const struct session_opts *o)
+{
+	struct session s = {.o = *o};
+	char *cause = NULL;
+	int err;
+
+	s.start_ns = now_ns();
+	s.loop = uv_default_loop();
+	err = project_load(o->file, &s.p, &cause);
+	if (err != 0) {
+		fprintf(stderr, "devwatch: %s\n", cause);
+		free(cause);
+		return err == DW_PROJECT || err == UV_ENOENT ? DW_EXIT_USAGE : DW_EXIT_FAIL;
+	}
+	err = engine_new(s.loop, NULL, &s.e, &cause);
+	if (err != 0) {
+		fprintf(stderr, "devwatch: %s\n", cause);
+		free(cause);
+		project_free(s.p);
+		return DW_EXIT_USAGE;
+	}
+	s.logdir = xasprintf("%s/.devwatch/logs", s.p->root);
+	mkdirs(s.logdir);
+	setup_instances(&s);
+	uv_signal_init(s.loop, &s.sigint);
+	uv_signal_init(s.loop, &s.sigterm);
+	s.sigint.data = s.sigterm.data = &s;
+	uv_signal_start(&s.sigint, on_signal, SIGINT);
+	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+	engine_negotiate(s.e, on_engine, &s);
+	uv_run(s.loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&s.sigint, NULL);
+	uv_close((uv_handle_t *)&s.sigterm, NULL);
+	free_session(&s);
+	uv_run(s.loop, UV_RUN_DEFAULT);
+	uv_loop_close(s.loop);
+	return s.exit_code;
+}

@@ -1,0 +1,122 @@
+/*
+ * One `devwatch up` session: the project's images, its containers and their
+ * replicas, their readiness, their logs, and teardown on a signal. Everything
+ * happens on one libuv loop, through the asynchronous engine client.
+ *
+ * Later stages plug in here: once every container is ready the session starts
+ * the watcher, and each settled change set goes to session_apply(), which
+ * decides per container and hands live updates to sync/.
+ */
+#ifndef DW_SESSION_H
+#define DW_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/buf.h"
+#include "engine/engine.h"
+#include "project/project.h"
+
+#define SESSION_TAIL 20
+
+struct session;
+struct changeset;
+
+enum inst_state {
+	INST_NEW = 0,
+	INST_STARTING,
+	INST_PROBING,
+	INST_READY,
+	INST_FAILED,
+	INST_STOPPING,
+	INST_GONE,
+};
+
+/* One replica of one container, as running on the engine. */
+struct instance {
+	struct session *s;
+	struct cstate *cs;
+	int replica;		/* from 1 */
+	char *name;		/* engine name, "<project>-<container>-<n>" */
+	char *label;		/* what the user sees: "web" or "web-2" */
+	char *id;		/* engine ID once created */
+	int *host_ports;	/* per container port, read back after start */
+	enum inst_state state;
+	bool adopted;
+	uv_timer_t timer;	/* probe retry and grace */
+	uint64_t started_ns;
+	uint64_t probe_deadline_ns;
+	struct engine_req *logs;
+	struct engine_req *probe;
+	char *probe_exec;	/* exec ID of a command probe */
+	int colour;
+	struct buf partial[3];	/* unfinished log line per stream */
+	char *tail[SESSION_TAIL];
+	int tail_next;
+	FILE *logf;
+	void *live;		/* sync/'s state for this instance */
+};
+
+/* One entry of "containers" and its replicas. */
+struct cstate {
+	struct project_container *c;
+	char *image_ref;
+	struct instance *inst;
+	int n_inst;
+	int colour;
+	void *live;		/* sync/'s per-container state */
+};
+
+struct session_opts {
+	const char *file;
+	bool keep;
+	bool json;
+	bool no_watch;
+};
+
+struct session {
+	uv_loop_t *loop;
+	struct engine *e;
+	struct project *p;
+	struct session_opts o;
+	struct cstate *cs;
+	size_t n_cs;
+	uv_signal_t sigint, sigterm;
+	int label_width;
+	int images_pending;
+	int not_ready;
+	int teardown_pending;
+	int signals;
+	int exit_code;
+	bool all_ready;
+	bool shutting_down;
+	uint64_t start_ns;
+	char *logdir;
+	void *watcher;		/* watch/'s watcher once everything is ready */
+	void *live;		/* sync/'s session-wide state */
+};
+
+/* Run a whole session; returns the exit code. */
+int session_run(const struct session_opts *o);
+
+/* Output, shared with the live-update layer. */
+void session_say(struct session *s, struct instance *in, const char *event,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void session_fail(struct session *s, struct instance *in, const char *fmt,
+		  ...) __attribute__((format(printf, 3, 4)));
+/* Print the instance's last log lines (for failures). */
+void session_print_tail(struct session *s, struct instance *in);
+/* Start following an instance's logs (since: unix seconds, 0 = all). */
+void session_follow_logs(struct instance *in, long since);
+void session_log_close(struct instance *in);
+/* Start (or restart) readiness probing of a started instance. */
+void session_probe(struct instance *in);
+/* Wait for readiness again after a restart or replacement. */
+typedef void (*session_ready_cb)(struct instance *in, int err, void *arg);
+
+/* Hooks the live-update layer provides (sync/ via src/live.c). */
+void session_live_start(struct session *s);
+void session_live_stop(struct session *s);
+
+#endif
