@@ -1,0 +1,72 @@
+/*
+ * Shared by down, status and logs. See cmd-util.h.
+ */
+#include "cmd-util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/error.h"
+#include "base/util.h"
+#include "build/container.h"
+
+int cmd_ctx_open(struct cmd_ctx *x, const char *file)
+{
+	char *cause = NULL;
+	int err;
+
+	x->p = NULL;
+	x->e = NULL;
+	err = project_load(file, &x->p, &cause);
+	if (err != 0) {
+		fprintf(stderr, "devwatch: %s\n", cause);
+		free(cause);
+		return err == DW_PROJECT || err == UV_ENOENT ? DW_EXIT_USAGE : DW_EXIT_FAIL;
+	}
+	err = engine_new(uv_default_loop(), NULL, &x->e, &cause);
+	if (err != 0) {
+		fprintf(stderr, "devwatch: %s\n", cause);
+		free(cause);
+		project_free(x->p);
+		return DW_EXIT_USAGE;
+	}
+	return 0;
+}
+
+void cmd_ctx_close(struct cmd_ctx *x)
+{
+	if (x->e != NULL) {
+		engine_close(x->e, NULL, NULL);
+		uv_run(uv_default_loop(), UV_RUN_DEFAULT);
+		uv_loop_close(uv_default_loop());
+	}
+	project_free(x->p);
+}
+
+cJSON *cmd_list_containers(struct cmd_ctx *x)
+{
+	char *filter = container_label_filter(x->p->name, NULL);
+	char *path = xasprintf("/containers/json?all=1&filters=%s", filter);
+	struct engine_call call = {.method = "GET", .path = path, .timeout_ms = 30000};
+	char *body = NULL;
+	long status = 0;
+	cJSON *list = NULL;
+	int err;
+
+	err = engine_call_sync(x->e, &call, &status, &body, NULL);
+	free(filter);
+	free(path);
+	if (err == DW_ENGINE_DOWN) {
+		char *m = engine_down_message(x->e);
+
+		fprintf(stderr, "devwatch: %s\n", m);
+		free(m);
+	} else if (err != 0 || status != 200) {
+		fprintf(stderr, "devwatch: listing containers failed: %s\n",
+			err != 0 ? dw_strerror(err) : body);
+	} else {
+		list = cJSON_Parse(body);
+	}
+	free(body);
+	return list;
+}

@@ -1,0 +1,26 @@
+/*
+ * What the one-shot commands (down, status, logs) share: load the project,
+ * connect to the engine with its own loop, and list the project's
+ * containers by label.
+ */
+#ifndef DW_CMD_UTIL_H
+#define DW_CMD_UTIL_H
+
+#include <cjson/cJSON.h>
+
+#include "engine/engine.h"
+#include "project/project.h"
+
+struct cmd_ctx {
+	struct project *p;
+	struct engine *e;
+};
+
+/* Returns 0, or an exit code after printing why. */
+int cmd_ctx_open(struct cmd_ctx *x, const char *file);
+void cmd_ctx_close(struct cmd_ctx *x);
+/* GET /containers/json?all=1 for the project's label; NULL on failure
+   (printed). Caller cJSON_Delete()s. */
+cJSON *cmd_list_containers(struct cmd_ctx *x);
+
+#endif
