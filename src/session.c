@@ -583,8 +583,9 @@ static void engine_closed(void *arg)
 
 static void finish_if_done(struct session *s)
 {
-	if (s->teardown_pending > 0 || s->images_pending > 0)
+	if (s->teardown_pending > 0 || s->images_pending > 0 || s->finished)
 		return;
+	s->finished = true;
 	uv_signal_stop(&s->sigint);
 	uv_signal_stop(&s->sigterm);
 	for (size_t i = 0; i < s->n_cs; i++)
@@ -601,7 +602,10 @@ static void on_removed(struct engine_req *req, int err,
 	struct session *s = in->s;
 
 	(void)req;
-	if (err == 0 && (resp->status == 204 || resp->status == 404))
+	if (in->state == INST_GONE)
+		return; /* the other of two racing removals */
+	if (err == 0 && (resp->status == 204 || resp->status == 404 ||
+			 resp->status == 409))
 		session_say(s, in, "removed", "removed %s", in->name);
 	else
 		fprintf(stderr, "devwatch: %s: could not remove %s: %s\n", in->label,
@@ -616,6 +620,9 @@ static void remove_inst(struct instance *in)
 	struct engine_call call = {.method = "DELETE", .timeout_ms = 30000};
 	char path[256];
 
+	if (in->removing)
+		return;
+	in->removing = true;
 	call.path = inst_path(in, "/containers/%s?force=1&v=1", path, sizeof(path));
 	engine_request(in->s->e, &call, on_removed, in, NULL);
 }

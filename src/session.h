@@ -44,6 +44,7 @@ struct instance {
 	int *host_ports;	/* per container port, read back after start */
 	enum inst_state state;
 	bool adopted;
+	bool removing;
 	uv_timer_t timer;	/* probe retry and grace */
 	uint64_t started_ns;
 	uint64_t probe_deadline_ns;
@@ -91,6 +92,7 @@ struct session {
 	int exit_code;
 	bool all_ready;
 	bool shutting_down;
+	bool finished;
 	uint64_t start_ns;
 	char *logdir;
 	void *watcher;		/* watch/'s watcher once everything is ready */

@@ -1,0 +1,2 @@
+def greeting(message):
+    return "%s from the devwatch service" % message
