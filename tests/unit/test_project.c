@@ -1,0 +1,291 @@
+/*
+ * Unit tests for the project file: every key parsed to its value, defaults,
+ * and every kind of error with its exact file:line:column.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/error.h"
+#include "base/util.h"
+#include "project/project.h"
+
+static char dir[] = "/tmp/dw-test-project-XXXXXX";
+static char file[256];
+
+static int setup(void **state)
+{
+	char p[300];
+	FILE *f;
+
+	(void)state;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(p, sizeof(p), "%s/web", dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/web/Dockerfile", dir);
+	f = fopen(p, "w");
+	fputs("FROM busybox:1.36\n", f);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/data", dir);
+	mkdir(p, 0755);
+	snprintf(file, sizeof(file), "%s/devwatch.json", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+static struct project *parse_ok(const char *text)
+{
+	struct project *p = NULL;
+	char *cause = NULL;
+	int err = project_parse(file, text, strlen(text), &p, &cause);
+
+	if (err != 0)
+		fail_msg("unexpected error: %s", cause);
+	free(cause);
+	return p;
+}
+
+/* Parse and expect an error whose text (after the file name) starts with
+   want. */
+static void parse_err(const char *text, const char *want)
+{
+	struct project *p = NULL;
+	char *cause = NULL;
+	int err = project_parse(file, text, strlen(text), &p, &cause);
+	size_t flen = strlen(file);
+
+	if (err == 0)
+		fail_msg("expected error '%s', got none", want);
+	assert_int_equal(err, DW_PROJECT);
+	assert_null(p);
+	assert_non_null(cause);
+	assert_memory_equal(cause, file, flen);
+	if (getenv("SHOW"))
+		printf("WANT %s\nGOT  %s\n", want, cause + flen + 1);
+	else if (strncmp(cause + flen + 1, want, strlen(want)) != 0)
+		fail_msg("expected '%s'\n     got '%s'", want, cause + flen + 1);
+	free(cause);
+}
+
+static void test_full(void **state)
+{
+	struct project *p;
+	struct project_container *c;
+
+	(void)state;
+	p = parse_ok("{\n"
+		     "  // line comment\n"
+		     "  \"name\": \"shop\", /* block */\n"
+		     "  \"ignore\": [\"tmp/\", \"**/*.log\"],\n"
+		     "  \"containers\": {\n"
+		     "    \"web\": {\n"
+		     "      \"build\": {\"context\": \"./web/\", \"args\": {\"V\": 2}, \"target\": \"dev\"},\n"
+		     "      \"cmd\": \"httpd -f\",\n"
+		     "      \"entrypoint\": [\"/init\", \"--\"],\n"
+		     "      \"env\": {\"A\": \"x\", \"B\": true, \"C\": 1.5},\n"
+		     "      \"workdir\": \"/srv//app/\",\n"
+		     "      \"user\": \"1000:1000\",\n"
+		     "      \"ports\": [\"8080:80\", \"90\", \"127.0.0.1:0:91\", \"53/udp\",\n"
+		     "                {\"host\": 0, \"container\": 92, \"protocol\": \"http\"}],\n"
+		     "      \"mounts\": [\"data:/data:ro\", {\"type\": \"tmpfs\", \"target\": \"/tmp\"}],\n"
+		     "      \"resources\": {\"cpus\": 0.5, \"memory\": \"512m\"},\n"
+		     "      \"restart\": {\"policy\": \"on-failure\", \"max_restarts\": 3},\n"
+		     "      \"tty\": true, \"stdin\": false,\n"
+		     "      \"readiness\": {\"http\": \"/health\", \"interval\": \"50ms\", \"start_timeout\": \"2m\"},\n"
+		     "      \"liveness\": {\"cmd\": \"true\", \"retries\": 5},\n"
+		     "      \"live_update\": [\n"
+		     "        {\"fall_back_on\": [\"web/package.json\"]},\n"
+		     "        {\"sync\": {\"from\": \"web/site/\", \"to\": \"/www/\"}},\n"
+		     "        {\"run\": {\"cmd\": \"sh build.sh\", \"trigger\": [\"web/site/partials/**\"]}},\n"
+		     "        {\"restart_container\": true}\n"
+		     "      ]\n"
+		     "    },\n"
+		     "    \"db\": {\"image\": \"busybox:1.36\", \"pull\": \"never\"}\n"
+		     "  }\n"
+		     "}\n");
+	assert_string_equal(p->name, "shop");
+	assert_int_equal(p->ignore.n, 2);
+	assert_string_equal(p->ignore.v[1], "**/*.log");
+	assert_int_equal(p->n_containers, 2);
+	c = project_find(p, "web");
+	assert_non_null(c);
+	assert_int_equal(c->line, 6);
+	assert_int_equal(c->column, 5);
+	assert_null(c->image);
+	assert_string_equal(c->build->context, "web");
+	assert_string_equal(c->build->dockerfile, "Dockerfile");
+	assert_string_equal(c->build->args.v[0].value, "2");
+	assert_string_equal(c->build->target, "dev");
+	assert_string_equal(c->cmd[0], "/bin/sh");
+	assert_string_equal(c->cmd[2], "httpd -f");
+	assert_string_equal(c->entrypoint[1], "--");
+	assert_null(c->entrypoint[2]);
+	assert_string_equal(c->env.v[1].value, "true");
+	assert_string_equal(c->env.v[2].value, "1.5");
+	assert_string_equal(c->workdir, "/srv/app");
+	assert_string_equal(c->user, "1000:1000");
+	assert_int_equal(c->n_ports, 5);
+	assert_int_equal(c->ports[0].host, 8080);
+	assert_int_equal(c->ports[0].container, 80);
+	assert_int_equal(c->ports[1].host, 90);
+	assert_string_equal(c->ports[2].host_ip, "127.0.0.1");
+	assert_int_equal(c->ports[2].host, 0);
+	assert_string_equal(c->ports[3].protocol, "udp");
+	assert_string_equal(c->ports[4].protocol, "http");
+	assert_int_equal(c->n_mounts, 2);
+	assert_true(c->mounts[0].read_only);
+	assert_true(str_ends(c->mounts[0].source, "/data"));
+	assert_string_equal(c->mounts[1].type, "tmpfs");
+	assert_true(c->cpus > 0.49 && c->cpus < 0.51);
+	assert_int_equal(c->memory, 512 * 1024 * 1024);
+	assert_int_equal(c->restart, RESTART_ON_FAILURE);
+	assert_int_equal(c->max_restarts, 3);
+	assert_true(c->tty);
+	assert_false(c->stdin_open);
+	assert_string_equal(c->readiness.http_path, "/health");
+	assert_int_equal(c->readiness.port, 8080 == 0 ? 0 : 80);
+	assert_int_equal(c->readiness.interval_ms, 50);
+	assert_int_equal(c->readiness.start_timeout_ms, 120000);
+	assert_int_equal(c->liveness.retries, 5);
+	assert_int_equal(c->n_steps, 4);
+	assert_int_equal(c->steps[0].kind, STEP_FALL_BACK_ON);
+	assert_string_equal(c->steps[1].from, "web/site");
+	assert_string_equal(c->steps[1].to, "/www");
+	assert_string_equal(c->steps[2].cmd, "sh build.sh");
+	assert_string_equal(c->steps[2].triggers.v[0], "web/site/partials/**");
+	assert_true(c->steps[3].restart);
+	assert_int_equal(strlen(c->config_hash), 32);
+	c = project_find(p, "db");
+	assert_string_equal(c->image, "busybox:1.36");
+	assert_int_equal(c->pull, PULL_NEVER);
+	assert_int_equal(c->replicas, 1);
+	project_free(p);
+}
+
+static void test_defaults_and_names(void **state)
+{
+	struct project *p;
+	char *s;
+
+	(void)state;
+	p = parse_ok("{\"containers\": {\"web\": {\"build\": \"web\"}}}");
+	assert_true(str_starts(p->name, "dw-test-project-"));
+	s = project_container_instance(p, &p->containers[0], 2);
+	assert_true(str_ends(s, "-web-2"));
+	free(s);
+	s = project_image_repo(p, &p->containers[0]);
+	assert_true(str_starts(s, "devwatch/dw-test-project-"));
+	free(s);
+	assert_string_equal(p->containers[0].build->dockerfile, "Dockerfile");
+	assert_false(p->containers[0].readiness.set);
+	project_free(p);
+}
+
+static void test_config_hash(void **state)
+{
+	struct project *a, *b, *c;
+
+	(void)state;
+	a = parse_ok("{\"name\": \"x\", \"containers\": {\"w\": {\"image\": \"i\", \"env\": {\"A\": \"1\"}}}}");
+	b = parse_ok("{\"name\": \"x\", \"containers\": {\"w\": {\"image\": \"i\", \"env\": {\"A\": \"1\"},"
+		     " \"live_update\": [{\"sync\": {\"from\": \"data\", \"to\": \"/d\"}}]}}}");
+	c = parse_ok("{\"name\": \"x\", \"containers\": {\"w\": {\"image\": \"i\", \"env\": {\"A\": \"2\"}}}}");
+	/* live_update does not shape the container; env does. */
+	assert_string_equal(a->containers[0].config_hash, b->containers[0].config_hash);
+	assert_string_not_equal(a->containers[0].config_hash, c->containers[0].config_hash);
+	project_free(a);
+	project_free(b);
+	project_free(c);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	parse_err("", "1:1: unexpected end of file");
+	parse_err("[]", "1:1: the project file is an array; expected an object");
+	parse_err("{\"containers\": {}}", "1:16: 'containers' is empty");
+	parse_err("{}", "1:1: missing key 'containers'");
+	parse_err("{\"name\": \"x\",\n \"contaners\": {}}", "2:2: unknown key 'contaners' in the project (did you mean 'containers'?)");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"prots\": []}}}",
+		  "1:37: unknown key 'prots' in container 'w' (did you mean 'ports'?)");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"zzzzzzzz\": 1}}}",
+		  "1:37: unknown key 'zzzzzzzz' in container 'w'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\",}}}", "1:36: trailing comma");
+	parse_err("{\"containers\": {\"w\": {\"image\": 'i'}}}", "1:32: expected a value (strings need double quotes)");
+	parse_err("{\"a\": 1, \"a\": 2}", "1:10: duplicate key 'a'");
+	parse_err("/* open", "1:1: unterminated comment");
+	parse_err("{\"containers\": {\"w\": {}}}", "1:17: container 'w': expected exactly one of 'image' or 'build'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"build\": \"web\"}}}", "1:17: container 'w': expected exactly one");
+	parse_err("{\"containers\": {\"W!\": {\"image\": \"i\"}}}", "1:17: container name 'W!'");
+	parse_err("{\"name\": \"Bad Name\", \"containers\": {\"w\": {\"image\": \"i\"}}}", "1:10: name 'Bad Name'");
+	parse_err("{\"containers\": {\"w\": {\"build\": \"nope\"}}}", "1:32: build context 'nope' does not exist");
+	parse_err("{\"containers\": {\"w\": {\"build\": {\"context\": \"web\", \"dockerfile\": \"X\"}}}}", "1:65: Dockerfile");
+	parse_err("{\"containers\": {\"w\": {\"build\": \"../x\"}}}", "1:32: build context '../x': expected a folder inside the project");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"replicas\": 0}}}", "1:49: 'replicas' is 0; expected 1 to 64");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"replicas\": 1.5}}}", "1:49: 'replicas' is a fraction; expected an integer");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"ports\": [\"80:x\"]}}}", "1:47: port '80:x'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"ports\": [\"70000\"]}}}", "1:47: port '70000'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"ports\": [{\"host\": 1}]}}}", "1:47: port: missing key 'container'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"ports\": [\"80/sctp\"]}}}", "1:47: port protocol 'sctp'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"workdir\": \"rel\"}}}", "1:48: workdir 'rel': expected an absolute path");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"pull\": \"sometimes\"}}}", "1:45: pull 'sometimes'");
+	parse_err("{\"containers\": {\"w\": {\"build\": \"web\", \"pull\": \"always\"}}}", "1:39: 'pull' applies to 'image' only");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"env\": {\"A\": [1]}}}}", "1:50: 'env.A' is an array");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"mounts\": [\"nothere:/x\"]}}}", "1:48: mount source");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"mounts\": [\"data:rel\"]}}}", "1:48: mount target 'rel'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"resources\": {\"memory\": \"lots\"}}}}", "1:61: memory");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"resources\": {\"cpus\": 0}}}}", "1:59: cpus");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"restart\": \"sometimes\"}}}", "1:48: restart 'sometimes'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"restart\": {\"max_restarts\": 2}}}}", "1:49: max_restarts needs policy 'on-failure'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"tty\": \"yes\"}}}", "1:44: 'tty' is a string; expected a boolean");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"readiness\": {\"http\": \"/\"}}}}", "1:51: readiness: no 'port'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"readiness\": {\"http\": \"x\", \"port\": 1}}}}", "1:59: http 'x'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"readiness\": {}}}}", "1:50: readiness: expected exactly one of 'http' or 'cmd'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"readiness\": {\"cmd\": \"x\", \"interval\": \"soon\"}}}}", "1:75: 'interval': expected a duration");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"replicas\": 2, \"ports\": [\"80:80\"]}}}", "1:49: replicas 2 with fixed host port 80");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"live_update\": [{\"sync\": {\"from\": \"a\", \"to\": \"/a\"}}, {\"fall_back_on\": [\"x\"]}]}}}",
+		  "1:90: live_update: 'fall_back_on' after 'sync'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"live_update\": [{\"sync\": {\"from\": \"../a\", \"to\": \"/a\"}}]}}}",
+		  "1:71: sync from '../a': expected a path inside the project");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"live_update\": [{\"sync\": {\"from\": \"a\", \"to\": \"a\"}}]}}}",
+		  "1:82: sync to 'a': expected an absolute container path");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"live_update\": [{\"sync\": {\"from\": \"a\"}}]}}}",
+		  "1:62: sync: missing key 'to'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"live_update\": [{\"run\": {}}]}}}",
+		  "1:61: run: missing key 'cmd'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"live_update\": [{\"sync\": {}, \"run\": {}}]}}}",
+		  "1:53: live_update step: expected exactly one");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"live_update\": [{\"snyc\": {}}]}}}",
+		  "1:54: unknown key 'snyc' in a live_update step (did you mean 'sync'?)");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"live_update\": [{\"restart_container\": true}, {\"restart_container\": true}]}}}",
+		  "1:82: live_update: a second restart_container");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_defaults_and_names),
+		cmocka_unit_test(test_config_hash),
+		cmocka_unit_test(test_errors),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
