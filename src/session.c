@@ -149,7 +149,7 @@ static void ready(struct instance *in)
 	}
 }
 
-static void probe_again(struct instance *in);
+static void probe_again(uv_timer_t *t);
 
 static void on_probe_inspect(struct engine_req *req, int err,
 			     const struct engine_resp *resp, void *arg)
@@ -188,7 +188,7 @@ static void on_probe_inspect(struct engine_req *req, int err,
 		ready(in);
 		return;
 	}
-	uv_timer_start(&in->timer, (uv_timer_cb)probe_again,
+	uv_timer_start(&in->timer, probe_again,
 		       (uint64_t)in->cs->c->readiness.interval_ms, 0);
 }
 
@@ -347,8 +347,10 @@ static void probe_once(struct instance *in)
 	}
 }
 
-static void probe_again(struct instance *in)
+static void probe_again(uv_timer_t *t)
 {
+	struct instance *in = container_of(t, struct instance, timer);
+
 	if (in->state == INST_PROBING)
 		probe_once(in);
 }
@@ -361,7 +363,7 @@ void session_probe(struct instance *in)
 	in->probe_deadline_ns = now_ns() + (uint64_t)(pr->set ? pr->start_timeout_ms : 60000) * 1000000u;
 	if (!pr->set) {
 		/* No probe: running and still running a moment later. */
-		uv_timer_start(&in->timer, (uv_timer_cb)probe_again, 300, 0);
+		uv_timer_start(&in->timer, probe_again, 300, 0);
 		return;
 	}
 	probe_once(in);

@@ -126,9 +126,15 @@ char *changeset_to_json(const struct changeset *cs)
 
 	for (i = 0; i < 3; i++)
 		arr[i] = cJSON_AddArrayToObject(root, names[i]);
-	for (i = 0; i < cs->n; i++)
-		cJSON_AddItemToArray(arr[cs->v[i].kind],
-				     cJSON_CreateString(cs->v[i].path));
+	for (i = 0; i < cs->n; i++) {
+		/* Directories carry a trailing '/', as ls -F shows them. */
+		char *p = cs->v[i].type == CTYPE_DIR
+				  ? xasprintf("%s/", cs->v[i].path)
+				  : xstrdup(cs->v[i].path);
+
+		cJSON_AddItemToArray(arr[cs->v[i].kind], cJSON_CreateString(p));
+		free(p);
+	}
 	s = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	out = xstrdup(s);
