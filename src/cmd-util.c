@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/util.h"
@@ -69,4 +71,50 @@ cJSON *cmd_list_containers(struct cmd_ctx *x)
 	}
 	free(body);
 	return list;
+}
+
+void watch_options_for(struct watch_options *o, const struct project *p,
+		       const char *dir)
+{
+	struct watch_context *ctx = NULL;
+	size_t n = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->root = p != NULL ? p->root : dir;
+	if (p == NULL)
+		return;
+	o->ignore = p->ignore.v;
+	for (size_t i = 0; i < p->n_containers; i++) {
+		const struct build_spec *b = p->containers[i].build;
+
+		if (b == NULL)
+			continue;
+		ctx = xreallocarray(ctx, n + 1, sizeof(*ctx));
+		ctx[n].rel = b->context;
+		ctx[n].dockerfile = b->dockerfile;
+		n++;
+	}
+	o->contexts = ctx;
+	o->n_contexts = n;
+}
+
+void watch_options_release(struct watch_options *o)
+{
+	free((void *)o->contexts);
+	o->contexts = NULL;
+}
+
+struct project *cmd_try_project(const char *dir, bool *bad)
+{
+	char *file = path_join(dir, "devwatch.json"), *cause = NULL;
+	struct project *p = NULL;
+
+	*bad = false;
+	if (access(file, F_OK) == 0 && project_load(file, &p, &cause) != 0) {
+		fprintf(stderr, "devwatch: %s\n", cause);
+		*bad = true;
+	}
+	free(cause);
+	free(file);
+	return p;
 }

@@ -23,4 +23,16 @@ void cmd_ctx_close(struct cmd_ctx *x);
    (printed). Caller cJSON_Delete()s. */
 cJSON *cmd_list_containers(struct cmd_ctx *x);
 
+
+
+#include "watch/watch.h"
+
+/* Watch options for a project (its root, ignore globs and build contexts),
+   or for a bare folder when p is NULL. Free with watch_options_release. */
+void watch_options_for(struct watch_options *o, const struct project *p,
+		       const char *dir);
+void watch_options_release(struct watch_options *o);
+/* Load dir/devwatch.json when there is one (NULL otherwise, or on error,
+   which is printed when it exists but is broken: *bad set). */
+struct project *cmd_try_project(const char *dir, bool *bad);
 #endif

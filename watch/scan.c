@@ -1,0 +1,429 @@
+/*
+ * Walking and hashing. A walk (the initial scan, a rescan after overflow or
+ * a lost watch, a new directory) lstats every entry, adds inotify watches to
+ * directories before reading them, and queues files whose stat key differs
+ * from what the tree holds. Queued files are hashed in chunks on the libuv
+ * threadpool; the results are compared with the tree on the loop thread and
+ * only real differences go into the change set.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "watch/watcher-int.h"
+
+#define WATCH_MASK                                                             \
+	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | \
+	 IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR |   \
+	 IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+#define HASH_CHUNKS 8
+
+static char *abs_of(const struct watcher *w, const char *rel)
+{
+	return rel[0] ? path_join(w->root, rel) : xstrdup(w->root);
+}
+
+static enum change_type ctype_of(uint32_t mode)
+{
+	return S_ISDIR(mode) ? CTYPE_DIR : S_ISLNK(mode) ? CTYPE_SYMLINK : CTYPE_FILE;
+}
+
+int watch_add_dir(struct watcher *w, const char *rel)
+{
+	char *abs;
+	int wd;
+
+	if (w->o.no_watch)
+		return 0;
+	abs = abs_of(w, rel);
+	wd = inotify_add_watch(w->ifd, abs, WATCH_MASK);
+	free(abs);
+	if (wd < 0) {
+		int e = errno;
+
+		if (e == ENOSPC && !w->watch_limit_warned) {
+			w->watch_limit_warned = true;
+			log_warn("out of inotify watches at %zu directories: raise the "
+				 "limit with 'sysctl fs.inotify.max_user_watches=%zu'; "
+				 "until then unwatched folders are rescanned when their "
+				 "parent changes",
+				 w->n_watches, w->n_watches * 4 + 65536);
+		}
+		if (e != ENOENT && e != ENOTDIR) {
+			w->unwatched = xreallocarray(w->unwatched, w->n_unwatched + 1,
+						     sizeof(char *));
+			w->unwatched[w->n_unwatched++] = xstrdup(rel);
+		}
+		return -e;
+	}
+	if ((size_t)wd >= w->wd_cap) {
+		size_t cap = w->wd_cap ? w->wd_cap : 256;
+
+		while (cap <= (size_t)wd)
+			cap *= 2;
+		w->wd_path = xreallocarray(w->wd_path, cap, sizeof(char *));
+		memset(w->wd_path + w->wd_cap, 0, (cap - w->wd_cap) * sizeof(char *));
+		w->wd_cap = cap;
+	}
+	if (w->wd_path[wd] == NULL)
+		w->n_watches++;
+	free(w->wd_path[wd]);
+	w->wd_path[wd] = xstrdup(rel);
+	return 0;
+}
+
+/* Drop the watches of rel and everything under it (moved or deleted). */
+void watch_forget_under(struct watcher *w, const char *rel)
+{
+	size_t n = strlen(rel);
+
+	for (size_t wd = 0; wd < w->wd_cap; wd++) {
+		const char *p = w->wd_path[wd];
+
+		if (p == NULL)
+			continue;
+		if (n == 0 || (strncmp(p, rel, n) == 0 && (p[n] == '\0' || p[n] == '/'))) {
+			inotify_rm_watch(w->ifd, (int)wd);
+			free(w->wd_path[wd]);
+			w->wd_path[wd] = NULL;
+			w->n_watches--;
+		}
+	}
+}
+
+void scan_queue(struct watcher *w, const char *rel, const struct stat *st)
+{
+	struct hash_job *j;
+
+	if (w->n_jobs == w->cap_jobs) {
+		w->cap_jobs = w->cap_jobs ? w->cap_jobs * 2 : 256;
+		w->jobs = xreallocarray(w->jobs, w->cap_jobs, sizeof(*w->jobs));
+	}
+	j = &w->jobs[w->n_jobs++];
+	memset(j, 0, sizeof(*j));
+	j->rel = xstrdup(rel);
+	j->st = *st;
+}
+
+static void add_change(struct watcher *w, const char *rel, enum change_kind k,
+		       uint32_t mode, uint64_t size, const char *link,
+		       uint64_t hi, uint64_t lo)
+{
+	struct change c = {.path = (char *)rel, .kind = k, .type = ctype_of(mode),
+			   .mode = mode & 07777, .size = size,
+			   .link_target = (char *)link, .hash_hi = hi, .hash_lo = lo};
+
+	if (w->initial && !w->had_cache)
+		return; /* the first scan ever is the baseline, not a change */
+	changeset_add(&w->out, &c);
+}
+
+void scan_emit_removed(struct watcher *w, struct tentry *e)
+{
+	add_change(w, e->path, CHANGE_REMOVED, e->mode, 0, NULL, 0, 0);
+	tree_del(&w->tree, e);
+}
+
+/* Remove rel and everything the tree holds under it. */
+void scan_remove_subtree(struct watcher *w, const char *rel)
+{
+	size_t n = strlen(rel), i = 0;
+	struct tentry *e;
+
+	while ((e = tree_next(&w->tree, &i)) != NULL) {
+		if (e->len > n && strncmp(e->path, rel, n) == 0 && e->path[n] == '/')
+			scan_emit_removed(w, e);
+	}
+	e = tree_get(&w->tree, rel, n);
+	if (e != NULL)
+		scan_emit_removed(w, e);
+	watch_forget_under(w, rel);
+}
+
+/* A directory seen on a walk: record it (a new one is a change). */
+static void see_dir(struct watcher *w, const char *rel, const struct stat *st)
+{
+	struct tentry *e = tree_get(&w->tree, rel, strlen(rel));
+
+	if (e != NULL && !S_ISDIR(e->mode)) {
+		scan_emit_removed(w, e);
+		e = NULL;
+	}
+	if (e == NULL) {
+		e = tree_put(&w->tree, rel, strlen(rel));
+		tree_set_key(e, st);
+		add_change(w, rel, CHANGE_ADDED, st->st_mode, 0, NULL, 0, 0);
+	} else if ((e->mode & 07777) != (st->st_mode & 07777)) {
+		add_change(w, rel, CHANGE_MODIFIED, st->st_mode, 0, NULL, 0, 0);
+	}
+	tree_set_key(e, st);
+	e->mark = w->gen;
+}
+
+static void see_file(struct watcher *w, const char *rel, const struct stat *st)
+{
+	struct tentry *e = tree_get(&w->tree, rel, strlen(rel));
+
+	if (e != NULL) {
+		e->mark = w->gen;
+		if (e->hashed && tree_same_key(e, st))
+			return; /* unchanged (or a restart with the cache) */
+	}
+	scan_queue(w, rel, st);
+}
+
+static void walk_dir(struct watcher *w, const char *rel)
+{
+	char *abs = abs_of(w, rel);
+	DIR *d;
+	struct dirent *de;
+
+	watch_add_dir(w, rel);
+	d = opendir(abs);
+	if (d == NULL) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			log_warn("cannot read folder %s: %s", abs, strerror(errno));
+		free(abs);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		char *crel;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		crel = rel[0] ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    ignore_path(&w->ig, crel, S_ISDIR(st.st_mode))) {
+			free(crel);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			see_dir(w, crel, &st);
+			walk_dir(w, crel);
+		} else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
+			see_file(w, crel, &st);
+		}
+		free(crel);
+	}
+	closedir(d);
+	free(abs);
+}
+
+/* Walk a subtree; afterwards, what the tree holds under it and the walk did
+   not see has gone (scan_finish_removals). */
+void scan_walk(struct watcher *w, const char *rel)
+{
+	w->walked = xreallocarray(w->walked, w->n_walked + 1, sizeof(char *));
+	w->walked[w->n_walked++] = xstrdup(rel);
+	walk_dir(w, rel);
+}
+
+void scan_finish_removals(struct watcher *w)
+{
+	size_t i = 0;
+	struct tentry *e;
+
+	if (w->n_walked == 0)
+		return;
+	while ((e = tree_next(&w->tree, &i)) != NULL) {
+		if (e->mark == w->gen)
+			continue;
+		for (size_t k = 0; k < w->n_walked; k++) {
+			size_t n = strlen(w->walked[k]);
+
+			if (n == 0 || (e->len > n && strncmp(e->path, w->walked[k], n) == 0 &&
+				       e->path[n] == '/')) {
+				scan_emit_removed(w, e);
+				break;
+			}
+		}
+	}
+	for (size_t k = 0; k < w->n_walked; k++)
+		free(w->walked[k]);
+	w->n_walked = 0;
+}
+
+/* One dirty path: what is there now? */
+void scan_path(struct watcher *w, const char *rel, bool rewalk)
+{
+	struct tentry *e = tree_get(&w->tree, rel, strlen(rel));
+	char *abs = abs_of(w, rel);
+	struct stat st;
+
+	if (rel[0] == '\0') {
+		free(abs);
+		scan_walk(w, "");
+		return;
+	}
+	if (lstat(abs, &st) != 0 || ignore_path(&w->ig, rel, S_ISDIR(st.st_mode))) {
+		if (e != NULL)
+			scan_remove_subtree(w, rel);
+		free(abs);
+		return;
+	}
+	free(abs);
+	if (S_ISDIR(st.st_mode)) {
+		bool is_new = e == NULL || !S_ISDIR(e->mode);
+
+		see_dir(w, rel, &st);
+		if (is_new || rewalk)
+			scan_walk(w, rel);
+		return;
+	}
+	if (e != NULL && S_ISDIR(e->mode))
+		scan_remove_subtree(w, rel);
+	if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+		see_file(w, rel, &st);
+	else if (e != NULL)
+		scan_emit_removed(w, e); /* became a FIFO or a socket */
+}
+
+/* ---- hashing on the threadpool ---- */
+
+static void hash_one(const char *root, struct hash_job *j)
+{
+	char *abs = path_join(root, j->rel);
+
+	if (S_ISLNK(j->st.st_mode)) {
+		char buf[4096];
+		ssize_t n = readlink(abs, buf, sizeof(buf) - 1);
+
+		if (n < 0) {
+			j->err = -errno;
+		} else {
+			XXH128_hash_t h = XXH3_128bits(buf, (size_t)n);
+
+			buf[n] = '\0';
+			j->link = xstrdup(buf);
+			j->h_hi = h.high64;
+			j->h_lo = h.low64;
+		}
+	} else {
+		int fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		XXH3_state_t st;
+		char buf[1 << 16];
+		ssize_t n;
+
+		if (fd < 0) {
+			j->err = -errno;
+		} else {
+			struct stat now;
+
+			XXH3_128bits_reset(&st);
+			while ((n = read(fd, buf, sizeof(buf))) > 0)
+				XXH3_128bits_update(&st, buf, (size_t)n);
+			if (n < 0) {
+				j->err = -errno;
+			} else {
+				XXH128_hash_t h = XXH3_128bits_digest(&st);
+
+				j->h_hi = h.high64;
+				j->h_lo = h.low64;
+				/* The key of what we hashed, not of the event. */
+				if (fstat(fd, &now) == 0)
+					j->st = now;
+			}
+			close(fd);
+		}
+	}
+	free(abs);
+}
+
+static void chunk_work(uv_work_t *req)
+{
+	struct hash_chunk *c = container_of(req, struct hash_chunk, work);
+
+	for (size_t i = 0; i < c->n; i++)
+		hash_one(c->root, &c->jobs[i]);
+}
+
+static void apply_job(struct watcher *w, struct hash_job *j)
+{
+	struct tentry *e = tree_get(&w->tree, j->rel, strlen(j->rel));
+
+	if (j->err == -ENOENT || j->err == -ELOOP || j->err == -ENOTDIR) {
+		/* Gone between its event and its hash. */
+		if (e != NULL)
+			scan_emit_removed(w, e);
+		return;
+	}
+	if (j->err != 0) {
+		log_warn("cannot read %s/%s: %s; skipped", w->root, j->rel,
+			 strerror(-j->err));
+		return;
+	}
+	if (e != NULL && e->hashed && e->h_hi == j->h_hi && e->h_lo == j->h_lo &&
+	    e->mode == j->st.st_mode) {
+		tree_set_key(e, &j->st); /* touched, same bytes: no change */
+		return;
+	}
+	if (e == NULL) {
+		e = tree_put(&w->tree, j->rel, strlen(j->rel));
+		add_change(w, j->rel, CHANGE_ADDED, j->st.st_mode,
+			   (uint64_t)j->st.st_size, j->link, j->h_hi, j->h_lo);
+	} else {
+		add_change(w, j->rel, CHANGE_MODIFIED, j->st.st_mode,
+			   (uint64_t)j->st.st_size, j->link, j->h_hi, j->h_lo);
+	}
+	tree_set_key(e, &j->st);
+	e->h_hi = j->h_hi;
+	e->h_lo = j->h_lo;
+	e->hashed = 1;
+	e->mark = w->gen;
+}
+
+static void chunk_done(uv_work_t *req, int status)
+{
+	struct hash_chunk *c = container_of(req, struct hash_chunk, work);
+	struct watcher *w = c->w;
+
+	(void)status;
+	if (--w->chunks_left > 0)
+		return;
+	for (size_t i = 0; i < w->n_jobs; i++) {
+		apply_job(w, &w->jobs[i]);
+		free(w->jobs[i].rel);
+		free(w->jobs[i].link);
+	}
+	w->n_jobs = 0;
+	free(w->chunks);
+	w->chunks = NULL;
+	watcher_settled(w);
+}
+
+void scan_hash_start(struct watcher *w)
+{
+	size_t n = w->n_jobs, per, k;
+
+	if (n == 0) {
+		watcher_settled(w);
+		return;
+	}
+	/* Small sets in one chunk: a thread hop costs more than a split. */
+	k = n < 64 ? 1 : HASH_CHUNKS;
+	per = (n + k - 1) / k;
+	w->chunks = xcalloc(k, sizeof(*w->chunks));
+	w->chunks_left = 0;
+	for (size_t i = 0; i < k && i * per < n; i++) {
+		struct hash_chunk *c = &w->chunks[i];
+
+		c->w = w;
+		c->root = w->root;
+		c->jobs = w->jobs + i * per;
+		c->n = DW_MIN(per, n - i * per);
+		w->chunks_left++;
+	}
+	for (size_t i = 0; i < k && i * per < n; i++)
+		uv_queue_work(w->loop, &w->chunks[i].work, chunk_work, chunk_done);
+}

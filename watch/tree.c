@@ -1,0 +1,149 @@
+/*
+ * The tree model's table. See tree.h. Linear probing with tombstones; the
+ * table doubles at 60% use, counting tombstones, so lookups stay short.
+ */
+#include "watch/tree.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "base/util.h"
+
+#define TOMB ((struct tentry *)1)
+
+void tree_init(struct tree *t)
+{
+	t->cap = 1024;
+	t->slots = xcalloc(t->cap, sizeof(*t->slots));
+	t->n = 0;
+	t->used = 0;
+}
+
+void tree_close(struct tree *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i] != NULL && t->slots[i] != TOMB)
+			free(t->slots[i]);
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+static size_t find(const struct tree *t, uint64_t key, const char *path,
+		   size_t len, bool *found)
+{
+	size_t mask = t->cap - 1, i = key & mask, tomb = SIZE_MAX;
+
+	for (;;) {
+		struct tentry *e = t->slots[i];
+
+		if (e == NULL) {
+			*found = false;
+			return tomb != SIZE_MAX ? tomb : i;
+		}
+		if (e == TOMB) {
+			if (tomb == SIZE_MAX)
+				tomb = i;
+		} else if (e->key == key && e->len == len &&
+			   memcmp(e->path, path, len) == 0) {
+			*found = true;
+			return i;
+		}
+		i = (i + 1) & mask;
+	}
+}
+
+static void grow(struct tree *t)
+{
+	struct tentry **old = t->slots;
+	size_t oldcap = t->cap;
+
+	if (t->n * 2 >= t->cap)
+		t->cap *= 2;
+	t->slots = xcalloc(t->cap, sizeof(*t->slots));
+	t->used = t->n;
+	for (size_t i = 0; i < oldcap; i++) {
+		struct tentry *e = old[i];
+		size_t j;
+
+		if (e == NULL || e == TOMB)
+			continue;
+		for (j = e->key & (t->cap - 1); t->slots[j] != NULL;
+		     j = (j + 1) & (t->cap - 1))
+			;
+		t->slots[j] = e;
+	}
+	free(old);
+}
+
+struct tentry *tree_get(const struct tree *t, const char *path, size_t len)
+{
+	bool found;
+	size_t i = find(t, XXH3_64bits(path, len), path, len, &found);
+
+	return found ? t->slots[i] : NULL;
+}
+
+struct tentry *tree_put(struct tree *t, const char *path, size_t len)
+{
+	uint64_t key = XXH3_64bits(path, len);
+	bool found;
+	size_t i;
+	struct tentry *e;
+
+	if ((t->used + 1) * 10 >= t->cap * 6)
+		grow(t);
+	i = find(t, key, path, len, &found);
+	if (found)
+		return t->slots[i];
+	e = xcalloc(1, sizeof(*e) + len + 1);
+	e->key = key;
+	e->len = (uint16_t)len;
+	memcpy(e->path, path, len);
+	if (t->slots[i] == NULL)
+		t->used++;
+	t->slots[i] = e;
+	t->n++;
+	return e;
+}
+
+void tree_del(struct tree *t, struct tentry *e)
+{
+	bool found;
+	size_t i = find(t, e->key, e->path, e->len, &found);
+
+	if (!found)
+		return;
+	t->slots[i] = TOMB;
+	t->n--;
+	free(e);
+}
+
+struct tentry *tree_next(const struct tree *t, size_t *i)
+{
+	while (*i < t->cap) {
+		struct tentry *e = t->slots[(*i)++];
+
+		if (e != NULL && e != TOMB)
+			return e;
+	}
+	return NULL;
+}
+
+bool tree_same_key(const struct tentry *e, const struct stat *st)
+{
+	return e->mode == st->st_mode && e->size == (uint64_t)st->st_size &&
+	       e->ino == (uint64_t)st->st_ino &&
+	       e->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec &&
+	       e->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+void tree_set_key(struct tentry *e, const struct stat *st)
+{
+	e->mode = st->st_mode;
+	e->size = (uint64_t)st->st_size;
+	e->ino = (uint64_t)st->st_ino;
+	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	e->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}

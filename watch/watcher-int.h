@@ -1,0 +1,94 @@
+/*
+ * The watcher's private state, shared by watcher.c (inotify, settling),
+ * scan.c (walks and hashing) and cache.c (the hash cache).
+ */
+#ifndef DW_WATCH_WATCHER_INT_H
+#define DW_WATCH_WATCHER_INT_H
+
+#include <sys/stat.h>
+
+#include "watch/ignore.h"
+#include "watch/tree.h"
+#include "watch/watch.h"
+
+/* Flags of a dirty path (kept in tentry.mark of the dirty set). */
+enum { DIRTY_PATH = 1, DIRTY_REWALK = 2 };
+
+struct hash_job {
+	char *rel;
+	struct stat st;
+	uint64_t h_hi, h_lo;
+	char *link;
+	int err;
+};
+
+struct hash_chunk {
+	uv_work_t work;
+	struct watcher *w;
+	struct hash_job *jobs;
+	size_t n;
+	const char *root;
+};
+
+struct watcher {
+	uv_loop_t *loop;
+	char *root;		/* absolute */
+	struct watch_options o;
+	struct ignore ig;
+	struct tree tree;	/* what we know */
+	struct tree dirty;	/* paths with events since the last settle */
+	watch_change_cb on_change;
+	watch_ready_cb on_ready;
+	void *arg;
+
+	int ifd;		/* inotify */
+	uv_poll_t poll;
+	char **wd_path;		/* wd -> directory relative to the root */
+	size_t wd_cap;
+	size_t n_watches;
+	bool watch_limit_warned;
+	char **unwatched;	/* directories we could not watch */
+	size_t n_unwatched;
+
+	uv_timer_t quiet, cap;
+	bool cap_running;
+	uint64_t first_event_ns;
+	bool full_rescan;
+
+	/* one settle at a time */
+	bool busy;
+	bool fire_again;
+	bool initial;		/* the first scan */
+	bool had_cache;
+	uint8_t gen;
+	struct changeset out;
+	struct hash_job *jobs;
+	size_t n_jobs, cap_jobs;
+	struct hash_chunk *chunks;
+	size_t chunks_left;
+	char **walked;		/* subtrees walked this round (for removals) */
+	size_t n_walked;
+
+	bool closing;
+	int handles;
+};
+
+/* scan.c */
+void scan_walk(struct watcher *w, const char *rel);
+void scan_queue(struct watcher *w, const char *rel, const struct stat *st);
+void scan_path(struct watcher *w, const char *rel, bool rewalk);
+void scan_hash_start(struct watcher *w);
+void scan_finish_removals(struct watcher *w);
+void scan_remove_subtree(struct watcher *w, const char *rel);
+void scan_emit_removed(struct watcher *w, struct tentry *e);
+int watch_add_dir(struct watcher *w, const char *rel);
+void watch_forget_under(struct watcher *w, const char *rel);
+
+/* watcher.c: called when the hash jobs of a settle are done */
+void watcher_settled(struct watcher *w);
+
+/* cache.c */
+int cache_load(struct watcher *w);
+int cache_save(struct watcher *w);
+
+#endif

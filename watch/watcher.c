@@ -1,0 +1,399 @@
+/*
+ * The watcher's life: the initial scan, then inotify events read through a
+ * uv_poll_t (never uv_fs_event_t, which drops IN_Q_OVERFLOW), gathered into
+ * a dirty set, and settled once the tree is quiet for settle_ms (or after
+ * cap_ms under a constant writer). A settle rechecks each dirty path, hashes
+ * what may have changed, and reports only real changes. One settle runs at
+ * a time; events that arrive meanwhile wait for the next.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "watch/watcher-int.h"
+
+static void settle(struct watcher *w);
+
+static int env_ms(const char *name, int dflt)
+{
+	const char *v = getenv(name);
+	int n = v != NULL ? atoi(v) : 0;
+
+	return n > 0 ? n : dflt;
+}
+
+static void mark_dirty(struct watcher *w, const char *rel, int flags)
+{
+	struct tentry *d = tree_put(&w->dirty, rel, strlen(rel));
+
+	d->mark |= (uint8_t)flags;
+	if (w->first_event_ns == 0)
+		w->first_event_ns = now_ns();
+}
+
+static void on_quiet(uv_timer_t *t)
+{
+	settle(container_of(t, struct watcher, quiet));
+}
+
+static void on_cap(uv_timer_t *t)
+{
+	struct watcher *w = container_of(t, struct watcher, cap);
+
+	w->cap_running = false;
+	settle(w);
+}
+
+static void schedule(struct watcher *w)
+{
+	uv_timer_start(&w->quiet, on_quiet, (uint64_t)w->o.settle_ms, 0);
+	if (!w->cap_running) {
+		w->cap_running = true;
+		uv_timer_start(&w->cap, on_cap, (uint64_t)w->o.cap_ms, 0);
+	}
+}
+
+static void handle_event(struct watcher *w, const struct inotify_event *ev)
+{
+	const char *dir;
+	char *rel;
+	bool is_dir = (ev->mask & IN_ISDIR) != 0;
+
+	if (ev->mask & IN_Q_OVERFLOW) {
+		log_info("inotify queue overflowed: rescanning %s", w->root);
+		w->full_rescan = true;
+		mark_dirty(w, "", DIRTY_REWALK);
+		return;
+	}
+	if (ev->wd < 0 || (size_t)ev->wd >= w->wd_cap || w->wd_path[ev->wd] == NULL)
+		return; /* a watch we dropped */
+	dir = w->wd_path[ev->wd];
+	if (ev->mask & IN_IGNORED) {
+		/* The kernel dropped a watch we still wanted: rescan there. */
+		rel = xstrdup(dir);
+		free(w->wd_path[ev->wd]);
+		w->wd_path[ev->wd] = NULL;
+		w->n_watches--;
+		mark_dirty(w, rel, DIRTY_REWALK);
+		free(rel);
+		return;
+	}
+	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+		mark_dirty(w, dir, DIRTY_PATH);
+		return;
+	}
+	if (ev->len == 0 || ev->name[0] == '\0')
+		return;
+	rel = dir[0] ? xasprintf("%s/%s", dir, ev->name) : xstrdup(ev->name);
+	if (!ignore_path(&w->ig, rel, is_dir)) {
+		if (is_dir && (ev->mask & (IN_DELETE | IN_MOVED_FROM))) {
+			/* Its watches would report under the old name. */
+			watch_forget_under(w, rel);
+			mark_dirty(w, rel, DIRTY_PATH);
+		} else if (is_dir && (ev->mask & (IN_CREATE | IN_MOVED_TO))) {
+			/* Watch it now; the settle walks it, so files made
+			   before the watch existed are found too. */
+			watch_add_dir(w, rel);
+			mark_dirty(w, rel, DIRTY_REWALK);
+		} else {
+			mark_dirty(w, rel, DIRTY_PATH);
+		}
+	}
+	free(rel);
+}
+
+static void on_inotify(uv_poll_t *p, int status, int events)
+{
+	struct watcher *w = container_of(p, struct watcher, poll);
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool any = false;
+
+	(void)events;
+	if (status < 0)
+		return;
+	for (;;) {
+		ssize_t n = read(w->ifd, buf, sizeof(buf));
+
+		if (n <= 0)
+			break;
+		for (char *q = buf; q < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)q;
+
+			if (log_tracing())
+				log_trace("inotify wd=%d mask=%#x %s", ev->wd, ev->mask,
+					  ev->len ? ev->name : "");
+			handle_event(w, ev);
+			q += sizeof(*ev) + ev->len;
+		}
+		any = true;
+	}
+	if (any && w->dirty.n > 0)
+		schedule(w);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void settle(struct watcher *w)
+{
+	size_t i = 0, n = 0;
+	struct tentry *d;
+	char **paths;
+	uint8_t *flags;
+
+	if (w->closing)
+		return;
+	if (w->busy) {
+		w->fire_again = true;
+		return;
+	}
+	uv_timer_stop(&w->quiet);
+	uv_timer_stop(&w->cap);
+	w->cap_running = false;
+	if (w->dirty.n == 0 && w->n_unwatched == 0)
+		return;
+	w->busy = true;
+	if (++w->gen == 0)
+		w->gen = 1;
+	changeset_init(&w->out);
+	w->out.first_event_ns = w->first_event_ns;
+	w->first_event_ns = 0;
+	/* Parents before children, so a removed folder goes first. */
+	paths = xcalloc(w->dirty.n + 1, sizeof(char *));
+	flags = xcalloc(w->dirty.n + 1, 1);
+	while ((d = tree_next(&w->dirty, &i)) != NULL)
+		paths[n++] = xstrdup(d->path);
+	qsort(paths, n, sizeof(char *), cmp_str);
+	for (size_t k = 0; k < n; k++)
+		flags[k] = tree_get(&w->dirty, paths[k], strlen(paths[k]))->mark;
+	tree_close(&w->dirty);
+	tree_init(&w->dirty);
+	if (w->full_rescan) {
+		w->full_rescan = false;
+		scan_walk(w, "");
+	} else {
+		for (size_t k = 0; k < n; k++)
+			scan_path(w, paths[k], (flags[k] & DIRTY_REWALK) != 0);
+	}
+	/* Folders we could not watch are caught by looking again. */
+	for (size_t k = 0; k < w->n_unwatched; k++) {
+		char *u = w->unwatched[k];
+
+		w->unwatched[k] = NULL;
+		scan_path(w, u, true);
+		free(u);
+	}
+	if (w->n_unwatched > 0) {
+		size_t keep = 0;
+
+		for (size_t k = 0; k < w->n_unwatched; k++)
+			if (w->unwatched[k] != NULL)
+				w->unwatched[keep++] = w->unwatched[k];
+		w->n_unwatched = keep;
+	}
+	for (size_t k = 0; k < n; k++)
+		free(paths[k]);
+	free(paths);
+	free(flags);
+	scan_hash_start(w);
+}
+
+void watcher_settled(struct watcher *w)
+{
+	bool initial = w->initial;
+
+	scan_finish_removals(w);
+	changeset_normalize(&w->out);
+	w->initial = false;
+	/* Still busy during the callbacks: a watcher_close() from one of them
+	   only marks closing, and the close happens below. */
+	if (initial) {
+		if (w->o.use_cache)
+			cache_save(w);
+		if (w->on_ready != NULL)
+			w->on_ready(w, 0, w->arg);
+	}
+	if (w->out.n > 0 && w->on_change != NULL && !w->closing)
+		w->on_change(w, &w->out, w->arg);
+	changeset_release(&w->out);
+	w->busy = false;
+	if (w->closing) {
+		watcher_close(w);
+		return;
+	}
+	if (w->fire_again || (w->dirty.n > 0 && !uv_is_active((uv_handle_t *)&w->quiet))) {
+		w->fire_again = false;
+		if (w->dirty.n > 0)
+			schedule(w);
+	}
+}
+
+int watcher_new(uv_loop_t *loop, const struct watch_options *o,
+		watch_change_cb on_change, watch_ready_cb on_ready, void *arg,
+		struct watcher **out, char **cause)
+{
+	struct watcher *w;
+	char *root = realpath(o->root, NULL);
+
+	if (root == NULL) {
+		int e = -errno;
+
+		dw_cause(cause, "cannot watch %s: %s", o->root, strerror(errno));
+		return e;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->loop = loop;
+	w->root = root;
+	w->o = *o;
+	w->o.root = w->root;
+	w->o.settle_ms = o->settle_ms > 0 ? o->settle_ms : env_ms("DEVWATCH_SETTLE_MS", 3);
+	w->o.cap_ms = o->cap_ms > 0 ? o->cap_ms : env_ms("DEVWATCH_SETTLE_CAP_MS", 100);
+	w->on_change = on_change;
+	w->on_ready = on_ready;
+	w->arg = arg;
+	w->ifd = -1;
+	ignore_init(&w->ig, root, o->ignore);
+	for (size_t i = 0; i < o->n_contexts; i++)
+		ignore_add_context(&w->ig, root, o->contexts[i].rel, o->contexts[i].dockerfile);
+	tree_init(&w->tree);
+	tree_init(&w->dirty);
+	uv_timer_init(loop, &w->quiet);
+	uv_timer_init(loop, &w->cap);
+	w->handles = 2;
+	if (!o->no_watch) {
+		w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (w->ifd < 0) {
+			dw_cause(cause, "inotify: %s (raise fs.inotify.max_user_instances)",
+				 strerror(errno));
+			*out = w;
+			w->closing = true;
+			watcher_close(w);
+			*out = NULL;
+			return DW_USAGE;
+		}
+		uv_poll_init(loop, &w->poll, w->ifd);
+		uv_poll_start(&w->poll, UV_READABLE, on_inotify);
+		w->handles++;
+	}
+	if (o->use_cache)
+		w->had_cache = cache_load(w) == 0;
+	w->initial = true;
+	w->busy = true;
+	w->gen = 1;
+	changeset_init(&w->out);
+	scan_walk(w, "");
+	scan_hash_start(w);
+	*out = w;
+	return 0;
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	struct watcher *w = h->data;
+
+	if (--w->handles > 0)
+		return;
+	free(w);
+}
+
+void watcher_close(struct watcher *w)
+{
+	if (w == NULL)
+		return;
+	w->closing = true;
+	if (w->busy)
+		return; /* the settle in flight finishes the close */
+	if (w->o.use_cache && !w->initial)
+		cache_save(w);
+	if (w->ifd >= 0) {
+		uv_poll_stop(&w->poll);
+		w->poll.data = w;
+		uv_close((uv_handle_t *)&w->poll, handle_closed);
+		close(w->ifd);
+		w->ifd = -1;
+	}
+	for (size_t i = 0; i < w->wd_cap; i++)
+		free(w->wd_path[i]);
+	free(w->wd_path);
+	w->wd_path = NULL;
+	w->wd_cap = 0;
+	for (size_t i = 0; i < w->n_unwatched; i++)
+		free(w->unwatched[i]);
+	free(w->unwatched);
+	w->unwatched = NULL;
+	w->n_unwatched = 0;
+	free(w->walked);
+	w->walked = NULL;
+	free(w->jobs);
+	w->jobs = NULL;
+	tree_close(&w->tree);
+	tree_close(&w->dirty);
+	ignore_close(&w->ig);
+	free(w->root);
+	w->root = NULL;
+	w->quiet.data = w;
+	w->cap.data = w;
+	uv_close((uv_handle_t *)&w->quiet, handle_closed);
+	uv_close((uv_handle_t *)&w->cap, handle_closed);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct tentry *x = *(const struct tentry *const *)a;
+	const struct tentry *y = *(const struct tentry *const *)b;
+
+	return strcmp(x->path, y->path);
+}
+
+void watcher_summary(const struct watcher *w, struct tree_summary *s)
+{
+	struct tentry **v = xcalloc(w->tree.n + 1, sizeof(*v)), *e;
+	size_t i = 0, n = 0;
+	XXH3_state_t *st = XXH3_createState();
+	XXH128_hash_t h;
+
+	memset(s, 0, sizeof(*s));
+	while ((e = tree_next(&w->tree, &i)) != NULL)
+		v[n++] = e;
+	qsort(v, n, sizeof(*v), cmp_entry);
+	XXH3_128bits_reset(st);
+	for (i = 0; i < n; i++) {
+		uint32_t meta[2];
+		uint64_t hh[2] = {v[i]->h_hi, v[i]->h_lo};
+
+		e = v[i];
+		if (S_ISREG(e->mode)) {
+			s->files++;
+			s->bytes += e->size;
+		} else if (S_ISLNK(e->mode)) {
+			s->links++;
+		} else {
+			s->dirs++;
+		}
+		meta[0] = S_ISDIR(e->mode) ? 'd' : S_ISLNK(e->mode) ? 'l' : 'f';
+		meta[1] = e->mode & 07777;
+		XXH3_128bits_update(st, e->path, e->len + 1u);
+		XXH3_128bits_update(st, meta, sizeof(meta));
+		XXH3_128bits_update(st, hh, sizeof(hh));
+	}
+	h = XXH3_128bits_digest(st);
+	XXH3_freeState(st);
+	snprintf(s->digest, sizeof(s->digest), "%016llx%016llx",
+		 (unsigned long long)h.high64, (unsigned long long)h.low64);
+	free(v);
+}
+
+size_t watcher_watch_count(const struct watcher *w)
+{
+	return w->n_watches;
+}
