@@ -128,7 +128,8 @@ static void on_logs_end(struct engine_req *req, int err,
 	if (in->logs == req)
 		in->logs = NULL;
 	flush_partial(in);
-	if (err == DW_CANCELED || in->s->shutting_down || in->id == NULL)
+	if (err == DW_CANCELED || in->s->shutting_down || in->id == NULL ||
+	    in->restarting)
 		return;
 	snprintf(path, sizeof(path), "/containers/%s/json", in->id);
 	call.path = path;

@@ -24,6 +24,8 @@
 #include "build/image.h"
 
 static void inst_create(struct instance *in);
+static void inst_begin(struct instance *in);
+static void inspect_ports(struct instance *in);
 static void teardown(struct session *s);
 
 /* ---- output ---- */
@@ -95,6 +97,19 @@ void session_fail(struct session *s, struct instance *in, const char *fmt, ...)
 	va_end(ap);
 	if (in != NULL)
 		in->state = INST_FAILED;
+	if (in != NULL && in->ready_cb != NULL) {
+		/* A restart or replacement waits on this one: it decides. */
+		session_ready_cb cb = in->ready_cb;
+
+		in->ready_cb = NULL;
+		if (!s->shutting_down) {
+			fprintf(stderr, "devwatch: %s: %s\n", in->label, msg);
+			session_print_tail(s, in);
+		}
+		free(msg);
+		cb(in, DW_NOTREADY, in->ready_arg);
+		return;
+	}
 	if (!s->shutting_down) {
 		fprintf(stderr, "devwatch: %s%s%s\n", in != NULL ? in->label : "",
 			in != NULL ? ": " : "", msg);
@@ -124,6 +139,13 @@ static void ready(struct instance *in)
 	if (in->state != INST_PROBING)
 		return;
 	in->state = INST_READY;
+	if (in->ready_cb != NULL) {
+		session_ready_cb cb = in->ready_cb;
+
+		in->ready_cb = NULL;
+		cb(in, 0, in->ready_arg);
+		return;
+	}
 	buf_init(&urls, 4096);
 	for (size_t i = 0; i < c->n_ports; i++) {
 		if (in->host_ports == NULL || in->host_ports[i] == 0)
@@ -534,6 +556,141 @@ static void inst_begin(struct instance *in)
 	engine_request(in->s->e, &call, on_existing, in, NULL);
 }
 
+/* ---- restart and replacement (live update) ---- */
+
+static void on_restarted(struct engine_req *req, int err,
+			 const struct engine_resp *resp, void *arg)
+{
+	struct instance *in = arg;
+
+	(void)req;
+	in->restarting = false;
+	if (in->s->shutting_down)
+		return;
+	if (err != 0 || resp->status != 204) {
+		session_fail(in->s, in, "restart failed: %s",
+			     err != 0 ? dw_strerror(err) : "the engine refused");
+		return;
+	}
+	in->state = INST_STARTING;
+	session_follow_logs(in, (long)time(NULL) - 1);
+	inspect_ports(in);
+}
+
+void session_restart(struct instance *in, session_ready_cb cb, void *arg)
+{
+	struct engine_call call = {.method = "POST", .timeout_ms = 60000};
+	char path[256];
+
+	in->ready_cb = cb;
+	in->ready_arg = arg;
+	in->restarting = true;
+	in->state = INST_STOPPING;
+	if (in->logs != NULL) {
+		engine_cancel(in->logs);
+		in->logs = NULL;
+	}
+	call.path = inst_path(in, "/containers/%s/restart?t=3", path, sizeof(path));
+	engine_request(in->s->e, &call, on_restarted, in, NULL);
+}
+
+struct replace {
+	struct instance *old, *nw;
+	session_ready_cb cb;
+	void *arg;
+};
+
+static void free_instance(struct instance *in);
+
+static void replace_end(struct replace *r, int err)
+{
+	struct instance *old = r->old;
+
+	r->cb(old, err, r->arg);
+	free_instance(r->nw);
+	free(r);
+}
+
+static void on_renamed(struct engine_req *req, int err,
+		       const struct engine_resp *resp, void *arg)
+{
+	struct replace *r = arg;
+	struct instance *old = r->old, *nw = r->nw;
+
+	(void)req, (void)err, (void)resp;
+	/* The new container takes the old one's place and name. */
+	session_log_close(old);
+	free(old->id);
+	old->id = nw->id;
+	nw->id = NULL;
+	free(old->host_ports);
+	old->host_ports = nw->host_ports;
+	nw->host_ports = NULL;
+	old->state = INST_READY;
+	old->adopted = false;
+	session_follow_logs(old, (long)time(NULL));
+	replace_end(r, 0);
+}
+
+static void on_old_gone(struct engine_req *req, int err,
+			const struct engine_resp *resp, void *arg)
+{
+	struct replace *r = arg;
+	struct engine_call call = {.method = "POST"};
+	char *enc = engine_urlencode(r->old->name);
+	char *path = xasprintf("/containers/%s/rename?name=%s", r->nw->id, enc);
+
+	(void)req, (void)err, (void)resp;
+	call.path = path;
+	engine_request(r->old->s->e, &call, on_renamed, r, NULL);
+	free(enc);
+	free(path);
+}
+
+static void on_new_ready(struct instance *nw, int err, void *arg)
+{
+	struct replace *r = arg;
+	struct engine_call call = {.method = "DELETE", .timeout_ms = 30000};
+	char path[256];
+
+	if (err != 0 || nw->s->shutting_down) {
+		/* Keep the old container; drop the new one. */
+		if (nw->id != NULL) {
+			snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", nw->id);
+			call.path = path;
+			engine_request(nw->s->e, &call, NULL, NULL, NULL);
+		}
+		replace_end(r, err != 0 ? err : DW_CANCELED);
+		return;
+	}
+	session_log_close(r->old);
+	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", r->old->id);
+	call.path = path;
+	engine_request(nw->s->e, &call, on_old_gone, r, NULL);
+}
+
+void session_replace(struct instance *old, session_ready_cb cb, void *arg)
+{
+	struct replace *r = xcalloc(1, sizeof(*r));
+	struct instance *nw = xcalloc(1, sizeof(*nw));
+
+	nw->s = old->s;
+	nw->cs = old->cs;
+	nw->replica = old->replica;
+	nw->name = xasprintf("%s-next", old->name);
+	nw->label = xstrdup(old->label);
+	nw->colour = old->colour;
+	uv_timer_init(old->s->loop, &nw->timer);
+	nw->timer.data = nw;
+	nw->ready_cb = on_new_ready;
+	nw->ready_arg = r;
+	r->old = old;
+	r->nw = nw;
+	r->cb = cb;
+	r->arg = arg;
+	inst_begin(nw);
+}
+
 /* ---- images ---- */
 
 static void image_progress(void *arg, const char *line)
@@ -767,26 +924,50 @@ static void setup_instances(struct session *s)
 	}
 }
 
+static void release_instance(struct instance *in)
+{
+	uv_close((uv_handle_t *)&in->timer, NULL);
+	session_log_close(in);
+	for (int t = 0; t < SESSION_TAIL; t++)
+		free(in->tail[t]);
+	for (int b = 0; b < 3; b++)
+		buf_release(&in->partial[b]);
+	free(in->name);
+	free(in->label);
+	free(in->id);
+	free(in->host_ports);
+	free(in->probe_exec);
+}
+
+static void instance_closed(uv_handle_t *h)
+{
+	free(container_of((uv_timer_t *)h, struct instance, timer));
+}
+
+/* A temporary instance (a replacement): freed once its timer closes. */
+static void free_instance(struct instance *in)
+{
+	session_log_close(in);
+	for (int t = 0; t < SESSION_TAIL; t++)
+		free(in->tail[t]);
+	for (int b = 0; b < 3; b++)
+		buf_release(&in->partial[b]);
+	free(in->name);
+	free(in->label);
+	free(in->id);
+	free(in->host_ports);
+	free(in->probe_exec);
+	uv_close((uv_handle_t *)&in->timer, instance_closed);
+}
+
 static void free_session(struct session *s)
 {
+	session_live_free(s);
 	for (size_t i = 0; i < s->n_cs; i++) {
 		struct cstate *cs = &s->cs[i];
 
-		for (int r = 0; r < cs->n_inst; r++) {
-			struct instance *in = &cs->inst[r];
-
-			uv_close((uv_handle_t *)&in->timer, NULL);
-			session_log_close(in);
-			for (int t = 0; t < SESSION_TAIL; t++)
-				free(in->tail[t]);
-			for (int b = 0; b < 3; b++)
-				buf_release(&in->partial[b]);
-			free(in->name);
-			free(in->label);
-			free(in->id);
-			free(in->host_ports);
-			free(in->probe_exec);
-		}
+		for (int r = 0; r < cs->n_inst; r++)
+			release_instance(&cs->inst[r]);
 		free(cs->inst);
 		free(cs->image_ref);
 	}

@@ -45,6 +45,9 @@ struct instance {
 	enum inst_state state;
 	bool adopted;
 	bool removing;
+	bool restarting;
+	void (*ready_cb)(struct instance *in, int err, void *arg);
+	void *ready_arg;
 	uv_timer_t timer;	/* probe retry and grace */
 	uint64_t started_ns;
 	uint64_t probe_deadline_ns;
@@ -117,8 +120,17 @@ void session_probe(struct instance *in);
 /* Wait for readiness again after a restart or replacement. */
 typedef void (*session_ready_cb)(struct instance *in, int err, void *arg);
 
+/* Restart the container and wait for readiness again; cb gets 0 or why. */
+void session_restart(struct instance *in, session_ready_cb cb, void *arg);
+/* Start a new container from cs->image_ref next to the old one, wait for
+   it, then remove the old one and give the new one its name. On failure the
+   old one stays. */
+void session_replace(struct instance *old, session_ready_cb cb, void *arg);
+
 /* Hooks the live-update layer provides (sync/ via src/live.c). */
 void session_live_start(struct session *s);
 void session_live_stop(struct session *s);
+/* Free the live-update state once the engine is closed. */
+void session_live_free(struct session *s);
 
 #endif

@@ -1,0 +1,104 @@
+/*
+ * The decision of DESIGN.md section 4, per container and change set:
+ *  1. a fall_back_on glob, the Dockerfile or .dockerignore: rebuild;
+ *  2. S = paths some sync rule covers, U = the rest;
+ *  3. a Dockerfile input in U (a context file, not .dockerignored, named by
+ *     a COPY/ADD/RUN --mount=type=bind source): rebuild;
+ *  4. S empty: nothing; 5. otherwise a live update.
+ */
+#include "decide.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "sync/plan.h"
+
+int decide_load(struct decide_ctx *d, const struct project_container *c,
+		char **cause)
+{
+	char *ign;
+	int err;
+
+	decide_close(d);
+	d->c = c;
+	pattern_list_init(&d->ignore);
+	if (c->build == NULL) {
+		d->loaded = true;
+		return 0;
+	}
+	err = dockerfile_inputs(c->build->dockerfile_abs, &d->inputs, cause);
+	ign = path_join(c->build->context_abs, ".dockerignore");
+	pattern_list_load(&d->ignore, ign);
+	free(ign);
+	d->loaded = err == 0;
+	return err;
+}
+
+/* The path relative to the build context, or NULL when outside it. */
+static const char *in_context(const struct build_spec *b, const char *rel)
+{
+	size_t n = strlen(b->context);
+
+	if (strcmp(b->context, ".") == 0)
+		return rel;
+	if (strncmp(rel, b->context, n) == 0 && rel[n] == '/')
+		return rel + n + 1;
+	return NULL;
+}
+
+enum decision decide(struct decide_ctx *d, const struct changeset *cs,
+		     char **reason)
+{
+	const struct project_container *c = d->c;
+	const struct build_spec *b = c->build;
+	bool any_sync = false;
+
+	*reason = NULL;
+	for (size_t i = 0; i < cs->n; i++) {
+		const char *path = cs->v[i].path, *sub;
+		char *mapped;
+
+		for (size_t k = 0; k < c->n_steps; k++) {
+			const struct live_step *s = &c->steps[k];
+
+			if (s->kind != STEP_FALL_BACK_ON)
+				continue;
+			for (size_t g = 0; g < s->globs.n; g++) {
+				if (glob_match_rel(s->globs.v[g], path, cs->v[i].type == CTYPE_DIR)) {
+					*reason = xasprintf("%s matches fall_back_on '%s'", path,
+							    s->globs.v[g]);
+					return DECIDE_REBUILD;
+				}
+			}
+		}
+		sub = b != NULL ? in_context(b, path) : NULL;
+		if (sub != NULL && (strcmp(sub, b->dockerfile) == 0 ||
+				    strcmp(sub, ".dockerignore") == 0)) {
+			*reason = xasprintf("%s changed", path);
+			return DECIDE_REBUILD;
+		}
+		mapped = sync_map(c, path);
+		if (mapped != NULL) {
+			free(mapped);
+			any_sync = true;
+			continue;
+		}
+		if (sub != NULL && cs->v[i].type != CTYPE_DIR && d->loaded &&
+		    !pattern_list_match(&d->ignore, sub) &&
+		    dockerfile_is_input(&d->inputs, sub)) {
+			*reason = xasprintf("%s is a Dockerfile input that no sync rule covers",
+					    path);
+			return DECIDE_REBUILD;
+		}
+	}
+	return any_sync ? DECIDE_LIVE : DECIDE_NOTHING;
+}
+
+void decide_close(struct decide_ctx *d)
+{
+	if (d->loaded || d->inputs.src != NULL)
+		dockerfile_inputs_free(&d->inputs);
+	pattern_list_close(&d->ignore);
+	d->loaded = false;
+}

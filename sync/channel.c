@@ -1,0 +1,632 @@
+/*
+ * The fast channel and its archive fallback. See channel.h.
+ *
+ * Agent protocol, on the exec's stdin: a header line "<op> <bytes>\n" and
+ * exactly that many bytes. W: a tar to extract at '/'. D: NUL-separated
+ * paths to remove. X: a run step for sh -c. The agent answers each with
+ * "S <exit code>" on stdout; everything else it prints (run-step output,
+ * tar's complaints) goes to stderr, which we show with the container's
+ * prefix. W and D are pipelined; each X waits for the one before, since a
+ * failed step stops the update.
+ */
+#include "sync/channel.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#define LINE_MAX_BYTES (64u << 10)
+
+static const char agent[] =
+	"for c in tar dd xargs rm; do command -v $c >/dev/null 2>&1 || "
+	"{ echo \"DWAGENT missing $c\"; exit 3; }; done\n"
+	"echo 'DWAGENT ready'\n"
+	"r() { dd bs=65536 count=\"$1\" iflag=count_bytes,fullblock 2>/dev/null; }\n"
+	"while read -r op n; do\n"
+	"  case $op in\n"
+	"  W) r \"$n\" | tar -x -p -f - -C / 1>&2; echo \"S $?\";;\n"
+	"  D) r \"$n\" | xargs -0 rm -rf -- 1>&2; echo \"S $?\";;\n"
+	"  X) c=$(r \"$n\"); sh -c \"$c\" </dev/null 1>&2; echo \"S $?\";;\n"
+	"  *) echo 'S 99';;\n"
+	"  esac\n"
+	"done\n";
+
+enum ch_state { CH_CLOSED, CH_OPENING, CH_READY, CH_FALLBACK };
+
+struct channel {
+	struct engine *e;
+	char *cid;
+	enum ch_state state;
+	struct engine_hijack *h;
+	struct engine_demux dm;
+	struct buf line[3];
+	struct buf open_err;
+	channel_output_cb out;
+	channel_notice_cb notice;
+	void *arg;
+
+	/* the update in flight */
+	const struct sync_plan *p;
+	channel_done_cb done;
+	void *done_arg;
+	char ops[4];	/* W/D statuses still expected, in order */
+	int n_ops;
+	size_t run;	/* next or current run step */
+	bool running;
+	uint64_t run_start;
+	uint64_t *step_ns;
+	size_t n_step_ns;
+	int fail_err;	/* first W/D failure */
+	int fail_rc;
+
+	/* fallback */
+	char *exec_id;
+	int fb_phase;
+};
+
+static void run_next(struct channel *ch);
+static void fb_next(struct channel *ch);
+
+static void finish(struct channel *ch, int err, int step, int rc)
+{
+	channel_done_cb cb = ch->done;
+
+	ch->done = NULL;
+	ch->p = NULL;
+	if (cb != NULL)
+		cb(ch, err, step, rc, ch->done_arg);
+}
+
+static void say(struct channel *ch, const char *fmt, const char *a)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, a);
+	if (ch->notice != NULL)
+		ch->notice(msg, ch->arg);
+}
+
+/* ---- the fast path ---- */
+
+static int send_op(struct channel *ch, char op, const char *data, size_t n)
+{
+	char hdr[32];
+	int len = snprintf(hdr, sizeof(hdr), "%c %zu\n", op, n);
+	int err = engine_hijack_write(ch->h, hdr, (size_t)len);
+
+	if (err == 0 && n > 0)
+		err = engine_hijack_write(ch->h, data, n);
+	return err;
+}
+
+static void start_update(struct channel *ch)
+{
+	const struct sync_plan *p = ch->p;
+
+	ch->n_ops = 0;
+	ch->run = 0;
+	ch->running = false;
+	ch->fail_err = 0;
+	free(ch->step_ns);
+	ch->n_step_ns = p->n_runs;
+	ch->step_ns = xcalloc(p->n_runs + 1, sizeof(uint64_t));
+	if (p->tar.len > 0) {
+		ch->ops[ch->n_ops++] = 'W';
+		send_op(ch, 'W', p->tar.data, p->tar.len);
+	}
+	if (p->deletes.len > 0) {
+		ch->ops[ch->n_ops++] = 'D';
+		send_op(ch, 'D', p->deletes.data, p->deletes.len);
+	}
+	if (ch->n_ops == 0)
+		run_next(ch);
+}
+
+static void run_next(struct channel *ch)
+{
+	const struct sync_plan *p = ch->p;
+
+	if (ch->run >= p->n_runs) {
+		finish(ch, 0, -1, 0);
+		return;
+	}
+	ch->running = true;
+	ch->run_start = now_ns();
+	send_op(ch, 'X', p->runs[ch->run], strlen(p->runs[ch->run]));
+}
+
+static void on_status(struct channel *ch, int rc)
+{
+	if (ch->p == NULL)
+		return;
+	if (ch->n_ops > 0) {
+		char op = ch->ops[0];
+
+		memmove(ch->ops, ch->ops + 1, (size_t)--ch->n_ops);
+		if (rc != 0 && ch->fail_err == 0) {
+			ch->fail_err = DW_STEP;
+			ch->fail_rc = rc;
+			log_debug("agent: %c exited %d", op, rc);
+		}
+		if (ch->n_ops > 0)
+			return;
+		if (ch->fail_err != 0) {
+			finish(ch, ch->fail_err, -1, ch->fail_rc);
+			return;
+		}
+		run_next(ch);
+		return;
+	}
+	if (!ch->running)
+		return;
+	ch->running = false;
+	ch->step_ns[ch->run] = now_ns() - ch->run_start;
+	if (rc != 0) {
+		finish(ch, 0, (int)ch->run, rc);
+		return;
+	}
+	ch->run++;
+	run_next(ch);
+}
+
+static void go_fallback(struct channel *ch, const char *why);
+
+static void on_line(struct channel *ch, int stream, const char *l, size_t n)
+{
+	if (stream == 1) {
+		if (n > 2 && l[0] == 'S' && l[1] == ' ') {
+			on_status(ch, atoi(l + 2));
+		} else if (ch->state == CH_OPENING && n >= 13 &&
+			   memcmp(l, "DWAGENT ready", 13) == 0) {
+			ch->state = CH_READY;
+			buf_reset(&ch->open_err);
+			if (ch->p != NULL)
+				start_update(ch);
+		} else if (ch->state == CH_OPENING && n > 16 &&
+			   memcmp(l, "DWAGENT missing ", 16) == 0) {
+			char *why = xasprintf("the image has no '%.*s'", (int)(n - 16), l + 16);
+
+			go_fallback(ch, why);
+			free(why);
+		} else if (ch->out != NULL) {
+			ch->out(l, n, ch->arg);
+		}
+		return;
+	}
+	if (ch->state == CH_OPENING) {
+		buf_add(&ch->open_err, l, n);
+		return;
+	}
+	if (ch->out != NULL)
+		ch->out(l, n, ch->arg);
+}
+
+static int on_frame(int stream, const char *data, size_t len, void *arg)
+{
+	struct channel *ch = arg;
+	struct buf *b = &ch->line[stream == 2 ? 2 : 1];
+
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t take = nl ? (size_t)(nl - data) : len;
+
+		if (buf_add(b, data, take) != 0) {
+			on_line(ch, stream, b->data, b->len);
+			buf_reset(b);
+			continue;
+		}
+		if (nl == NULL)
+			break;
+		on_line(ch, stream, buf_str(b), b->len);
+		buf_reset(b);
+		data += take + 1;
+		len -= take + 1;
+		if (ch->state == CH_FALLBACK || ch->h == NULL)
+			break; /* went to the fallback mid-stream */
+	}
+	return 0;
+}
+
+static void on_read(struct engine_hijack *h, const char *data, ssize_t n, void *arg)
+{
+	struct channel *ch = arg;
+
+	(void)h;
+	if (n > 0) {
+		engine_demux_feed(&ch->dm, data, (size_t)n, on_frame, ch);
+		return;
+	}
+	/* The agent is gone. */
+	if (ch->state == CH_OPENING) {
+		char *why = ch->open_err.len > 0
+				    ? xasprintf("the agent did not start: %s", buf_str(&ch->open_err))
+				    : xstrdup("the image has no sh");
+
+		go_fallback(ch, why);
+		free(why);
+		return;
+	}
+	engine_hijack_close(ch->h);
+	ch->h = NULL;
+	ch->state = CH_CLOSED;
+	if (ch->p != NULL)
+		finish(ch, DW_CANCELED, -1, 0);
+}
+
+static void on_hijacked(struct engine_hijack *h, int err, void *arg)
+{
+	struct channel *ch = arg;
+
+	(void)h;
+	if (err != 0) {
+		char *why = xasprintf("the exec session could not attach: %s", dw_strerror(err));
+
+		go_fallback(ch, why);
+		free(why);
+	}
+}
+
+static void on_exec_created(struct engine_req *req, int err,
+			    const struct engine_resp *resp, void *arg)
+{
+	struct channel *ch = arg;
+	cJSON *o;
+	char path[160];
+
+	(void)req;
+	if (err != 0 || resp->status != 201) {
+		char *m = err != 0 ? xstrdup(dw_strerror(err)) : engine_error_message(resp->body, resp->len);
+
+		ch->state = CH_CLOSED;
+		log_debug("exec create: %s", m);
+		free(m);
+		if (ch->p != NULL)
+			finish(ch, err != 0 ? err : DW_ENGINE_HTTP, -1, 0);
+		return;
+	}
+	o = cJSON_ParseWithLength(resp->body, resp->len);
+	snprintf(path, sizeof(path), "/exec/%s/start",
+		 cJSON_IsString(cJSON_GetObjectItem(o, "Id"))
+			 ? cJSON_GetObjectItem(o, "Id")->valuestring : "x");
+	cJSON_Delete(o);
+	engine_demux_init(&ch->dm, false);
+	err = engine_hijack_open(ch->e, path, "{\"Detach\":false,\"Tty\":false}",
+				 on_hijacked, on_read, ch, &ch->h);
+	if (err != 0)
+		go_fallback(ch, "the exec session could not attach");
+}
+
+static void open_agent(struct channel *ch)
+{
+	cJSON *o = cJSON_CreateObject(), *cmd = cJSON_AddArrayToObject(o, "Cmd");
+	struct engine_call call = {.method = "POST"};
+	char path[160], *body;
+
+	cJSON_AddBoolToObject(o, "AttachStdin", true);
+	cJSON_AddBoolToObject(o, "AttachStdout", true);
+	cJSON_AddBoolToObject(o, "AttachStderr", true);
+	cJSON_AddBoolToObject(o, "Tty", false);
+	cJSON_AddItemToArray(cmd, cJSON_CreateString("sh"));
+	cJSON_AddItemToArray(cmd, cJSON_CreateString("-c"));
+	cJSON_AddItemToArray(cmd, cJSON_CreateString(agent));
+	body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	snprintf(path, sizeof(path), "/containers/%s/exec", ch->cid);
+	call.path = path;
+	call.body = body;
+	call.body_len = strlen(body);
+	ch->state = CH_OPENING;
+	buf_reset(&ch->open_err);
+	engine_request(ch->e, &call, on_exec_created, ch, NULL);
+	free(body);
+}
+
+/* ---- the fallback: archive API and one exec per step ---- */
+
+static void go_fallback(struct channel *ch, const char *why)
+{
+	if (ch->h != NULL) {
+		engine_hijack_close(ch->h);
+		ch->h = NULL;
+	}
+	ch->state = CH_FALLBACK;
+	say(ch, "fast channel unavailable (%s); using the engine's archive API", why);
+	if (ch->p != NULL) {
+		ch->fb_phase = 0;
+		free(ch->step_ns);
+		ch->n_step_ns = ch->p->n_runs;
+		ch->step_ns = xcalloc(ch->p->n_runs + 1, sizeof(uint64_t));
+		ch->run = 0;
+		fb_next(ch);
+	}
+}
+
+struct fb_exec {
+	struct channel *ch;
+	char id[80];
+	struct buf line;
+};
+
+static int fb_frame(int stream, const char *data, size_t len, void *arg)
+{
+	struct fb_exec *x = arg;
+
+	(void)stream;
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t take = nl ? (size_t)(nl - data) : len;
+
+		if (buf_add(&x->line, data, take) != 0)
+			buf_reset(&x->line);
+		if (nl == NULL)
+			break;
+		if (x->ch->out != NULL)
+			x->ch->out(buf_str(&x->line), x->line.len, x->ch->arg);
+		buf_reset(&x->line);
+		data += take + 1;
+		len -= take + 1;
+	}
+	return 0;
+}
+
+static void fb_step_done(struct channel *ch, int rc)
+{
+	if (ch->fb_phase == 1 || ch->fb_phase == 0) {
+		/* deletions: report, do not stop */
+		if (rc != 0)
+			say(ch, "%s", "could not remove deleted paths in the container (no rm?)");
+		ch->fb_phase = 2;
+		fb_next(ch);
+		return;
+	}
+	ch->step_ns[ch->run] = now_ns() - ch->run_start;
+	if (rc != 0) {
+		finish(ch, 0, (int)ch->run, rc);
+		return;
+	}
+	ch->run++;
+	fb_next(ch);
+}
+
+static void fb_inspected(struct engine_req *req, int err,
+			 const struct engine_resp *resp, void *arg)
+{
+	struct fb_exec *x = arg;
+	struct channel *ch = x->ch;
+	int rc = -1;
+
+	(void)req;
+	if (err == 0 && resp->status == 200) {
+		cJSON *o = cJSON_ParseWithLength(resp->body, resp->len);
+		cJSON *c = cJSON_GetObjectItem(o, "ExitCode");
+
+		if (cJSON_IsNumber(c))
+			rc = c->valueint;
+		cJSON_Delete(o);
+	}
+	buf_release(&x->line);
+	free(x);
+	fb_step_done(ch, rc);
+}
+
+static void fb_started(struct engine_req *req, int err,
+		       const struct engine_resp *resp, void *arg)
+{
+	struct fb_exec *x = arg;
+	struct engine_call call = {.method = "GET"};
+	char path[160];
+
+	(void)req, (void)err, (void)resp;
+	if (x->line.len > 0 && x->ch->out != NULL)
+		x->ch->out(buf_str(&x->line), x->line.len, x->ch->arg);
+	snprintf(path, sizeof(path), "/exec/%s/json", x->id);
+	call.path = path;
+	engine_request(x->ch->e, &call, fb_inspected, x, NULL);
+}
+
+static void fb_created(struct engine_req *req, int err,
+		       const struct engine_resp *resp, void *arg)
+{
+	struct fb_exec *x = arg;
+	struct engine_call call = {.method = "POST", .body = "{\"Detach\":false,\"Tty\":false}",
+				   .on_frame = fb_frame, .stream_arg = x};
+	char path[160];
+	cJSON *o;
+
+	(void)req;
+	if (err != 0 || resp->status != 201) {
+		struct channel *ch = x->ch;
+
+		buf_release(&x->line);
+		free(x);
+		fb_step_done(ch, -1);
+		return;
+	}
+	o = cJSON_ParseWithLength(resp->body, resp->len);
+	snprintf(x->id, sizeof(x->id), "%s",
+		 cJSON_IsString(cJSON_GetObjectItem(o, "Id")) ? cJSON_GetObjectItem(o, "Id")->valuestring : "x");
+	cJSON_Delete(o);
+	snprintf(path, sizeof(path), "/exec/%s/start", x->id);
+	call.path = path;
+	call.body_len = strlen(call.body);
+	engine_request(x->ch->e, &call, fb_started, x, NULL);
+}
+
+/* One exec of argv (NULL-terminated), its output shown, its code to
+   fb_step_done. */
+static void fb_exec(struct channel *ch, char *const *argv)
+{
+	struct fb_exec *x = xcalloc(1, sizeof(*x));
+	cJSON *o = cJSON_CreateObject(), *cmd = cJSON_AddArrayToObject(o, "Cmd");
+	struct engine_call call = {.method = "POST"};
+	char path[160], *body;
+
+	x->ch = ch;
+	buf_init(&x->line, LINE_MAX_BYTES);
+	for (size_t i = 0; argv[i] != NULL; i++)
+		cJSON_AddItemToArray(cmd, cJSON_CreateString(argv[i]));
+	cJSON_AddBoolToObject(o, "AttachStdout", true);
+	cJSON_AddBoolToObject(o, "AttachStderr", true);
+	body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	snprintf(path, sizeof(path), "/containers/%s/exec", ch->cid);
+	call.path = path;
+	call.body = body;
+	call.body_len = strlen(body);
+	engine_request(ch->e, &call, fb_created, x, NULL);
+	free(body);
+}
+
+static void fb_put_done(struct engine_req *req, int err,
+			const struct engine_resp *resp, void *arg)
+{
+	struct channel *ch = arg;
+
+	(void)req;
+	if (err != 0 || resp->status != 200) {
+		char *m = err != 0 ? xstrdup(dw_strerror(err)) : engine_error_message(resp->body, resp->len);
+
+		say(ch, "writing files through the archive API failed: %s", m);
+		free(m);
+		finish(ch, err != 0 ? err : DW_ENGINE_HTTP, -1, 0);
+		return;
+	}
+	ch->fb_phase = 1;
+	fb_next(ch);
+}
+
+static void fb_next(struct channel *ch)
+{
+	const struct sync_plan *p = ch->p;
+
+	if (ch->fb_phase == 0) {
+		if (p->tar.len > 0) {
+			char path[200];
+			struct engine_call call = {.method = "PUT", .content_type = "application/x-tar",
+						   .body = p->tar.data, .body_len = p->tar.len};
+
+			snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F", ch->cid);
+			call.path = path;
+			engine_request(ch->e, &call, fb_put_done, ch, NULL);
+			return;
+		}
+		ch->fb_phase = 1;
+	}
+	if (ch->fb_phase == 1) {
+		if (p->deletes.len > 0) {
+			char **argv = xcalloc(p->n_deletes + 4, sizeof(char *));
+			size_t n = 0;
+
+			argv[n++] = (char *)"rm";
+			argv[n++] = (char *)"-rf";
+			argv[n++] = (char *)"--";
+			for (const char *s = p->deletes.data; s < p->deletes.data + p->deletes.len;
+			     s += strlen(s) + 1)
+				argv[n++] = (char *)s;
+			fb_exec(ch, argv);
+			free(argv);
+			return;
+		}
+		ch->fb_phase = 2;
+	}
+	if (ch->run >= p->n_runs) {
+		finish(ch, 0, -1, 0);
+		return;
+	}
+	{
+		char *argv[] = {(char *)"sh", (char *)"-c", p->runs[ch->run], NULL};
+
+		ch->run_start = now_ns();
+		fb_exec(ch, argv);
+	}
+}
+
+/* ---- API ---- */
+
+struct channel *channel_new(struct engine *e, const char *container_id,
+			    channel_output_cb out, channel_notice_cb notice,
+			    void *arg)
+{
+	struct channel *ch = xcalloc(1, sizeof(*ch));
+
+	ch->e = e;
+	ch->cid = xstrdup(container_id);
+	ch->out = out;
+	ch->notice = notice;
+	ch->arg = arg;
+	for (int i = 0; i < 3; i++)
+		buf_init(&ch->line[i], LINE_MAX_BYTES);
+	buf_init(&ch->open_err, 4096);
+	return ch;
+}
+
+int channel_apply(struct channel *ch, const struct sync_plan *p,
+		  channel_done_cb done, void *arg)
+{
+	if (ch->p != NULL)
+		return UV_EBUSY;
+	ch->p = p;
+	ch->done = done;
+	ch->done_arg = arg;
+	switch (ch->state) {
+	case CH_READY:
+		start_update(ch);
+		break;
+	case CH_CLOSED:
+		open_agent(ch);
+		break;
+	case CH_OPENING:
+		break;
+	case CH_FALLBACK:
+		ch->fb_phase = 0;
+		ch->run = 0;
+		free(ch->step_ns);
+		ch->n_step_ns = p->n_runs;
+		ch->step_ns = xcalloc(p->n_runs + 1, sizeof(uint64_t));
+		fb_next(ch);
+		break;
+	}
+	return 0;
+}
+
+uint64_t channel_step_ns(const struct channel *ch, size_t i)
+{
+	return i < ch->n_step_ns ? ch->step_ns[i] : 0;
+}
+
+bool channel_is_fast(const struct channel *ch)
+{
+	return ch->state != CH_FALLBACK;
+}
+
+void channel_reset(struct channel *ch)
+{
+	if (ch->h != NULL) {
+		engine_hijack_close(ch->h);
+		ch->h = NULL;
+	}
+	if (ch->state != CH_FALLBACK)
+		ch->state = CH_CLOSED;
+	for (int i = 0; i < 3; i++)
+		buf_reset(&ch->line[i]);
+}
+
+void channel_free(struct channel *ch)
+{
+	if (ch == NULL)
+		return;
+	channel_reset(ch);
+	for (int i = 0; i < 3; i++)
+		buf_release(&ch->line[i]);
+	buf_release(&ch->open_err);
+	free(ch->step_ns);
+	free(ch->exec_id);
+	free(ch->cid);
+	free(ch);
+}

@@ -1,0 +1,51 @@
+/*
+ * The fast channel into a running container: one persistent exec of a small
+ * fixed sh agent, attached over a hijacked engine connection. Each update
+ * streams a tar (written with tar -x at '/'), a NUL-separated delete list
+ * (xargs -0 rm -rf --) and the run steps, each framed by a byte count that
+ * the agent reads exactly (dd iflag=count_bytes,fullblock), and reads back
+ * one status line per operation. File names and contents are data on the
+ * agent's stdin, never shell text.
+ *
+ * When the image lacks sh, tar, dd, xargs or rm, the channel says why once
+ * and falls back to the engine's archive API (PUT /containers/{id}/archive)
+ * plus one exec per deletion batch and run step. A channel whose exec died
+ * (a restart, say) reopens on the next update.
+ */
+#ifndef DW_SYNC_CHANNEL_H
+#define DW_SYNC_CHANNEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "sync/plan.h"
+
+struct channel;
+
+/* A line of run-step output (stderr of the agent). */
+typedef void (*channel_output_cb)(const char *line, size_t n, void *arg);
+/* The update finished. err 0 and step -1: all applied. Otherwise step is
+   the failed run step's index (rc its exit code), or -1 with err set when
+   the files could not be written. step_ms[i] holds each run's time. */
+typedef void (*channel_done_cb)(struct channel *ch, int err, int step, int rc,
+				void *arg);
+/* A one-line notice (the fallback taken, and why). */
+typedef void (*channel_notice_cb)(const char *msg, void *arg);
+
+struct channel *channel_new(struct engine *e, const char *container_id,
+			    channel_output_cb out, channel_notice_cb notice,
+			    void *arg);
+/* Apply a plan. One update at a time per channel. Returns 0 or a negative
+   code (then done is not called). */
+int channel_apply(struct channel *ch, const struct sync_plan *p,
+		  channel_done_cb done, void *arg);
+/* Duration of run step i of the last update, in ns. */
+uint64_t channel_step_ns(const struct channel *ch, size_t i);
+/* True when the fast path is in use (not the archive fallback). */
+bool channel_is_fast(const struct channel *ch);
+/* Close now (a restart or replacement ahead); the next apply reopens. */
+void channel_reset(struct channel *ch);
+void channel_free(struct channel *ch);
+
+#endif

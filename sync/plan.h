@@ -1,0 +1,40 @@
+/*
+ * A live update as data: a change set mapped through a container's sync
+ * rules. Files to write go into one tar whose member names are the absolute
+ * container paths (without the leading '/'), so extraction at '/' puts each
+ * where its rule says; removed paths become a NUL-separated list. Names are
+ * only ever data: nothing here is shell text. A path with an empty, "." or
+ * ".." component never maps, so nothing lands outside a rule's `to`.
+ */
+#ifndef DW_SYNC_PLAN_H
+#define DW_SYNC_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/changeset.h"
+#include "project/project.h"
+
+struct sync_plan {
+	struct buf tar;	      /* empty when nothing to write */
+	struct buf deletes;   /* NUL-separated absolute container paths */
+	size_t n_writes;
+	size_t n_deletes;
+	char **names;	      /* project-relative paths applied, for messages */
+	size_t n_names;
+	char **runs;	      /* run steps whose trigger matched, in order */
+	size_t n_runs;
+	bool restart;
+};
+
+/* The container path for a project-relative path, or NULL when no sync rule
+   covers it. The most specific rule (longest `from`) wins. */
+char *sync_map(const struct project_container *c, const char *rel);
+/* Build the plan for c from cs. Returns 0 or a negative code (*cause). */
+int sync_plan_build(const char *root, const struct project_container *c,
+		    const struct changeset *cs, struct sync_plan *out,
+		    char **cause);
+void sync_plan_release(struct sync_plan *p);
+
+#endif
