@@ -217,7 +217,7 @@ int context_write_tar(const struct build_context *bc, int fd, char **cause)
 	char buf[1 << 16];
 	int err = 0;
 
-	archive_write_set_format_pax_restricted(a);
+	archive_write_set_format_gnutar(a);
 	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
 		dw_cause(cause, "tar: %s", archive_error_string(a));
 		err = DW_BUILD;

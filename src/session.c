@@ -590,7 +590,7 @@ void session_restart(struct instance *in, session_ready_cb cb, void *arg)
 		engine_cancel(in->logs);
 		in->logs = NULL;
 	}
-	call.path = inst_path(in, "/containers/%s/restart?t=3", path, sizeof(path));
+	call.path = inst_path(in, "/containers/%s/restart?t=1", path, sizeof(path));
 	engine_request(in->s->e, &call, on_restarted, in, NULL);
 }
 

@@ -17,6 +17,7 @@
 #include <archive_entry.h>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "base/pattern.h"
 #include "base/util.h"
 
@@ -118,8 +119,11 @@ static int add_member(struct archive *a, struct archive_entry *ae,
 		return 1;
 	}
 	if (archive_write_header(a, ae) != ARCHIVE_OK) {
-		dw_cause(cause, "tar %s: %s", cpath, archive_error_string(a));
-		err = DW_TOOBIG;
+		/* One unwritable name must not hold back the rest. */
+		log_warn("cannot sync %s: %s", cpath, archive_error_string(a));
+		if (fd >= 0)
+			close(fd);
+		return archive_errno(a) == ENOMEM ? DW_TOOBIG : 1;
 	}
 	while (err == 0 && fd >= 0) {
 		ssize_t n = read(fd, buf, sizeof(buf));
@@ -158,7 +162,7 @@ int sync_plan_build(const char *root, const struct project_container *c,
 	memset(p, 0, sizeof(*p));
 	buf_init(&p->tar, PLAN_MAX);
 	buf_init(&p->deletes, PLAN_MAX);
-	archive_write_set_format_pax_restricted(a);
+	archive_write_set_format_gnutar(a);
 	archive_write_set_bytes_in_last_block(a, 1);
 	archive_write_open2(a, &p->tar, NULL, tar_write, NULL, NULL);
 	for (size_t i = 0; i < cs->n && err == 0; i++) {

@@ -29,7 +29,7 @@ dw_cleanup() {
 		docker ps -aq --filter "label=dev.devwatch.project=$P" | xargs -r docker rm -f >/dev/null 2>&1 || true
 		docker images -q "devwatch/$P-*" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
 	fi
-	[ -n "${T:-}" ] && rm -rf "$T"
+	[ -n "${T:-}" ] && [ -z "${DW_KEEP:-}" ] && rm -rf "$T"
 	exit $rc
 }
 
@@ -106,4 +106,21 @@ for c in json.load(sys.stdin):
 
 count_containers() {
 	env -u DOCKER_HOST docker ps -aq --filter "label=dev.devwatch.project=$P" | wc -l
+}
+
+# cid NAME: the engine ID of the project's container NAME (replica 1).
+cid() {
+	docker inspect -f '{{.Id}}' "$P-$1-${2:-1}" 2>/dev/null
+}
+
+# in_container NAME CMD...: run CMD (argv, no shell) in the container.
+in_container() {
+	local name=$1
+	shift
+	docker exec "$P-$name-1" "$@"
+}
+
+# up_log_has PATTERN: the up log matches PATTERN (grep -E).
+up_log_has() {
+	grep -Eq -- "$1" "$T/up.log"
 }

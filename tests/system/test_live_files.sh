@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# What lands in the container, checked by content hash: deletions, new
+# nested folders, chmod +x, symlinks, hostile names (quotes, newlines,
+# $(...), backticks, leading dashes) that must arrive intact and run
+# nothing, and a 2,000-file git checkout applied in full. Replicas all get
+# every change.
+. "$(dirname "$0")/lib.sh"
+dw_init files
+mkdir -p "$T/p/src"
+cd "$T/p"
+printf 'FROM busybox:1.36\nCOPY src /data\nCMD ["sleep", "86400"]\n' >Dockerfile
+echo base >src/base.txt
+cat >devwatch.json <<JSON
+{ "name": "$P", "containers": { "box": {
+  "build": { "context": "." },
+  "replicas": 2,
+  "live_update": [ { "sync": { "from": "src", "to": "/data" } } ] } } }
+JSON
+PROJ=$T/p/devwatch.json
+dw_up
+dw_wait_ready
+wait_for 30 up_log_has "watching" || fail "watcher did not start"
+
+# The tree under src/ and under /data in replica R, as "type mode hash path"
+# lines (sorted; names hex-encoded so newlines survive).
+host_tree() {
+	python3 - "$T/p/src" <<'PY'
+import hashlib, os, stat, sys
+root = sys.argv[1]
+out = []
+for d, dirs, files in os.walk(root):
+    dirs[:] = [x for x in dirs if x != ".git"]  # never synced
+    for n in dirs + files:
+        p = os.path.join(d, n); r = os.path.relpath(p, root).encode().hex()
+        st = os.lstat(p)
+        if stat.S_ISLNK(st.st_mode):
+            out.append("l %s %s" % (os.readlink(p), r))
+        elif stat.S_ISDIR(st.st_mode):
+            out.append("d %o %s" % (st.st_mode & 0o777, r))
+        else:
+            out.append("f %o %s %s" % (st.st_mode & 0o777, hashlib.sha256(open(p, "rb").read()).hexdigest(), r))
+print("\n".join(sorted(out)))
+PY
+}
+box_tree() {
+	# Runs the same walk inside the container: tar it out and read it here.
+	docker exec "$P-box-$1" tar -C /data -cf - . | python3 -c '
+import hashlib, sys, tarfile
+t = tarfile.open(fileobj=sys.stdin.buffer, mode="r|")
+out = []
+for m in t:
+    r = m.name[2:] if m.name.startswith("./") else m.name
+    if r in ("", "."):
+        continue
+    r = r.rstrip("/").encode().hex()
+    if m.issym():
+        out.append("l %s %s" % (m.linkname, r))
+    elif m.isdir():
+        out.append("d %o %s" % (m.mode & 0o777, r))
+    else:
+        out.append("f %o %s %s" % (m.mode & 0o777, hashlib.sha256(t.extractfile(m).read()).hexdigest(), r))
+print("\n".join(sorted(out)))
+'
+}
+same_tree() {
+	local want
+	want=$(host_tree)
+	for r in 1 2; do
+		[ "$(box_tree $r)" = "$want" ] || return 1
+	done
+}
+expect_same() {
+	wait_for "${2:-30}" same_tree || {
+		diff <(host_tree) <(box_tree 1) | head -20 >&2
+		fail "$1"
+	}
+}
+
+expect_same "initial state differs"
+mkdir -p src/a/b/c && echo deep >src/a/b/c/f.txt && echo top >src/a/t.txt
+expect_same "new nested folders"
+printf '#!/bin/sh\necho hi\n' >src/run.sh && chmod +x src/run.sh
+expect_same "new executable"
+chmod -x src/run.sh
+expect_same "chmod -x"
+chmod +x src/run.sh
+expect_same "chmod +x"
+ln -s base.txt src/link && ln -s /etc/passwd src/abs-link && ln -s a/b src/dirlink
+expect_same "symlinks"
+[ "$(docker exec "$P-box-1" readlink /data/link)" = "base.txt" ] || fail "symlink not a link"
+rm -rf src/a
+expect_same "deleted folder tree"
+rm src/link
+expect_same "deleted symlink"
+
+# Hostile names: data only, never shell text.
+names=('it'"'"'s "quoted".txt' $'new\nline.txt' '$(touch pwned).txt'
+       '`touch pwned2`.txt' '-rf' '--help' 'semi;colon&amp.txt' 'ünïcødé ✓.txt'
+       'back\slash.txt' ' leading space.txt')
+for n in "${names[@]}"; do
+	printf 'content of %s\n' "$n" >"src/$n"
+done
+expect_same "hostile names"
+for n in "${names[@]}"; do
+	[ "$(docker exec "$P-box-2" cat -- "/data/$n")" = "content of $n" ] || fail "name mangled: $n"
+done
+for f in /pwned /pwned2 /data/pwned /data/pwned2; do
+	docker exec "$P-box-1" test ! -e "$f" || fail "a file name ran a command ($f exists)"
+done
+rm -f -- "src/-rf" "src/\$(touch pwned).txt"
+expect_same "hostile deletions"
+
+# A git checkout that changes, adds and removes 2,000 files.
+(
+	cd src
+	git init -q . && git config user.email t@t && git config user.name t
+	mkdir -p gen
+	for i in $(seq 1 1500); do echo "one $i" >"gen/f$i.txt"; done
+	git add -A && git commit -qm one
+	git checkout -q -b two
+	for i in $(seq 1 1000); do echo "two $i" >"gen/f$i.txt"; done
+	for i in $(seq 1001 1500); do rm "gen/f$i.txt"; done
+	for i in $(seq 1501 2000); do echo "new $i" >"gen/f$i.txt"; done
+	git add -A && git commit -qm two
+	git checkout -q master 2>/dev/null || git checkout -q main
+)
+expect_same "first branch" 120
+(cd src && git checkout -q two)
+expect_same "git checkout not applied in full" 120
+dw_stop
+[ "$(count_containers)" -eq 0 ] || fail "containers left"
+echo ok
