@@ -405,6 +405,13 @@ static void on_ports(struct engine_req *req, int err,
 		session_fail(in->s, in, "cannot inspect the started container");
 		return;
 	}
+	if (!ci.running && !ci.restarting) {
+		int code = ci.exit_code;
+
+		container_info_free(&ci);
+		session_fail(in->s, in, "exited with code %d before it was ready", code);
+		return;
+	}
 	free(in->host_ports);
 	in->host_ports = ci.host_ports;
 	ci.host_ports = NULL;
