@@ -185,21 +185,19 @@ static void settle(struct watcher *w)
 		for (size_t k = 0; k < n; k++)
 			scan_path(w, paths[k], (flags[k] & DIRTY_REWALK) != 0);
 	}
-	/* Folders we could not watch are caught by looking again. */
-	for (size_t k = 0; k < w->n_unwatched; k++) {
-		char *u = w->unwatched[k];
+	/* Folders we could not watch are caught by looking again; those that
+	   still cannot be watched put themselves back on the list. */
+	{
+		char **unw = w->unwatched;
+		size_t n_unw = w->n_unwatched;
 
-		w->unwatched[k] = NULL;
-		scan_path(w, u, true);
-		free(u);
-	}
-	if (w->n_unwatched > 0) {
-		size_t keep = 0;
-
-		for (size_t k = 0; k < w->n_unwatched; k++)
-			if (w->unwatched[k] != NULL)
-				w->unwatched[keep++] = w->unwatched[k];
-		w->n_unwatched = keep;
+		w->unwatched = NULL;
+		w->n_unwatched = 0;
+		for (size_t k = 0; k < n_unw; k++) {
+			scan_path(w, unw[k], true);
+			free(unw[k]);
+		}
+		free(unw);
 	}
 	for (size_t k = 0; k < n; k++)
 		free(paths[k]);
