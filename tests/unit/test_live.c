@@ -1,0 +1,215 @@
+/*
+ * Unit tests for the live-update decisions: Dockerfile-input analysis, the
+ * rules of DESIGN.md section 4, sync mapping (nothing outside `to`), and
+ * the plan's trigger matching.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "base/changeset.h"
+#include "base/util.h"
+#include "build/dockerfile.h"
+#include "decide.h"
+#include "project/project.h"
+#include "sync/plan.h"
+
+static char dir[] = "/tmp/dw-test-live-XXXXXX";
+
+static void put(const char *rel, const char *text)
+{
+	char *p = path_join(dir, rel), cmd[600];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", p);
+	assert_int_equal(system(cmd), 0);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	put("web/Dockerfile",
+	    "# escape=\\\n"
+	    "FROM busybox:1.36 AS base\n"
+	    "COPY --chown=1:1 conf/a.txt conf/b*.txt /etc/\n"
+	    "COPY [\"json form.txt\", \"/x/\"]\n"
+	    "ADD https://example.com/x.tgz /tmp/\n"
+	    "RUN --mount=type=bind,source=tools,target=/t \\\n"
+	    "    sh /t/run.sh\n"
+	    "RUN <<EOF\n"
+	    "COPY not/an/instruction /\n"
+	    "EOF\n"
+	    "FROM base\n"
+	    "COPY --from=base /etc/a.txt /a\n"
+	    "COPY site /www\n");
+	put("web/.dockerignore", "conf/b-ignored.txt\n");
+	put("web/site/index.html", "x");
+	put("web/conf/a.txt", "a");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+static void test_dockerfile_inputs(void **state)
+{
+	struct dockerfile_inputs in;
+	char *p = path_join(dir, "web/Dockerfile");
+
+	(void)state;
+	assert_int_equal(dockerfile_inputs(p, &in, NULL), 0);
+	free(p);
+	assert_false(in.everything);
+	assert_true(dockerfile_is_input(&in, "conf/a.txt"));
+	assert_true(dockerfile_is_input(&in, "conf/b1.txt"));
+	assert_false(dockerfile_is_input(&in, "conf/c.txt"));
+	assert_true(dockerfile_is_input(&in, "json form.txt"));
+	assert_true(dockerfile_is_input(&in, "tools/run.sh"));   /* RUN --mount bind */
+	assert_true(dockerfile_is_input(&in, "site/deep/x.html")); /* folder source */
+	assert_false(dockerfile_is_input(&in, "not/an/instruction")); /* heredoc body */
+	assert_false(dockerfile_is_input(&in, "etc/a.txt"));	      /* --from */
+	assert_false(dockerfile_is_input(&in, "README.md"));
+	dockerfile_inputs_free(&in);
+
+	put("web/Dockerfile.var", "FROM x\nARG D=conf\nCOPY $D /d\n");
+	p = path_join(dir, "web/Dockerfile.var");
+	assert_int_equal(dockerfile_inputs(p, &in, NULL), 0);
+	free(p);
+	assert_true(in.everything); /* $VAR: the whole context */
+	assert_true(dockerfile_is_input(&in, "README.md"));
+	dockerfile_inputs_free(&in);
+}
+
+static struct project *load(const char *json)
+{
+	char *file = path_join(dir, "devwatch.json"), *cause = NULL;
+	struct project *p = NULL;
+
+	put("devwatch.json", json);
+	if (project_load(file, &p, &cause) != 0)
+		fail_msg("%s", cause);
+	free(file);
+	return p;
+}
+
+static void one(struct changeset *cs, const char *path, enum change_kind k)
+{
+	struct change c = {.path = (char *)path, .kind = k, .type = CTYPE_FILE, .mode = 0644};
+
+	changeset_release(cs);
+	changeset_init(cs);
+	changeset_add(cs, &c);
+}
+
+static void test_decide(void **state)
+{
+	struct project *p = load(
+		"{\"name\": \"t\", \"containers\": {\"web\": {\"build\": {\"context\": \"web\"},"
+		" \"live_update\": [{\"fall_back_on\": [\"web/deps.txt\"]},"
+		" {\"sync\": {\"from\": \"web/site\", \"to\": \"/www\"}}]}}}");
+	struct decide_ctx d = {0};
+	struct changeset cs;
+	char *why;
+
+	(void)state;
+	changeset_init(&cs);
+	assert_int_equal(decide_load(&d, &p->containers[0], NULL), 0);
+#define EXPECT(path, want)                                                     \
+	do {                                                                   \
+		one(&cs, path, CHANGE_MODIFIED);                               \
+		assert_int_equal(decide(&d, &cs, &why), want);                 \
+		free(why);                                                     \
+	} while (0)
+	EXPECT("web/site/index.html", DECIDE_LIVE);    /* synced */
+	EXPECT("web/deps.txt", DECIDE_REBUILD);	       /* fall_back_on */
+	EXPECT("web/Dockerfile", DECIDE_REBUILD);      /* the Dockerfile */
+	EXPECT("web/.dockerignore", DECIDE_REBUILD);   /* .dockerignore */
+	EXPECT("web/conf/a.txt", DECIDE_REBUILD);      /* an input no sync covers */
+	EXPECT("web/conf/b-ignored.txt", DECIDE_NOTHING); /* .dockerignored */
+	EXPECT("web/README.md", DECIDE_NOTHING);       /* read by nothing */
+	EXPECT("other/file", DECIDE_NOTHING);	       /* outside the context */
+	one(&cs, "web/conf/a.txt", CHANGE_MODIFIED);
+	assert_int_equal(decide(&d, &cs, &why), DECIDE_REBUILD);
+	assert_string_equal(why, "web/conf/a.txt is a Dockerfile input that no sync rule covers");
+	free(why);
+	changeset_release(&cs);
+	decide_close(&d);
+	project_free(p);
+}
+
+static void test_sync_map(void **state)
+{
+	struct project *p = load(
+		"{\"name\": \"t\", \"containers\": {\"web\": {\"image\": \"busybox:1.36\","
+		" \"live_update\": [{\"sync\": {\"from\": \"web\", \"to\": \"/app\"}},"
+		" {\"sync\": {\"from\": \"web/static\", \"to\": \"/srv/static\"}},"
+		" {\"run\": {\"cmd\": \"make css\", \"trigger\": [\"**/*.scss\"]}},"
+		" {\"run\": {\"cmd\": [\"echo\", \"it's\"]}}]}}}");
+	struct project_container *c = &p->containers[0];
+	struct sync_plan plan;
+	struct changeset cs;
+	char *m;
+
+	(void)state;
+	m = sync_map(c, "web/a/b.txt");
+	assert_string_equal(m, "/app/a/b.txt");
+	free(m);
+	m = sync_map(c, "web/static/x.css"); /* the most specific rule */
+	assert_string_equal(m, "/srv/static/x.css");
+	free(m);
+	m = sync_map(c, "web");
+	assert_string_equal(m, "/app");
+	free(m);
+	assert_null(sync_map(c, "webby/x"));
+	assert_null(sync_map(c, "other/x"));
+	assert_null(sync_map(c, "web/../etc/passwd")); /* never outside `to` */
+	assert_null(sync_map(c, "web/./x"));
+	assert_null(sync_map(c, "web//x"));
+
+	changeset_init(&cs);
+	one(&cs, "web/style.scss", CHANGE_REMOVED);
+	assert_int_equal(sync_plan_build(dir, c, &cs, &plan, NULL), 0);
+	assert_int_equal(plan.n_deletes, 1);
+	assert_string_equal(plan.deletes.data, "/app/style.scss");
+	assert_int_equal(plan.n_runs, 2);
+	assert_string_equal(plan.runs[0], "make css");
+	assert_string_equal(plan.runs[1], "'echo' 'it'\\''s'");
+	sync_plan_release(&plan);
+	one(&cs, "web/x.html", CHANGE_REMOVED);
+	assert_int_equal(sync_plan_build(dir, c, &cs, &plan, NULL), 0);
+	assert_int_equal(plan.n_runs, 1); /* the scss trigger does not match */
+	sync_plan_release(&plan);
+	changeset_release(&cs);
+	project_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dockerfile_inputs),
+		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_sync_map),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
