@@ -164,7 +164,8 @@ void session_follow_logs(struct instance *in, long since)
 void session_log_close(struct instance *in)
 {
 	if (in->logs != NULL) {
-		engine_cancel(in->logs);
+		/* Final: the instance may be freed before a callback could run. */
+		engine_forget(in->logs);
 		in->logs = NULL;
 	}
 	if (in->logf != NULL) {

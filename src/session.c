@@ -954,6 +954,8 @@ static void instance_closed(uv_handle_t *h)
 /* A temporary instance (a replacement): freed once its timer closes. */
 static void free_instance(struct instance *in)
 {
+	if (in->probe != NULL)
+		engine_forget(in->probe);
 	session_log_close(in);
 	for (int t = 0; t < SESSION_TAIL; t++)
 		free(in->tail[t]);

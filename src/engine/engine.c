@@ -600,6 +600,17 @@ void engine_cancel(struct engine_req *r)
 	engine_defer_finish(r, DW_CANCELED);
 }
 
+void engine_forget(struct engine_req *r)
+{
+	if (r->done)
+		return;
+	r->cb = NULL;
+	r->call.on_line = NULL;
+	r->call.on_frame = NULL;
+	r->call.upload = NULL;
+	engine_cancel(r);
+}
+
 static int map_curl(struct engine_req *r, CURLcode rc)
 {
 	struct engine *e = r->e;

@@ -112,6 +112,8 @@ int engine_request(struct engine *e, const struct engine_call *call,
 		   engine_done_cb cb, void *arg, struct engine_req **out);
 /* Abort a request; its cb is called with DW_CANCELED from the loop. */
 void engine_cancel(struct engine_req *req);
+/* Abort a request whose owner is going away: no callback runs. */
+void engine_forget(struct engine_req *req);
 
 /*
  * For commands that own the loop (down, status, check): run the loop until
