@@ -6,9 +6,12 @@
  * meanwhile goes next, as one merged set. Replicas are updated in parallel
  * through their own channels, and the update is done when all are.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/error.h"
 #include "base/log.h"
@@ -19,6 +22,7 @@
 #include "session.h"
 #include "sync/channel.h"
 #include "sync/plan.h"
+#include "watch/ignore.h"
 
 struct live_c;
 
@@ -460,4 +464,128 @@ void session_live_free(struct session *s)
 	watch_options_release(&lv->wo);
 	free(lv);
 	s->live = NULL;
+}
+
+/* ---- initial sync ---- */
+
+struct initial {
+	struct instance *in;
+	session_ready_cb cb;
+	void *arg;
+	struct sync_plan plan;
+	struct channel *ch;
+	struct live_inst li;
+};
+
+/* Every file under the container's sync sources, as "added". */
+static void walk_add(struct ignore *ig, const char *root, const char *rel,
+		     struct changeset *cs)
+{
+	char *abs = rel[0] ? path_join(root, rel) : xstrdup(root);
+	DIR *d = opendir(abs);
+	struct dirent *de;
+
+	if (d == NULL) {
+		struct stat st;
+
+		/* A single-file sync source. */
+		if (lstat(abs, &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
+			struct change c = {.path = (char *)rel, .kind = CHANGE_ADDED,
+					   .type = S_ISLNK(st.st_mode) ? CTYPE_SYMLINK : CTYPE_FILE};
+
+			changeset_add(cs, &c);
+		}
+		free(abs);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		char *crel;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		crel = rel[0] ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !ignore_path(ig, crel, S_ISDIR(st.st_mode))) {
+			struct change c = {.path = crel, .kind = CHANGE_ADDED,
+					   .type = S_ISDIR(st.st_mode) ? CTYPE_DIR
+						   : S_ISLNK(st.st_mode) ? CTYPE_SYMLINK : CTYPE_FILE};
+
+			if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+				changeset_add(cs, &c);
+			if (S_ISDIR(st.st_mode))
+				walk_add(ig, root, crel, cs);
+		}
+		free(crel);
+	}
+	closedir(d);
+	free(abs);
+}
+
+static void initial_done(struct channel *ch, int err, int step, int rc, void *arg)
+{
+	struct initial *x = arg;
+
+	(void)ch, (void)step, (void)rc;
+	session_say(x->in->s, x->in, "update", "initial sync of %zu files", x->plan.n_writes);
+	sync_plan_release(&x->plan);
+	channel_free(x->ch);
+	x->cb(x->in, err, x->arg);
+	free(x);
+}
+
+bool session_live_initial(struct instance *in, session_ready_cb cb, void *arg)
+{
+	const struct project_container *c = in->cs->c;
+	struct session *s = in->s;
+	struct watch_options wo;
+	struct ignore ig;
+	struct changeset cs;
+	struct initial *x;
+	bool any = false;
+	char *cause = NULL;
+
+	for (size_t i = 0; i < c->n_steps; i++)
+		any |= c->steps[i].kind == STEP_SYNC;
+	if (!any || in->id == NULL)
+		return false;
+	watch_options_for(&wo, s->p, NULL);
+	ignore_init(&ig, s->p->root, wo.ignore);
+	for (size_t i = 0; i < wo.n_contexts; i++)
+		ignore_add_context(&ig, s->p->root, wo.contexts[i].rel, wo.contexts[i].dockerfile);
+	changeset_init(&cs);
+	for (size_t i = 0; i < c->n_steps; i++)
+		if (c->steps[i].kind == STEP_SYNC)
+			walk_add(&ig, s->p->root, strcmp(c->steps[i].from, ".") ? c->steps[i].from : "", &cs);
+	changeset_normalize(&cs);
+	ignore_close(&ig);
+	watch_options_release(&wo);
+	x = xcalloc(1, sizeof(*x));
+	x->in = in;
+	x->cb = cb;
+	x->arg = arg;
+	if (sync_plan_build(s->p->root, c, &cs, &x->plan, &cause) != 0 ||
+	    x->plan.tar.len == 0) {
+		free(cause);
+		changeset_release(&cs);
+		sync_plan_release(&x->plan);
+		free(x);
+		return false;
+	}
+	changeset_release(&cs);
+	/* Only the files: run steps and restarts belong to edits. */
+	for (size_t i = 0; i < x->plan.n_runs; i++)
+		free(x->plan.runs[i]);
+	x->plan.n_runs = 0;
+	x->plan.restart = false;
+	x->li.in = in;
+	x->li.lc = NULL;
+	x->ch = channel_new(s->e, in->id, NULL, NULL, &x->li);
+	if (channel_apply(x->ch, &x->plan, initial_done, x) != 0) {
+		channel_free(x->ch);
+		sync_plan_release(&x->plan);
+		free(x);
+		return false;
+	}
+	return true;
 }

@@ -130,7 +130,35 @@ static const char *inst_path(struct instance *in, const char *fmt, char *buf,
 	return buf;
 }
 
+static void ready_now(struct instance *in);
+
+static void initial_synced(struct instance *in, int err, void *arg)
+{
+	(void)arg;
+	if (in->state != INST_PROBING)
+		return;
+	if (err != 0) {
+		session_fail(in->s, in, "initial sync failed");
+		return;
+	}
+	in->synced_once = true;
+	ready_now(in);
+}
+
 static void ready(struct instance *in)
+{
+	if (in->state != INST_PROBING)
+		return;
+	/* A container whose image does not hold the synced files (a registry
+	   image, or one adopted from an earlier run) is brought up to date
+	   before it counts as ready. */
+	if (!in->synced_once && (in->cs->c->image != NULL || in->adopted) &&
+	    session_live_initial(in, initial_synced, NULL))
+		return;
+	ready_now(in);
+}
+
+static void ready_now(struct instance *in)
 {
 	struct session *s = in->s;
 	struct project_container *c = in->cs->c;
@@ -592,6 +620,7 @@ void session_restart(struct instance *in, session_ready_cb cb, void *arg)
 	in->ready_cb = cb;
 	in->ready_arg = arg;
 	in->restarting = true;
+	in->synced_once = true; /* a restart keeps the container's files */
 	in->state = INST_STOPPING;
 	if (in->logs != NULL) {
 		engine_cancel(in->logs);

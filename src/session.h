@@ -46,6 +46,7 @@ struct instance {
 	bool adopted;
 	bool removing;
 	bool restarting;
+	bool synced_once;	/* initial sync done */
 	void (*ready_cb)(struct instance *in, int err, void *arg);
 	void *ready_arg;
 	uv_timer_t timer;	/* probe retry and grace */
@@ -130,6 +131,9 @@ void session_replace(struct instance *old, session_ready_cb cb, void *arg);
 /* Hooks the live-update layer provides (sync/ via src/live.c). */
 void session_live_start(struct session *s);
 void session_live_stop(struct session *s);
+/* The initial sync of an instance: every synced path written in. Returns
+   false when there is nothing to sync (cb not called). */
+bool session_live_initial(struct instance *in, session_ready_cb cb, void *arg);
 /* Free the live-update state once the engine is closed. */
 void session_live_free(struct session *s);
 
