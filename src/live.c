@@ -215,7 +215,12 @@ static void start_live(struct live_c *lc)
 	char *cause = NULL;
 	int err;
 
+	uint64_t t = now_ns();
+
 	err = sync_plan_build(lc->s->p->root, lc->cs->c, &lc->current, &lc->plan, &cause);
+	log_debug("%s: plan of %zu changes, tar %zu bytes, in %.1f ms (%.1f ms after the first event)",
+		  lc->cs->c->name, lc->current.n, lc->plan.tar.len, (double)(now_ns() - t) / 1e6,
+		  (double)(now_ns() - lc->t0) / 1e6);
 	if (err != 0) {
 		session_say(lc->s, &lc->cs->inst[0], "update-failed", "cannot prepare the update: %s",
 			    cause);

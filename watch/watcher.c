@@ -20,7 +20,7 @@
 #include "base/util.h"
 #include "watch/watcher-int.h"
 
-static void settle(struct watcher *w);
+static void settle(struct watcher *w, bool capped);
 
 static int env_ms(const char *name, int dflt)
 {
@@ -35,13 +35,14 @@ static void mark_dirty(struct watcher *w, const char *rel, int flags)
 	struct tentry *d = tree_put(&w->dirty, rel, strlen(rel));
 
 	d->mark |= (uint8_t)flags;
+	d->mtime_ns = (int64_t)now_ns(); /* in the dirty set: its last event */
 	if (w->first_event_ns == 0)
-		w->first_event_ns = now_ns();
+		w->first_event_ns = (uint64_t)d->mtime_ns;
 }
 
 static void on_quiet(uv_timer_t *t)
 {
-	settle(container_of(t, struct watcher, quiet));
+	settle(container_of(t, struct watcher, quiet), false);
 }
 
 static void on_cap(uv_timer_t *t)
@@ -49,12 +50,17 @@ static void on_cap(uv_timer_t *t)
 	struct watcher *w = container_of(t, struct watcher, cap);
 
 	w->cap_running = false;
-	settle(w);
+	settle(w, true);
 }
 
+/* The quiet timer is not pushed back by later events: it fires settle_ms
+   after the first of them, and settle() takes the paths that have been
+   quiet that long, so a file written constantly (a log) never holds back
+   an edit elsewhere. */
 static void schedule(struct watcher *w)
 {
-	uv_timer_start(&w->quiet, on_quiet, (uint64_t)w->o.settle_ms, 0);
+	if (!uv_is_active((uv_handle_t *)&w->quiet))
+		uv_timer_start(&w->quiet, on_quiet, (uint64_t)w->o.settle_ms, 0);
 	if (!w->cap_running) {
 		w->cap_running = true;
 		uv_timer_start(&w->cap, on_cap, (uint64_t)w->o.cap_ms, 0);
@@ -144,10 +150,12 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void settle(struct watcher *w)
+static void settle(struct watcher *w, bool capped)
 {
+	uint64_t now = now_ns(), quiet = (uint64_t)w->o.settle_ms * 1000000u;
 	size_t i = 0, n = 0;
 	struct tentry *d;
+	struct tree keep;
 	char **paths;
 	uint8_t *flags;
 
@@ -158,26 +166,61 @@ static void settle(struct watcher *w)
 		return;
 	}
 	uv_timer_stop(&w->quiet);
-	uv_timer_stop(&w->cap);
-	w->cap_running = false;
-	if (w->dirty.n == 0 && w->n_unwatched == 0)
+	if (w->dirty.n == 0 && w->n_unwatched == 0) {
+		uv_timer_stop(&w->cap);
+		w->cap_running = false;
 		return;
+	}
+	/* Quiet paths go now; busy ones wait, up to the cap. */
+	paths = xcalloc(w->dirty.n + 1, sizeof(char *));
+	flags = xcalloc(w->dirty.n + 1, 1);
+	tree_init(&keep);
+	while ((d = tree_next(&w->dirty, &i)) != NULL) {
+		if (capped || w->full_rescan || now >= (uint64_t)d->mtime_ns + quiet) {
+			flags[n] = d->mark;
+			paths[n++] = xstrdup(d->path);
+		} else {
+			struct tentry *k = tree_put(&keep, d->path, d->len);
+
+			k->mark = d->mark;
+			k->mtime_ns = d->mtime_ns;
+		}
+	}
+	tree_close(&w->dirty);
+	w->dirty = keep;
+	if (n == 0 && !w->full_rescan && w->n_unwatched == 0) {
+		free(paths);
+		free(flags);
+		schedule(w);
+		return;
+	}
+	if (w->dirty.n == 0) {
+		uv_timer_stop(&w->cap);
+		w->cap_running = false;
+	}
 	w->busy = true;
 	if (++w->gen == 0)
 		w->gen = 1;
 	changeset_init(&w->out);
 	w->out.first_event_ns = w->first_event_ns;
-	w->first_event_ns = 0;
-	/* Parents before children, so a removed folder goes first. */
-	paths = xcalloc(w->dirty.n + 1, sizeof(char *));
-	flags = xcalloc(w->dirty.n + 1, 1);
-	while ((d = tree_next(&w->dirty, &i)) != NULL)
-		paths[n++] = xstrdup(d->path);
-	qsort(paths, n, sizeof(char *), cmp_str);
-	for (size_t k = 0; k < n; k++)
-		flags[k] = tree_get(&w->dirty, paths[k], strlen(paths[k]))->mark;
-	tree_close(&w->dirty);
-	tree_init(&w->dirty);
+	w->first_event_ns = w->dirty.n > 0 ? now : 0;
+	{
+		/* Sort with the flags: parents before children, so a removed
+		   folder goes first. */
+		struct pf {
+			char *p;
+			uint8_t f;
+		} *v = xcalloc(n + 1, sizeof(*v));
+
+		for (size_t k = 0; k < n; k++)
+			v[k] = (struct pf){paths[k], flags[k]};
+		qsort(v, n, sizeof(*v), cmp_str);
+		for (size_t k = 0; k < n; k++) {
+			paths[k] = v[k].p;
+			flags[k] = v[k].f;
+		}
+		free(v);
+	}
 	if (w->full_rescan) {
 		w->full_rescan = false;
 		scan_walk(w, "");

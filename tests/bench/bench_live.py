@@ -75,7 +75,7 @@ def project(tmp, run_step):
 
 
 def up(d):
-    log = open(os.path.join(d, "up.log"), "w+")
+    log = open(d + "-up.log", "w+")
     p = subprocess.Popen([DEVWATCH, "up", "-f", os.path.join(d, "devwatch.json")],
                          stdout=log, stderr=subprocess.STDOUT)
     t = time.time()
@@ -157,16 +157,19 @@ def main():
             d = project(tmp, False)
             p, port, log = up(d)
             before = len(open(log).read().splitlines())
+            # Made outside the tree, then moved in: one change of 5,000 files.
+            staged = os.path.join(tmp, "bulk")
             bulk = os.path.join(d, "site/bulk")
-            os.makedirs(bulk)
+            os.makedirs(staged)
             rnd = random.Random(1)
             total = 0
-            t0 = time.perf_counter()
             for i in range(5000):
                 n = rnd.randint(1024, 100 * 1024)
                 total += n
-                with open(os.path.join(bulk, "f%04d.bin" % i), "wb") as f:
-                    f.write(os.urandom(n))
+                with open(os.path.join(staged, "f%04d.bin" % i), "wb") as f:
+                    f.write(rnd.randbytes(n))
+            t0 = time.perf_counter()
+            os.rename(staged, bulk)
             t_written = time.perf_counter()
             want = subprocess.run(["bash", "-c", "cat bulk/f4999.bin | sha256sum"], cwd=os.path.join(d, "site"),
                                   capture_output=True, text=True).stdout.split()[0]
@@ -181,9 +184,9 @@ def main():
             t_all = time.perf_counter()
             ms = line_ms(log, before)
             down(p)
-            print("bulk       5000 files, %.0f MB: written in %.2f s; all in the container %.2f s after the first write"
-                  " (checked by docker exec, ~0.1 s resolution); devwatch first event to applied: %s ms"
-                  % (total / 1e6, t_written - t0, t_all - t0, " + ".join(map(str, ms)) or "?"), flush=True)
+            print("bulk       5000 files, %.0f MB moved into the tree: all in the container %.2f s after the move"
+                  " (checked by docker exec, ~0.1 s resolution); devwatch, first event to applied: %s ms"
+                  % (total / 1e6, t_all - t0, " + ".join(map(str, ms)) or "?"), flush=True)
             shutil.rmtree(d)
     finally:
         subprocess.run(["bash", "-c", "docker ps -aq --filter label=dev.devwatch.project=%s --filter label=dev.devwatch.bench=%s | xargs -r docker rm -f; "
