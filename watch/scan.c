@@ -26,7 +26,8 @@
 	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | \
 	 IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR |   \
 	 IN_DONT_FOLLOW | IN_EXCL_UNLINK)
-#define HASH_CHUNKS 8
+#define CHUNK_FILES 256
+#define CHUNK_BYTES (16u << 20)
 
 static char *abs_of(const struct watcher *w, const char *rel)
 {
@@ -101,18 +102,61 @@ void watch_forget_under(struct watcher *w, const char *rel)
 	}
 }
 
+static void key_of(struct skey *k, const struct stat *st)
+{
+	k->mode = st->st_mode;
+	k->size = (uint64_t)st->st_size;
+	k->ino = (uint64_t)st->st_ino;
+	k->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	k->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+static void set_key(struct tentry *e, const struct skey *k)
+{
+	e->mode = k->mode;
+	e->size = k->size;
+	e->ino = k->ino;
+	e->mtime_ns = k->mtime_ns;
+	e->ctime_ns = k->ctime_ns;
+}
+
+static void chunk_work(uv_work_t *req);
+static void chunk_done(uv_work_t *req, int status);
+
+static void dispatch(struct watcher *w)
+{
+	struct hash_chunk *c = w->filling;
+
+	if (c == NULL || c->n == 0)
+		return;
+	w->filling = NULL;
+	w->chunks_left++;
+	uv_queue_work(w->loop, &c->work, chunk_work, chunk_done);
+}
+
 void scan_queue(struct watcher *w, const char *rel, const struct stat *st)
 {
+	struct hash_chunk *c = w->filling;
 	struct hash_job *j;
 
-	if (w->n_jobs == w->cap_jobs) {
-		w->cap_jobs = w->cap_jobs ? w->cap_jobs * 2 : 256;
-		w->jobs = xreallocarray(w->jobs, w->cap_jobs, sizeof(*w->jobs));
+	if (c == NULL) {
+		c = w->filling = xcalloc(1, sizeof(*c));
+		c->w = w;
+		c->root = w->root;
+		c->cap = 64;
+		c->jobs = xcalloc(c->cap, sizeof(*c->jobs));
 	}
-	j = &w->jobs[w->n_jobs++];
+	if (c->n == c->cap) {
+		c->cap *= 2;
+		c->jobs = xreallocarray(c->jobs, c->cap, sizeof(*c->jobs));
+	}
+	j = &c->jobs[c->n++];
 	memset(j, 0, sizeof(*j));
 	j->rel = xstrdup(rel);
-	j->st = *st;
+	key_of(&j->k, st);
+	c->bytes += (uint64_t)st->st_size;
+	if (c->n >= CHUNK_FILES || c->bytes >= CHUNK_BYTES)
+		dispatch(w);
 }
 
 static void add_change(struct watcher *w, const char *rel, enum change_kind k,
@@ -130,6 +174,7 @@ static void add_change(struct watcher *w, const char *rel, enum change_kind k,
 
 void scan_emit_removed(struct watcher *w, struct tentry *e)
 {
+	w->changed = true;
 	add_change(w, e->path, CHANGE_REMOVED, e->mode, 0, NULL, 0, 0);
 	tree_del(&w->tree, e);
 }
@@ -162,6 +207,7 @@ static void see_dir(struct watcher *w, const char *rel, const struct stat *st)
 	if (e == NULL) {
 		e = tree_put(&w->tree, rel, strlen(rel));
 		tree_set_key(e, st);
+		w->changed = true;
 		add_change(w, rel, CHANGE_ADDED, st->st_mode, 0, NULL, 0, 0);
 	} else if ((e->mode & 07777) != (st->st_mode & 07777)) {
 		add_change(w, rel, CHANGE_MODIFIED, st->st_mode, 0, NULL, 0, 0);
@@ -295,7 +341,7 @@ static void hash_one(const char *root, struct hash_job *j)
 {
 	char *abs = path_join(root, j->rel);
 
-	if (S_ISLNK(j->st.st_mode)) {
+	if (S_ISLNK(j->k.mode)) {
 		char buf[4096];
 		ssize_t n = readlink(abs, buf, sizeof(buf) - 1);
 
@@ -332,7 +378,7 @@ static void hash_one(const char *root, struct hash_job *j)
 				j->h_lo = h.low64;
 				/* The key of what we hashed, not of the event. */
 				if (fstat(fd, &now) == 0)
-					j->st = now;
+					key_of(&j->k, &now);
 			}
 			close(fd);
 		}
@@ -363,20 +409,21 @@ static void apply_job(struct watcher *w, struct hash_job *j)
 			 strerror(-j->err));
 		return;
 	}
+	w->changed = true;
 	if (e != NULL && e->hashed && e->h_hi == j->h_hi && e->h_lo == j->h_lo &&
-	    e->mode == j->st.st_mode) {
-		tree_set_key(e, &j->st); /* touched, same bytes: no change */
+	    e->mode == j->k.mode) {
+		set_key(e, &j->k); /* touched, same bytes: no change */
 		return;
 	}
 	if (e == NULL) {
 		e = tree_put(&w->tree, j->rel, strlen(j->rel));
-		add_change(w, j->rel, CHANGE_ADDED, j->st.st_mode,
-			   (uint64_t)j->st.st_size, j->link, j->h_hi, j->h_lo);
+		add_change(w, j->rel, CHANGE_ADDED, j->k.mode, j->k.size, j->link,
+			   j->h_hi, j->h_lo);
 	} else {
-		add_change(w, j->rel, CHANGE_MODIFIED, j->st.st_mode,
-			   (uint64_t)j->st.st_size, j->link, j->h_hi, j->h_lo);
+		add_change(w, j->rel, CHANGE_MODIFIED, j->k.mode, j->k.size, j->link,
+			   j->h_hi, j->h_lo);
 	}
-	tree_set_key(e, &j->st);
+	set_key(e, &j->k);
 	e->h_hi = j->h_hi;
 	e->h_lo = j->h_lo;
 	e->hashed = 1;
@@ -389,41 +436,27 @@ static void chunk_done(uv_work_t *req, int status)
 	struct watcher *w = c->w;
 
 	(void)status;
-	if (--w->chunks_left > 0)
-		return;
-	for (size_t i = 0; i < w->n_jobs; i++) {
-		apply_job(w, &w->jobs[i]);
-		free(w->jobs[i].rel);
-		free(w->jobs[i].link);
+	for (size_t i = 0; i < c->n; i++) {
+		apply_job(w, &c->jobs[i]);
+		free(c->jobs[i].rel);
+		free(c->jobs[i].link);
 	}
-	w->n_jobs = 0;
-	free(w->chunks);
-	w->chunks = NULL;
-	watcher_settled(w);
+	free(c->jobs);
+	free(c);
+	if (--w->chunks_left == 0 && w->walk_done) {
+		w->walk_done = false;
+		watcher_settled(w);
+	}
 }
 
+/* The walk of this settle is over: send the last batch, and finish once
+   every batch is back. */
 void scan_hash_start(struct watcher *w)
 {
-	size_t n = w->n_jobs, per, k;
-
-	if (n == 0) {
+	dispatch(w);
+	if (w->chunks_left == 0) {
 		watcher_settled(w);
 		return;
 	}
-	/* Small sets in one chunk: a thread hop costs more than a split. */
-	k = n < 64 ? 1 : HASH_CHUNKS;
-	per = (n + k - 1) / k;
-	w->chunks = xcalloc(k, sizeof(*w->chunks));
-	w->chunks_left = 0;
-	for (size_t i = 0; i < k && i * per < n; i++) {
-		struct hash_chunk *c = &w->chunks[i];
-
-		c->w = w;
-		c->root = w->root;
-		c->jobs = w->jobs + i * per;
-		c->n = DW_MIN(per, n - i * per);
-		w->chunks_left++;
-	}
-	for (size_t i = 0; i < k && i * per < n; i++)
-		uv_queue_work(w->loop, &w->chunks[i].work, chunk_work, chunk_done);
+	w->walk_done = true;
 }

@@ -14,19 +14,29 @@
 /* Flags of a dirty path (kept in tentry.mark of the dirty set). */
 enum { DIRTY_PATH = 1, DIRTY_REWALK = 2 };
 
+/* The stat key of a file, as the hash job saw it. */
+struct skey {
+	uint32_t mode;
+	uint64_t size, ino;
+	int64_t mtime_ns, ctime_ns;
+};
+
 struct hash_job {
 	char *rel;
-	struct stat st;
+	struct skey k;
 	uint64_t h_hi, h_lo;
 	char *link;
 	int err;
 };
 
+/* A batch of files hashed by one threadpool task. Batches go out while
+   the walk goes on, so walking and hashing overlap. */
 struct hash_chunk {
 	uv_work_t work;
 	struct watcher *w;
 	struct hash_job *jobs;
-	size_t n;
+	size_t n, cap;
+	uint64_t bytes;
 	const char *root;
 };
 
@@ -62,10 +72,10 @@ struct watcher {
 	bool had_cache;
 	uint8_t gen;
 	struct changeset out;
-	struct hash_job *jobs;
-	size_t n_jobs, cap_jobs;
-	struct hash_chunk *chunks;
-	size_t chunks_left;
+	struct hash_chunk *filling; /* the batch being filled by the walk */
+	size_t chunks_left;	     /* batches out on the threadpool */
+	bool walk_done;
+	bool changed;		     /* the tree differs from the cache file */
 	char **walked;		/* subtrees walked this round (for removals) */
 	size_t n_walked;
 

@@ -259,7 +259,7 @@ void watcher_settled(struct watcher *w)
 	/* Still busy during the callbacks: a watcher_close() from one of them
 	   only marks closing, and the close happens below. */
 	if (initial) {
-		if (w->o.use_cache)
+		if (w->o.use_cache && w->changed)
 			cache_save(w);
 		if (w->on_ready != NULL)
 			w->on_ready(w, 0, w->arg);
@@ -354,7 +354,7 @@ void watcher_close(struct watcher *w)
 	w->closing = true;
 	if (w->busy)
 		return; /* the settle in flight finishes the close */
-	if (w->o.use_cache && !w->initial)
+	if (w->o.use_cache && !w->initial && w->changed)
 		cache_save(w);
 	if (w->ifd >= 0) {
 		uv_poll_stop(&w->poll);
@@ -375,8 +375,6 @@ void watcher_close(struct watcher *w)
 	w->n_unwatched = 0;
 	free(w->walked);
 	w->walked = NULL;
-	free(w->jobs);
-	w->jobs = NULL;
 	tree_close(&w->tree);
 	tree_close(&w->dirty);
 	ignore_close(&w->ig);

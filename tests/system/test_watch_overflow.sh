@@ -14,7 +14,7 @@ restore() {
 }
 trap 'restore; dw_cleanup' EXIT
 python3 - "$T" <<'PY'
-import os, sys
+import os, signal, sys
 sys.path.insert(0, os.path.join(os.environ["DEVWATCH_SRC"], "tests/system"))
 from watchlib import Watch, sh, write, run
 
@@ -33,11 +33,14 @@ def main():
     # A watcher's queue size is fixed when it starts.
     w = Watch(root, args=["-v"], env={"DEVWATCH_SETTLE_MS": "200"})
     def burst():
+        # Stopped, the watcher cannot drain its queue: it must overflow.
+        w.p.send_signal(signal.SIGSTOP)
         for i in range(300):
             write(os.path.join(root, "new%d" % i), "new %d\n" % i)
         for i in range(10):
             os.unlink(os.path.join(root, "old%d" % i))
         write(os.path.join(root, "old10"), "changed\n")
+        w.p.send_signal(signal.SIGCONT)
     w.expect("overflow rescans to the exact change",
              burst, added=["new%d" % i for i in range(300)],
              removed=["old%d" % i for i in range(10)], modified=["old10"])
