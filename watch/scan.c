@@ -142,7 +142,7 @@ void scan_queue(struct watcher *w, const char *rel, const struct stat *st)
 	if (c == NULL) {
 		c = w->filling = xcalloc(1, sizeof(*c));
 		c->w = w;
-		c->root = w->root;
+		c->rootfd = w->rootfd;
 		c->cap = 64;
 		c->jobs = xcalloc(c->cap, sizeof(*c->jobs));
 	}
@@ -337,14 +337,17 @@ void scan_path(struct watcher *w, const char *rel, bool rewalk)
 
 /* ---- hashing on the threadpool ---- */
 
-static void hash_one(const char *root, struct hash_job *j)
+/* Hash one file relative to the root folder's descriptor (openat: no
+   path building, and the kernel walks only the relative part). */
+static void hash_one(int rootfd, struct hash_job *j, bool want_key)
 {
-	char *abs = path_join(root, j->rel);
+	int fd;
+	XXH3_state_t st;
+	char buf[1 << 16];
+	ssize_t n;
 
 	if (S_ISLNK(j->k.mode)) {
-		char buf[4096];
-		ssize_t n = readlink(abs, buf, sizeof(buf) - 1);
-
+		n = readlinkat(rootfd, j->rel, buf, sizeof(buf) - 1);
 		if (n < 0) {
 			j->err = -errno;
 		} else {
@@ -355,35 +358,31 @@ static void hash_one(const char *root, struct hash_job *j)
 			j->h_hi = h.high64;
 			j->h_lo = h.low64;
 		}
-	} else {
-		int fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-		XXH3_state_t st;
-		char buf[1 << 16];
-		ssize_t n;
-
-		if (fd < 0) {
-			j->err = -errno;
-		} else {
-			struct stat now;
-
-			XXH3_128bits_reset(&st);
-			while ((n = read(fd, buf, sizeof(buf))) > 0)
-				XXH3_128bits_update(&st, buf, (size_t)n);
-			if (n < 0) {
-				j->err = -errno;
-			} else {
-				XXH128_hash_t h = XXH3_128bits_digest(&st);
-
-				j->h_hi = h.high64;
-				j->h_lo = h.low64;
-				/* The key of what we hashed, not of the event. */
-				if (fstat(fd, &now) == 0)
-					key_of(&j->k, &now);
-			}
-			close(fd);
-		}
+		return;
 	}
-	free(abs);
+	fd = openat(rootfd, j->rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOATIME);
+	if (fd < 0 && errno == EPERM) /* O_NOATIME on a file we do not own */
+		fd = openat(rootfd, j->rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		j->err = -errno;
+		return;
+	}
+	XXH3_128bits_reset(&st);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		XXH3_128bits_update(&st, buf, (size_t)n);
+	if (n < 0) {
+		j->err = -errno;
+	} else {
+		XXH128_hash_t h = XXH3_128bits_digest(&st);
+		struct stat now;
+
+		j->h_hi = h.high64;
+		j->h_lo = h.low64;
+		/* The key of what we hashed, not of the event. */
+		if (want_key && fstat(fd, &now) == 0)
+			key_of(&j->k, &now);
+	}
+	close(fd);
 }
 
 static void chunk_work(uv_work_t *req)
@@ -391,7 +390,7 @@ static void chunk_work(uv_work_t *req)
 	struct hash_chunk *c = container_of(req, struct hash_chunk, work);
 
 	for (size_t i = 0; i < c->n; i++)
-		hash_one(c->root, &c->jobs[i]);
+		hash_one(c->rootfd, &c->jobs[i], true);
 }
 
 static void apply_job(struct watcher *w, struct hash_job *j)

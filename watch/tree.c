@@ -45,8 +45,7 @@ static size_t find(const struct tree *t, uint64_t key, const char *path,
 		if (e == TOMB) {
 			if (tomb == SIZE_MAX)
 				tomb = i;
-		} else if (e->key == key && e->len == len &&
-			   memcmp(e->path, path, len) == 0) {
+		} else if (e->len == len && memcmp(e->path, path, len) == 0) {
 			*found = true;
 			return i;
 		}
@@ -69,7 +68,7 @@ static void grow(struct tree *t)
 
 		if (e == NULL || e == TOMB)
 			continue;
-		for (j = e->key & (t->cap - 1); t->slots[j] != NULL;
+		for (j = XXH3_64bits(e->path, e->len) & (t->cap - 1); t->slots[j] != NULL;
 		     j = (j + 1) & (t->cap - 1))
 			;
 		t->slots[j] = e;
@@ -92,13 +91,12 @@ struct tentry *tree_put(struct tree *t, const char *path, size_t len)
 	size_t i;
 	struct tentry *e;
 
-	if ((t->used + 1) * 10 >= t->cap * 6)
+	if ((t->used + 1) * 4 >= t->cap * 3)
 		grow(t);
 	i = find(t, key, path, len, &found);
 	if (found)
 		return t->slots[i];
 	e = xcalloc(1, sizeof(*e) + len + 1);
-	e->key = key;
 	e->len = (uint16_t)len;
 	memcpy(e->path, path, len);
 	if (t->slots[i] == NULL)
@@ -111,7 +109,7 @@ struct tentry *tree_put(struct tree *t, const char *path, size_t len)
 void tree_del(struct tree *t, struct tentry *e)
 {
 	bool found;
-	size_t i = find(t, e->key, e->path, e->len, &found);
+	size_t i = find(t, XXH3_64bits(e->path, e->len), e->path, e->len, &found);
 
 	if (!found)
 		return;

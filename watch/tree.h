@@ -3,7 +3,8 @@
  * key that says whether it may have changed (size, mtime, ctime, inode,
  * mode) and the XXH3-128 of its content (of its target, for a symlink).
  * One allocation per path, in an open-addressing table keyed by the path's
- * XXH3-64, so a path costs about its length plus 90 bytes.
+ * XXH3-64 (recomputed, not stored), so a path costs about its length plus
+ * 80 bytes.
  */
 #ifndef DW_WATCH_TREE_H
 #define DW_WATCH_TREE_H
@@ -14,7 +15,6 @@
 #include <sys/stat.h>
 
 struct tentry {
-	uint64_t key;	 /* XXH3-64 of path */
 	uint64_t size;
 	int64_t mtime_ns;
 	int64_t ctime_ns;

@@ -36,13 +36,20 @@ struct hash_chunk {
 	struct watcher *w;
 	struct hash_job *jobs;
 	size_t n, cap;
+	/* The first scan with no cache has nothing to compare with: the
+	   workers hash straight into the tree's entries, 8 bytes per file in
+	   flight instead of a job. */
+	struct tentry **direct;
+	int *direct_err;
+	size_t n_direct, cap_direct;
 	uint64_t bytes;
-	const char *root;
+	int rootfd;
 };
 
 struct watcher {
 	uv_loop_t *loop;
 	char *root;		/* absolute */
+	int rootfd;		/* O_PATH descriptor of root, for openat */
 	struct watch_options o;
 	struct ignore ig;
 	struct tree tree;	/* what we know */

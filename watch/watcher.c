@@ -7,6 +7,7 @@
  * a time; events that arrive meanwhile wait for the next.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,7 @@ int watcher_new(uv_loop_t *loop, const struct watch_options *o,
 	w->on_ready = on_ready;
 	w->arg = arg;
 	w->ifd = -1;
+	w->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	ignore_init(&w->ig, root, o->ignore);
 	for (size_t i = 0; i < o->n_contexts; i++)
 		ignore_add_context(&w->ig, root, o->contexts[i].rel, o->contexts[i].dockerfile);
@@ -380,37 +382,32 @@ void watcher_close(struct watcher *w)
 	ignore_close(&w->ig);
 	free(w->root);
 	w->root = NULL;
+	if (w->rootfd >= 0)
+		close(w->rootfd);
+	w->rootfd = -1;
 	w->quiet.data = w;
 	w->cap.data = w;
 	uv_close((uv_handle_t *)&w->quiet, handle_closed);
 	uv_close((uv_handle_t *)&w->cap, handle_closed);
 }
 
-static int cmp_entry(const void *a, const void *b)
-{
-	const struct tentry *x = *(const struct tentry *const *)a;
-	const struct tentry *y = *(const struct tentry *const *)b;
-
-	return strcmp(x->path, y->path);
-}
-
+/* The digest is the sum (mod 2^128) of one XXH3-128 per entry over its
+   path, type, mode and content hash: independent of order, so no sort of
+   the whole tree is needed. */
 void watcher_summary(const struct watcher *w, struct tree_summary *s)
 {
-	struct tentry **v = xcalloc(w->tree.n + 1, sizeof(*v)), *e;
-	size_t i = 0, n = 0;
-	XXH3_state_t *st = XXH3_createState();
-	XXH128_hash_t h;
+	size_t i = 0;
+	struct tentry *e;
+	uint64_t hi = 0, lo = 0;
+	char buf[4096 + 32];
 
 	memset(s, 0, sizeof(*s));
-	while ((e = tree_next(&w->tree, &i)) != NULL)
-		v[n++] = e;
-	qsort(v, n, sizeof(*v), cmp_entry);
-	XXH3_128bits_reset(st);
-	for (i = 0; i < n; i++) {
+	while ((e = tree_next(&w->tree, &i)) != NULL) {
 		uint32_t meta[2];
-		uint64_t hh[2] = {v[i]->h_hi, v[i]->h_lo};
+		uint64_t hh[2] = {e->h_hi, e->h_lo};
+		XXH128_hash_t h;
+		size_t n = DW_MIN((size_t)e->len, 4096u);
 
-		e = v[i];
 		if (S_ISREG(e->mode)) {
 			s->files++;
 			s->bytes += e->size;
@@ -421,15 +418,15 @@ void watcher_summary(const struct watcher *w, struct tree_summary *s)
 		}
 		meta[0] = S_ISDIR(e->mode) ? 'd' : S_ISLNK(e->mode) ? 'l' : 'f';
 		meta[1] = e->mode & 07777;
-		XXH3_128bits_update(st, e->path, e->len + 1u);
-		XXH3_128bits_update(st, meta, sizeof(meta));
-		XXH3_128bits_update(st, hh, sizeof(hh));
+		memcpy(buf, e->path, n);
+		memcpy(buf + n, meta, sizeof(meta));
+		memcpy(buf + n + sizeof(meta), hh, sizeof(hh));
+		h = XXH3_128bits(buf, n + sizeof(meta) + sizeof(hh));
+		lo += h.low64;
+		hi += h.high64 + (lo < h.low64);
 	}
-	h = XXH3_128bits_digest(st);
-	XXH3_freeState(st);
 	snprintf(s->digest, sizeof(s->digest), "%016llx%016llx",
-		 (unsigned long long)h.high64, (unsigned long long)h.low64);
-	free(v);
+		 (unsigned long long)hi, (unsigned long long)lo);
 }
 
 size_t watcher_watch_count(const struct watcher *w)

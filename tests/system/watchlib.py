@@ -123,6 +123,10 @@ class Watch:
             self.p.kill()
         err = self.p.stderr.read()
         self.err += err or b""
+        # -15: our SIGTERM before its handler ran; 0: a clean exit. Anything
+        # else (a sanitizer's report, say) fails the test.
+        if self.p.returncode not in (0, -15):
+            raise Fail("devwatch watch exited %d: %r" % (self.p.returncode, self.err[-2000:]))
         return self.p.returncode
 
 
