@@ -30,6 +30,7 @@ static const char agent[] =
 	"r() { dd bs=65536 count=\"$1\" iflag=count_bytes,fullblock 2>/dev/null; }\n"
 	"while read -r op n; do\n"
 	"  case $op in\n"
+	"  P) r \"$n\" | xargs -0 sh -c 'for d; do if [ -L \"$d\" ]; then rm -f -- \"$d\"; fi; done; exit 0' sh; echo \"S $?\";;\n"
 	"  W) r \"$n\" | tar -x -p -f - -C / 1>&2; echo \"S $?\";;\n"
 	"  D) r \"$n\" | xargs -0 rm -rf -- 1>&2; echo \"S $?\";;\n"
 	"  X) c=$(r \"$n\"); sh -c \"$c\" </dev/null 1>&2; echo \"S $?\";;\n"
@@ -116,6 +117,12 @@ static void start_update(struct channel *ch)
 	free(ch->step_ns);
 	ch->n_step_ns = p->n_runs;
 	ch->step_ns = xcalloc(p->n_runs + 1, sizeof(uint64_t));
+	if (p->parents.len > 0) {
+		/* Folders that are symlinks in the container become real
+		   folders before anything is written under them. */
+		ch->ops[ch->n_ops++] = 'P';
+		send_op(ch, 'P', p->parents.data, p->parents.len);
+	}
 	if (p->tar.len > 0) {
 		ch->ops[ch->n_ops++] = 'W';
 		send_op(ch, 'W', p->tar.data, p->tar.len);

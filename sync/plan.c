@@ -44,6 +44,14 @@ static bool clean_rel(const char *rel)
 
 char *sync_map(const struct project_container *c, const char *rel)
 {
+	const char *to;
+
+	return sync_map_to(c, rel, &to);
+}
+
+char *sync_map_to(const struct project_container *c, const char *rel,
+		  const char **to)
+{
 	const struct live_step *best = NULL;
 	size_t best_len = 0;
 
@@ -65,6 +73,7 @@ char *sync_map(const struct project_container *c, const char *rel)
 	}
 	if (best == NULL)
 		return NULL;
+	*to = best->to;
 	rel += best_len;
 	while (*rel == '/')
 		rel++;
@@ -140,6 +149,54 @@ static int add_member(struct archive *a, struct archive_entry *ae,
 	return err;
 }
 
+/* Collect the folders strictly between `to` and cpath. */
+static void add_parents(struct sync_plan *p, const char *to, const char *cpath)
+{
+	size_t tn = strcmp(to, "/") == 0 ? 0 : strlen(to);
+	char *d = xstrdup(cpath), *slash;
+
+	while ((slash = strrchr(d, '/')) != NULL && (size_t)(slash - d) > tn) {
+		*slash = '\0';
+		if (p->n_pv > 0 && strcmp(p->pv[p->n_pv - 1], d) == 0)
+			break; /* files come sorted: the rest is there already */
+		p->pv = xreallocarray(p->pv, p->n_pv + 1, sizeof(char *));
+		p->pv[p->n_pv++] = xstrdup(d);
+	}
+	free(d);
+}
+
+static size_t depth(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '/';
+	return n;
+}
+
+static int by_depth(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t dx = depth(x), dy = depth(y);
+
+	return dx != dy ? (dx < dy ? -1 : 1) : strcmp(x, y);
+}
+
+/* Shallowest first, each once: a symlink at /to/a must go before /to/a/b
+   is looked at, or the check would follow it. */
+static void finish_parents(struct sync_plan *p)
+{
+	qsort(p->pv, p->n_pv, sizeof(char *), by_depth);
+	for (size_t i = 0; i < p->n_pv; i++) {
+		if (i == 0 || strcmp(p->pv[i], p->pv[i - 1]) != 0)
+			buf_add(&p->parents, p->pv[i], strlen(p->pv[i]) + 1);
+		free(p->pv[i]);
+	}
+	free(p->pv);
+	p->pv = NULL;
+	p->n_pv = 0;
+}
+
 static bool triggered(const struct live_step *s, const struct changeset *cs)
 {
 	if (s->triggers.n == 0)
@@ -162,23 +219,29 @@ int sync_plan_build(const char *root, const struct project_container *c,
 	memset(p, 0, sizeof(*p));
 	buf_init(&p->tar, PLAN_MAX);
 	buf_init(&p->deletes, PLAN_MAX);
+	buf_init(&p->parents, PLAN_MAX);
 	archive_write_set_format_gnutar(a);
 	archive_write_set_bytes_in_last_block(a, 1);
 	archive_write_open2(a, &p->tar, NULL, tar_write, NULL, NULL);
 	for (size_t i = 0; i < cs->n && err == 0; i++) {
 		const struct change *ch = &cs->v[i];
-		char *cpath = sync_map(c, ch->path);
+		const char *to = NULL;
+		char *cpath = sync_map_to(c, ch->path, &to);
 
 		if (cpath == NULL)
 			continue;
 		if (ch->kind == CHANGE_REMOVED) {
 			buf_add(&p->deletes, cpath, strlen(cpath) + 1);
 			p->n_deletes++;
+			/* rm -rf must not reach through a symlinked folder either */
+			add_parents(p, to, cpath);
 		} else if (strcmp(cpath, "/") != 0) {
 			char *abs = path_join(root, ch->path);
 			int rc = add_member(a, ae, abs, cpath, cause);
 
 			free(abs);
+			if (rc == 0)
+				add_parents(p, to, cpath);
 			if (rc < 0)
 				err = rc;
 			else if (rc == 0 && ch->type != CTYPE_DIR)
@@ -193,6 +256,7 @@ int sync_plan_build(const char *root, const struct project_container *c,
 	archive_write_close(a);
 	archive_entry_free(ae);
 	archive_write_free(a);
+	finish_parents(p);
 	if (p->n_writes == 0 && p->tar.len <= 1024)
 		buf_reset(&p->tar); /* only the end-of-archive blocks */
 	for (size_t i = 0; i < c->n_steps; i++) {
@@ -226,6 +290,10 @@ void sync_plan_release(struct sync_plan *p)
 {
 	buf_release(&p->tar);
 	buf_release(&p->deletes);
+	buf_release(&p->parents);
+	for (size_t i = 0; i < p->n_pv; i++)
+		free(p->pv[i]);
+	free(p->pv);
 	for (size_t i = 0; i < p->n_names; i++)
 		free(p->names[i]);
 	free(p->names);

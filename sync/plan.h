@@ -19,6 +19,13 @@
 struct sync_plan {
 	struct buf tar;	      /* empty when nothing to write */
 	struct buf deletes;   /* NUL-separated absolute container paths */
+	struct buf parents;   /* NUL-separated folders between a rule's `to`
+				 and the files written: any that is a
+				 symlink in the container is replaced by a
+				 real folder first, so no write goes through
+				 it to somewhere outside `to` */
+	char **pv;	      /* parents being collected */
+	size_t n_pv;
 	size_t n_writes;
 	size_t n_deletes;
 	char **names;	      /* project-relative paths applied, for messages */
@@ -31,6 +38,9 @@ struct sync_plan {
 /* The container path for a project-relative path, or NULL when no sync rule
    covers it. The most specific rule (longest `from`) wins. */
 char *sync_map(const struct project_container *c, const char *rel);
+/* As sync_map, and also the rule's `to` (not to be freed) in *to. */
+char *sync_map_to(const struct project_container *c, const char *rel,
+		  const char **to);
 /* Build the plan for c from cs. Returns 0 or a negative code (*cause). */
 int sync_plan_build(const char *root, const struct project_container *c,
 		    const struct changeset *cs, struct sync_plan *out,

@@ -110,6 +110,31 @@ done
 rm -f -- "src/-rf" "src/\$(touch pwned).txt"
 expect_same "hostile deletions"
 
+# A folder that is a symlink in the container (to /etc) must not let a
+# write or a deletion land outside /data: it becomes a real folder, as on
+# the host.
+for r in 1 2; do
+	docker exec "$P-box-$r" sh -c 'mkdir -p /outside && echo keep > /outside/victim && ln -s /outside /data/trap'
+done
+mkdir -p src/trap && echo inside >src/trap/planted
+expect_same "write under a folder that is a symlink in the container"
+for r in 1 2; do
+	docker exec "$P-box-$r" test ! -e /outside/planted || fail "a write landed outside /data through a container symlink"
+	[ "$(docker exec "$P-box-$r" cat /outside/victim)" = keep ] || fail "outside file damaged"
+done
+for r in 1 2; do
+	docker exec "$P-box-$r" sh -c 'rm -rf /data/trap2; ln -s /outside /data/trap2'
+done
+mkdir -p src/trap2 && echo x >src/trap2/victim && expect_same "second trap synced"
+for r in 1 2; do
+	docker exec "$P-box-$r" sh -c 'rm -rf /data/trap2 && ln -s /outside /data/trap2'
+done
+rm -rf src/trap2
+expect_same "deletion under a folder that is a symlink in the container"
+for r in 1 2; do
+	[ "$(docker exec "$P-box-$r" cat /outside/victim)" = keep ] || fail "a deletion reached outside /data through a container symlink"
+done
+
 # A git checkout that changes, adds and removes 2,000 files.
 (
 	cd src
