@@ -24,6 +24,8 @@ static void emit_line(struct instance *in, int stream, const char *line, size_t 
 
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
+	if (in->tail_only)
+		goto tail;
 	if (s->o.json) {
 		cJSON *o = cJSON_CreateObject();
 		char *t, *l = xstrndup(line, n);
@@ -47,6 +49,7 @@ static void emit_line(struct instance *in, int stream, const char *line, size_t 
 		fprintf(in->logf, "%.*s\n", (int)n, line);
 		fflush(in->logf);
 	}
+tail:
 	free(in->tail[in->tail_next]);
 	in->tail[in->tail_next] = xstrndup(line, n);
 	in->tail_next = (in->tail_next + 1) % SESSION_TAIL;
@@ -111,8 +114,7 @@ static void on_exit_inspect(struct engine_req *req, int err,
 		session_say(in->s, in, "exited", "exited with code %d", ci.exit_code);
 		in->state = INST_FAILED;
 	} else if (in->state == INST_PROBING || in->state == INST_STARTING) {
-		session_fail(in->s, in, "exited with code %d before it was ready",
-			     ci.exit_code);
+		session_fail_exited(in, ci.exit_code);
 	}
 	container_info_free(&ci);
 }
@@ -171,5 +173,65 @@ void session_log_close(struct instance *in)
 	if (in->logf != NULL) {
 		fclose(in->logf);
 		in->logf = NULL;
+	}
+}
+
+/* ---- a container that exited before it was ready ---- */
+
+struct exited {
+	struct instance *in;
+	int code;
+};
+
+static void tail_fetched(struct engine_req *req, int err,
+			 const struct engine_resp *resp, void *arg)
+{
+	struct exited *x = arg;
+	struct instance *in = x->in;
+
+	(void)req, (void)err, (void)resp;
+	flush_partial(in);
+	in->tail_only = false;
+	session_fail(in->s, in, "exited with code %d before it was ready", x->code);
+	free(x);
+}
+
+/* The follow stream may not have delivered the last lines yet (or at all,
+   for a container that died at once): read the log tail from the engine,
+   then fail with it. */
+void session_fail_exited(struct instance *in, int code)
+{
+	struct exited *x;
+	struct engine_call call = {.method = "GET", .on_frame = on_frame,
+				   .raw_stream = in->cs->c->tty, .max_body = LOG_LINE_MAX,
+				   .timeout_ms = 5000};
+	char path[256];
+
+	if (in->id == NULL || in->s->shutting_down || in->state == INST_FAILED) {
+		session_fail(in->s, in, "exited with code %d before it was ready", code);
+		return;
+	}
+	x = xcalloc(1, sizeof(*x));
+	x->in = in;
+	x->code = code;
+	in->state = INST_FAILED;
+	if (in->logs != NULL) {
+		engine_forget(in->logs);
+		in->logs = NULL;
+	}
+	flush_partial(in);
+	for (int i = 0; i < SESSION_TAIL; i++) {
+		free(in->tail[i]);
+		in->tail[i] = NULL;
+	}
+	in->tail_only = true;
+	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&tail=%d", in->id,
+		 SESSION_TAIL);
+	call.path = path;
+	call.stream_arg = in;
+	if (engine_request(in->s->e, &call, tail_fetched, x, NULL) != 0) {
+		in->tail_only = false;
+		free(x);
+		session_fail(in->s, in, "exited with code %d before it was ready", code);
 	}
 }

@@ -221,8 +221,7 @@ static void on_probe_inspect(struct engine_req *req, int err,
 
 		container_info_free(&ci);
 		/* Let the log stream deliver its last lines first. */
-		session_fail(in->s, in, "exited with code %d before it was ready",
-			     code);
+		session_fail_exited(in, code);
 		return;
 	}
 	container_info_free(&ci);
@@ -437,7 +436,7 @@ static void on_ports(struct engine_req *req, int err,
 		int code = ci.exit_code;
 
 		container_info_free(&ci);
-		session_fail(in->s, in, "exited with code %d before it was ready", code);
+		session_fail_exited(in, code);
 		return;
 	}
 	free(in->host_ports);

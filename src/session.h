@@ -47,6 +47,7 @@ struct instance {
 	bool removing;
 	bool restarting;
 	bool synced_once;	/* initial sync done */
+	bool tail_only;		/* log lines go to the tail, not the screen */
 	void (*ready_cb)(struct instance *in, int err, void *arg);
 	void *ready_arg;
 	uv_timer_t timer;	/* probe retry and grace */
@@ -111,6 +112,8 @@ void session_say(struct session *s, struct instance *in, const char *event,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void session_fail(struct session *s, struct instance *in, const char *fmt,
 		  ...) __attribute__((format(printf, 3, 4)));
+/* The container exited before it was ready: fail with its log tail. */
+void session_fail_exited(struct instance *in, int code);
 /* Print the instance's last log lines (for failures). */
 void session_print_tail(struct session *s, struct instance *in);
 /* Start following an instance's logs (since: unix seconds, 0 = all). */
