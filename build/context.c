@@ -141,7 +141,7 @@ int context_scan(struct build_context *bc, const char *root,
 		return err;
 	}
 	err = walk_dir(&w, "");
-	if (err == 0)
+	if (err == 0 && bc->n > 1)
 		qsort(bc->v, bc->n, sizeof(*bc->v), cmp_entry);
 	return err;
 }

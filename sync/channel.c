@@ -69,7 +69,12 @@ struct channel {
 	/* fallback */
 	char *exec_id;
 	int fb_phase;
+
+	int depth;	/* inside our read callback */
+	bool doomed;	/* freed from a callback: free on the way out */
 };
+
+static void channel_destroy(struct channel *ch);
 
 static void run_next(struct channel *ch);
 static void fb_next(struct channel *ch);
@@ -231,6 +236,8 @@ static int on_frame(int stream, const char *data, size_t len, void *arg)
 		if (nl == NULL)
 			break;
 		on_line(ch, stream, buf_str(b), b->len);
+		if (ch->doomed)
+			return 1; /* freed by a callback: touch nothing more */
 		buf_reset(b);
 		data += take + 1;
 		len -= take + 1;
@@ -246,7 +253,10 @@ static void on_read(struct engine_hijack *h, const char *data, ssize_t n, void *
 
 	(void)h;
 	if (n > 0) {
+		ch->depth++;
 		engine_demux_feed(&ch->dm, data, (size_t)n, on_frame, ch);
+		if (--ch->depth == 0 && ch->doomed)
+			channel_destroy(ch);
 		return;
 	}
 	/* The agent is gone. */
@@ -629,6 +639,15 @@ void channel_free(struct channel *ch)
 	if (ch == NULL)
 		return;
 	channel_reset(ch);
+	if (ch->depth > 0) {
+		ch->doomed = true; /* on_read finishes the job */
+		return;
+	}
+	channel_destroy(ch);
+}
+
+static void channel_destroy(struct channel *ch)
+{
 	for (int i = 0; i < 3; i++)
 		buf_release(&ch->line[i]);
 	buf_release(&ch->open_err);

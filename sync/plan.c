@@ -186,12 +186,13 @@ static int by_depth(const void *a, const void *b)
    is looked at, or the check would follow it. */
 static void finish_parents(struct sync_plan *p)
 {
-	qsort(p->pv, p->n_pv, sizeof(char *), by_depth);
-	for (size_t i = 0; i < p->n_pv; i++) {
+	if (p->n_pv > 1)
+		qsort(p->pv, p->n_pv, sizeof(char *), by_depth);
+	for (size_t i = 0; i < p->n_pv; i++)
 		if (i == 0 || strcmp(p->pv[i], p->pv[i - 1]) != 0)
 			buf_add(&p->parents, p->pv[i], strlen(p->pv[i]) + 1);
+	for (size_t i = 0; i < p->n_pv; i++)
 		free(p->pv[i]);
-	}
 	free(p->pv);
 	p->pv = NULL;
 	p->n_pv = 0;

@@ -228,42 +228,113 @@ static void see_file(struct watcher *w, const char *rel, const struct stat *st)
 	scan_queue(w, rel, st);
 }
 
-static void walk_dir(struct watcher *w, const char *rel)
-{
-	char *abs = abs_of(w, rel);
-	DIR *d;
-	struct dirent *de;
+/* ---- folder listings on the threadpool ----
+ *
+ * A walk lists folders on the threadpool (readdir and an lstat per entry:
+ * the part the kernel makes slow) and applies each listing on the loop
+ * thread, which alone touches the tree, the ignore rules and the watches.
+ * A folder's watch is added before it is listed, so nothing created in it
+ * meanwhile is missed. */
 
-	watch_add_dir(w, rel);
-	d = opendir(abs);
-	if (d == NULL) {
-		if (errno != ENOENT && errno != ENOTDIR)
-			log_warn("cannot read folder %s: %s", abs, strerror(errno));
-		free(abs);
+struct lentry {
+	char *name;
+	struct skey k; /* not a struct stat: 40 bytes, not 144, per entry */
+};
+
+struct list_job {
+	uv_work_t work;
+	struct watcher *w;
+	int rootfd;
+	char *rel;
+	struct lentry *v;
+	size_t n;
+	int err;
+};
+
+static void list_work(uv_work_t *req)
+{
+	struct list_job *j = container_of(req, struct list_job, work);
+	int fd = openat(j->rootfd, j->rel[0] ? j->rel : ".",
+			O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	size_t cap = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		j->err = -errno;
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-		char *crel;
+		struct lentry *e;
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		crel = rel[0] ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    ignore_path(&w->ig, crel, S_ISDIR(st.st_mode))) {
-			free(crel);
-			continue;
+		if (j->n == cap) {
+			cap = cap ? cap * 2 : 32;
+			j->v = xreallocarray(j->v, cap, sizeof(*j->v));
 		}
-		if (S_ISDIR(st.st_mode)) {
-			see_dir(w, crel, &st);
-			walk_dir(w, crel);
-		} else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
-			see_file(w, crel, &st);
-		}
-		free(crel);
+		e = &j->v[j->n];
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue; /* gone since readdir */
+		key_of(&e->k, &st);
+		e->name = xstrdup(de->d_name);
+		j->n++;
 	}
 	closedir(d);
-	free(abs);
+}
+
+static void walk_dir(struct watcher *w, const char *rel);
+static void walk_check_done(struct watcher *w);
+
+static void list_done(uv_work_t *req, int status)
+{
+	struct list_job *j = container_of(req, struct list_job, work);
+	struct watcher *w = j->w;
+
+	(void)status;
+	if (j->err != 0 && j->err != -ENOENT && j->err != -ENOTDIR)
+		log_warn("cannot read folder %s/%s: %s", w->root, j->rel, strerror(-j->err));
+	for (size_t i = 0; i < j->n; i++) {
+		struct lentry *e = &j->v[i];
+		char *crel = j->rel[0] ? xasprintf("%s/%s", j->rel, e->name) : xstrdup(e->name);
+		struct stat st = {.st_mode = e->k.mode, .st_size = (off_t)e->k.size,
+				  .st_ino = e->k.ino};
+
+		st.st_mtim.tv_sec = e->k.mtime_ns / 1000000000;
+		st.st_mtim.tv_nsec = e->k.mtime_ns % 1000000000;
+		st.st_ctim.tv_sec = e->k.ctime_ns / 1000000000;
+		st.st_ctim.tv_nsec = e->k.ctime_ns % 1000000000;
+		if (!w->closing && !ignore_path(&w->ig, crel, S_ISDIR(st.st_mode))) {
+			if (S_ISDIR(st.st_mode)) {
+				see_dir(w, crel, &st);
+				walk_dir(w, crel);
+			} else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
+				see_file(w, crel, &st);
+			}
+		}
+		free(crel);
+		free(e->name);
+	}
+	free(j->v);
+	free(j->rel);
+	free(j);
+	w->lists_left--;
+	walk_check_done(w);
+}
+
+static void walk_dir(struct watcher *w, const char *rel)
+{
+	struct list_job *j = xcalloc(1, sizeof(*j));
+
+	watch_add_dir(w, rel);
+	j->w = w;
+	j->rootfd = w->rootfd;
+	j->rel = xstrdup(rel);
+	w->lists_left++;
+	uv_queue_work(w->loop, &j->work, list_work, list_done);
 }
 
 /* Walk a subtree; afterwards, what the tree holds under it and the walk did
@@ -448,14 +519,23 @@ static void chunk_done(uv_work_t *req, int status)
 	}
 }
 
-/* The walk of this settle is over: send the last batch, and finish once
-   every batch is back. */
-void scan_hash_start(struct watcher *w)
+/* The settle's own part is done; once every listing is back too, send the
+   last batch, and finish once every batch is back. */
+static void walk_check_done(struct watcher *w)
 {
+	if (!w->sync_done || w->lists_left > 0)
+		return;
+	w->sync_done = false;
 	dispatch(w);
 	if (w->chunks_left == 0) {
 		watcher_settled(w);
 		return;
 	}
 	w->walk_done = true;
+}
+
+void scan_hash_start(struct watcher *w)
+{
+	w->sync_done = true;
+	walk_check_done(w);
 }

@@ -81,7 +81,9 @@ struct watcher {
 	struct changeset out;
 	struct hash_chunk *filling; /* the batch being filled by the walk */
 	size_t chunks_left;	     /* batches out on the threadpool */
-	bool walk_done;
+	size_t lists_left;	     /* folder listings out on the threadpool */
+	bool sync_done;		     /* the settle queued all it had */
+	bool walk_done;		     /* ... and all listings are back */
 	bool changed;		     /* the tree differs from the cache file */
 	char **walked;		/* subtrees walked this round (for removals) */
 	size_t n_walked;
