@@ -959,30 +959,16 @@ static void setup_instances(struct session *s)
 	}
 }
 
-static void release_instance(struct instance *in)
-{
-	uv_close((uv_handle_t *)&in->timer, NULL);
-	session_log_close(in);
-	for (int t = 0; t < SESSION_TAIL; t++)
-		free(in->tail[t]);
-	for (int b = 0; b < 3; b++)
-		buf_release(&in->partial[b]);
-	free(in->name);
-	free(in->label);
-	free(in->id);
-	free(in->host_ports);
-	free(in->probe_exec);
-}
-
 static void instance_closed(uv_handle_t *h)
 {
 	free(container_of((uv_timer_t *)h, struct instance, timer));
 }
 
-/* A temporary instance (a replacement): freed once its timer closes. */
-static void free_instance(struct instance *in)
+/* Release what an instance owns. A temporary one (a replacement) is itself
+   freed once its timer has closed; one of a cstate's array is not. */
+static void release_instance(struct instance *in, bool temporary)
 {
-	if (in->probe != NULL)
+	if (in->probe != NULL && temporary)
 		engine_forget(in->probe);
 	session_log_close(in);
 	for (int t = 0; t < SESSION_TAIL; t++)
@@ -994,7 +980,12 @@ static void free_instance(struct instance *in)
 	free(in->id);
 	free(in->host_ports);
 	free(in->probe_exec);
-	uv_close((uv_handle_t *)&in->timer, instance_closed);
+	uv_close((uv_handle_t *)&in->timer, temporary ? instance_closed : NULL);
+}
+
+static void free_instance(struct instance *in)
+{
+	release_instance(in, true);
 }
 
 static void free_session(struct session *s)
@@ -1004,7 +995,7 @@ static void free_session(struct session *s)
 		struct cstate *cs = &s->cs[i];
 
 		for (int r = 0; r < cs->n_inst; r++)
-			release_instance(&cs->inst[r]);
+			release_instance(&cs->inst[r], false);
 		free(cs->inst);
 		free(cs->image_ref);
 	}
