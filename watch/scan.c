@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "watch/hash-file.h"
 #include "watch/watcher-int.h"
 
 #define WATCH_MASK                                                             \
@@ -218,7 +219,9 @@ static void see_dir(struct watcher *w, const char *rel, const struct stat *st)
 
 static void see_file(struct watcher *w, const char *rel, const struct stat *st)
 {
-	struct tentry *e = tree_get(&w->tree, rel, strlen(rel));
+	/* The first scan without a cache knows nothing yet: skip the lookup. */
+	struct tentry *e = w->initial && !w->had_cache ? NULL
+						       : tree_get(&w->tree, rel, strlen(rel));
 
 	if (e != NULL) {
 		e->mark = w->gen;
@@ -413,7 +416,6 @@ void scan_path(struct watcher *w, const char *rel, bool rewalk)
 static void hash_one(int rootfd, struct hash_job *j, bool want_key)
 {
 	int fd;
-	XXH3_state_t st;
 	char buf[1 << 16];
 	ssize_t n;
 
@@ -438,19 +440,12 @@ static void hash_one(int rootfd, struct hash_job *j, bool want_key)
 		j->err = -errno;
 		return;
 	}
-	XXH3_128bits_reset(&st);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		XXH3_128bits_update(&st, buf, (size_t)n);
-	if (n < 0) {
-		j->err = -errno;
-	} else {
-		XXH128_hash_t h = XXH3_128bits_digest(&st);
+	j->err = hash_fd(fd, buf, sizeof(buf), &j->h_hi, &j->h_lo);
+	if (j->err == 0 && want_key) {
 		struct stat now;
 
-		j->h_hi = h.high64;
-		j->h_lo = h.low64;
 		/* The key of what we hashed, not of the event. */
-		if (want_key && fstat(fd, &now) == 0)
+		if (fstat(fd, &now) == 0)
 			key_of(&j->k, &now);
 	}
 	close(fd);
