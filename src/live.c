@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
+
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -90,12 +92,45 @@ static void notice(const char *msg, void *arg)
 	session_say(li->lc->s, li->in, "notice", "%s", msg);
 }
 
+/* One line per update: the container (not a replica: all of them were
+   updated), what happened, the files, each step with its time, and the
+   time from the first event to applied. With --json, the same as fields. */
 static void report(struct live_c *lc, const char *what)
 {
-	struct buf b;
+	struct session *s = lc->s;
 	const struct sync_plan *p = &lc->plan;
 	double ms = (double)(now_ns() - lc->t0) / 1e6;
+	struct buf b;
 
+	if (s->o.json) {
+		cJSON *o = cJSON_CreateObject(), *files, *steps;
+		char *t;
+
+		cJSON_AddStringToObject(o, "event", lc->update_failed ? "update-failed" : "update");
+		cJSON_AddStringToObject(o, "container", lc->cs->c->name);
+		cJSON_AddStringToObject(o, "what", what);
+		cJSON_AddNumberToObject(o, "replicas", lc->cs->n_inst);
+		cJSON_AddNumberToObject(o, "count", (double)p->n_names);
+		files = cJSON_AddArrayToObject(o, "files");
+		for (size_t i = 0; i < p->n_names && i < 100; i++)
+			cJSON_AddItemToArray(files, cJSON_CreateString(p->names[i]));
+		steps = cJSON_AddArrayToObject(o, "steps");
+		for (size_t i = 0; i < p->n_runs && lc->li[0].ch != NULL; i++) {
+			cJSON *st = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(st, "run", p->runs[i]);
+			cJSON_AddNumberToObject(st, "ms", (double)channel_step_ns(lc->li[0].ch, i) / 1e6);
+			cJSON_AddItemToArray(steps, st);
+		}
+		cJSON_AddBoolToObject(o, "restarted", p->restart && !lc->update_failed);
+		cJSON_AddNumberToObject(o, "ms", ms);
+		t = cJSON_PrintUnformatted(o);
+		printf("%s\n", t);
+		fflush(stdout);
+		free(t);
+		cJSON_Delete(o);
+		return;
+	}
 	buf_init(&b, 1u << 16);
 	buf_adds(&b, what);
 	if (p->n_names > 0) {
@@ -109,6 +144,8 @@ static void report(struct live_c *lc, const char *what)
 			buf_addf(&b, ", +%zu more", p->n_names - 3);
 		buf_adds(&b, ")");
 	}
+	if (lc->cs->n_inst > 1)
+		buf_addf(&b, " to %d replicas", lc->cs->n_inst);
 	for (size_t i = 0; i < p->n_runs && lc->li[0].ch != NULL; i++) {
 		uint64_t ns = channel_step_ns(lc->li[0].ch, i);
 
@@ -119,8 +156,9 @@ static void report(struct live_c *lc, const char *what)
 	if (p->restart && !lc->update_failed)
 		buf_adds(&b, " · restarted");
 	buf_addf(&b, " · %.0f ms", ms);
-	session_say(lc->s, &lc->cs->inst[0], lc->update_failed ? "update-failed" : "update",
-		    "%s", buf_str(&b));
+	printf("%s%-*s%s  %s\n", log_colour_code(lc->cs->colour), s->label_width,
+	       lc->cs->c->name, log_colour_reset(), buf_str(&b));
+	fflush(stdout);
 	buf_release(&b);
 }
 
