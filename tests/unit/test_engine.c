@@ -1,0 +1,300 @@
+/*
+ * Unit tests for the engine client against recorded engine answers, served
+ * by a small fake engine on a unix socket in a thread: version
+ * negotiation, buffered and capped bodies, JSON-lines streams split across
+ * writes, multiplexed frames split at every byte, error bodies, an absent
+ * socket, and DOCKER_HOST parsing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <uv.h>
+
+#include "base/error.h"
+#include "base/util.h"
+#include "engine/engine.h"
+
+/* ---- the fake engine ---- */
+
+static char sock_path[108];
+static int listen_fd = -1;
+static pthread_t server;
+
+/* Recorded answers, by request line prefix. */
+static const char *answer_for(const char *req)
+{
+	if (strstr(req, "GET /version") != NULL)
+		return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 55\r\n\r\n"
+		       "{\"Version\":\"20.10.24\",\"ApiVersion\":\"1.41\",\"Os\":\"linux\"}";
+	if (strstr(req, "GET /v1.41/images/missing/json") != NULL)
+		return "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 43\r\n\r\n"
+		       "{\"message\":\"No such image: missing:latest\"}";
+	if (strstr(req, "GET /v1.41/big") != NULL)
+		return "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
+		       "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789";
+	if (strstr(req, "POST /v1.41/build") != NULL)
+		/* A build's progress, chunked, lines split across chunks. */
+		return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		       "a\r\n{\"stream\":\r\n"
+		       "13\r\n\"Step 1/2\"}\n{\"strea\r\n"
+		       "14\r\nm\":\"Step 2/2\"}\n{\"aux\r\n"
+		       "e\r\n\":{\"ID\":\"x\"}}\n\r\n"
+		       "0\r\n\r\n";
+	return "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2\r\n\r\n{}";
+}
+
+static void *serve(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		char req[8192];
+		ssize_t n;
+		const char *ans;
+		int c = accept(listen_fd, NULL, NULL);
+
+		if (c < 0)
+			return NULL;
+		n = read(c, req, sizeof(req) - 1);
+		if (n > 0) {
+			req[n] = '\0';
+			/* Read the rest of a chunked upload, if any. */
+			if (strstr(req, "Transfer-Encoding: chunked") != NULL) {
+				while (strstr(req, "\r\n0\r\n\r\n") == NULL && n < (ssize_t)sizeof(req) - 1) {
+					ssize_t m = read(c, req + n, sizeof(req) - 1 - (size_t)n);
+
+					if (m <= 0)
+						break;
+					n += m;
+					req[n] = '\0';
+				}
+			}
+			ans = answer_for(req);
+			if (write(c, ans, strlen(ans)) < 0)
+				break;
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+static int setup(void **state)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+
+	(void)state;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(sock_path, sizeof(sock_path), "/tmp/dw-fake-engine-%d.sock", (int)getpid());
+	unlink(sock_path);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path);
+	listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (bind(listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(listen_fd, 8) != 0)
+		return -1;
+	return pthread_create(&server, NULL, serve, NULL);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	shutdown(listen_fd, SHUT_RDWR);
+	close(listen_fd);
+	pthread_join(server, NULL);
+	unlink(sock_path);
+	curl_global_cleanup();
+	return 0;
+}
+
+static struct engine *client(uv_loop_t *loop)
+{
+	char host[160];
+	struct engine *e = NULL;
+
+	snprintf(host, sizeof(host), "unix://%s", sock_path);
+	assert_int_equal(engine_new(loop, host, &e, NULL), 0);
+	return e;
+}
+
+static void close_client(uv_loop_t *loop, struct engine *e)
+{
+	engine_close(e, NULL, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(loop), 0);
+}
+
+/* ---- tests ---- */
+
+static void test_negotiate_and_errors(void **state)
+{
+	uv_loop_t loop;
+	struct engine *e;
+	long status = 0;
+	char *body = NULL, *msg;
+
+	(void)state;
+	uv_loop_init(&loop);
+	e = client(&loop);
+	assert_int_equal(engine_call_sync(e, &(struct engine_call){.method = "GET",
+				      .path = "/images/missing/json"}, &status, &body, NULL), 0);
+	assert_string_equal(engine_api_version(e), "1.41");
+	assert_int_equal(status, 404);
+	msg = engine_error_message(body, strlen(body));
+	assert_string_equal(msg, "No such image: missing:latest");
+	free(msg);
+	free(body);
+	/* A body over its cap is an error, not a truncation. */
+	assert_int_equal(engine_call_sync(e, &(struct engine_call){.method = "GET", .path = "/big",
+				      .max_body = 50}, &status, NULL, NULL), DW_TOOBIG);
+	assert_int_equal(engine_call_sync(e, &(struct engine_call){.method = "GET", .path = "/big"},
+				      &status, &body, NULL), 0);
+	assert_int_equal(strlen(body), 100);
+	free(body);
+	close_client(&loop, e);
+}
+
+struct lines {
+	char got[8][64];
+	int n;
+};
+
+static int on_line(const char *line, size_t len, void *arg)
+{
+	struct lines *l = arg;
+
+	if (l->n < 8)
+		snprintf(l->got[l->n++], sizeof(l->got[0]), "%.*s", (int)len, line);
+	return 0;
+}
+
+static ssize_t upload(char *buf, size_t size, void *arg)
+{
+	int *left = arg;
+
+	if (*left == 0)
+		return 0;
+	(*left)--;
+	return (ssize_t)snprintf(buf, size, "tar-bytes");
+}
+
+static void test_streamed_lines(void **state)
+{
+	uv_loop_t loop;
+	struct engine *e;
+	struct lines l = {0};
+	int chunks = 3;
+	long status = 0;
+
+	(void)state;
+	uv_loop_init(&loop);
+	e = client(&loop);
+	assert_int_equal(engine_call_sync(e, &(struct engine_call){
+		.method = "POST", .path = "/build?t=x", .content_type = "application/x-tar",
+		.upload = upload, .upload_arg = &chunks, .on_line = on_line, .stream_arg = &l},
+		&status, NULL, NULL), 0);
+	assert_int_equal(status, 200);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.got[0], "{\"stream\":\"Step 1/2\"}");
+	assert_string_equal(l.got[1], "{\"stream\":\"Step 2/2\"}");
+	assert_string_equal(l.got[2], "{\"aux\":{\"ID\":\"x\"}}");
+	assert_int_equal(chunks, 0);
+	close_client(&loop, e);
+}
+
+struct frames {
+	char out[64], err[64];
+	size_t n_out, n_err;
+};
+
+static int on_frame(int stream, const char *data, size_t len, void *arg)
+{
+	struct frames *f = arg;
+
+	if (stream == 1) {
+		memcpy(f->out + f->n_out, data, len);
+		f->n_out += len;
+	} else {
+		memcpy(f->err + f->n_err, data, len);
+		f->n_err += len;
+	}
+	return 0;
+}
+
+static void test_demux_every_split(void **state)
+{
+	static const unsigned char stream[] = {
+		1, 0, 0, 0, 0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o',
+		2, 0, 0, 0, 0, 0, 0, 3, 'e', 'r', 'r',
+		1, 0, 0, 0, 0, 0, 0, 1, '!',
+	};
+
+	(void)state;
+	for (size_t cut = 0; cut <= sizeof(stream); cut++) {
+		for (size_t cut2 = cut; cut2 <= sizeof(stream); cut2++) {
+			struct engine_demux d;
+			struct frames f = {0};
+
+			engine_demux_init(&d, false);
+			engine_demux_feed(&d, (const char *)stream, cut, on_frame, &f);
+			engine_demux_feed(&d, (const char *)stream + cut, cut2 - cut, on_frame, &f);
+			engine_demux_feed(&d, (const char *)stream + cut2, sizeof(stream) - cut2,
+					  on_frame, &f);
+			assert_int_equal(f.n_out, 6);
+			assert_memory_equal(f.out, "hello!", 6);
+			assert_int_equal(f.n_err, 3);
+			assert_memory_equal(f.err, "err", 3);
+		}
+	}
+}
+
+static void test_engine_down_and_hosts(void **state)
+{
+	uv_loop_t loop;
+	struct engine *e = NULL;
+	char *cause = NULL, *msg;
+
+	(void)state;
+	uv_loop_init(&loop);
+	assert_int_equal(engine_new(&loop, "unix:///nonexistent/dw.sock", &e, NULL), 0);
+	assert_int_equal(engine_call_sync(e, &(struct engine_call){.method = "GET", .path = "/_ping"},
+				      NULL, NULL, NULL), DW_ENGINE_DOWN);
+	msg = engine_down_message(e);
+	assert_non_null(strstr(msg, "cannot reach the Docker engine at unix:///nonexistent/dw.sock: No such file or directory"));
+	free(msg);
+	close_client(&loop, e);
+
+	uv_loop_init(&loop);
+	assert_int_equal(engine_new(&loop, "tcp://127.0.0.1:2375", &e, NULL), 0);
+	assert_string_equal(engine_address(e), "tcp://127.0.0.1:2375");
+	close_client(&loop, e);
+	assert_int_equal(engine_new(&loop, "tcp://nohost", &e, &cause), DW_USAGE);
+	assert_non_null(strstr(cause, "expected tcp://HOST:PORT"));
+	assert_int_equal(engine_new(&loop, "ssh://x", &e, &cause), DW_USAGE);
+	assert_non_null(strstr(cause, "expected unix:///path or tcp://host:port"));
+	assert_int_equal(engine_new(&loop, "unix://relative", &e, &cause), DW_USAGE);
+	free(cause);
+
+	msg = engine_urlencode("a b/c?d=é");
+	assert_string_equal(msg, "a%20b%2Fc%3Fd%3D%C3%A9");
+	free(msg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_negotiate_and_errors),
+		cmocka_unit_test(test_streamed_lines),
+		cmocka_unit_test(test_demux_every_split),
+		cmocka_unit_test(test_engine_down_and_hosts),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
