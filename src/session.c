@@ -24,6 +24,7 @@
 #include "build/image.h"
 
 static void inst_create(struct instance *in);
+static void liveness_start(struct instance *in);
 static void inst_begin(struct instance *in);
 static void inspect_ports(struct instance *in);
 static void teardown(struct session *s);
@@ -167,6 +168,7 @@ static void ready_now(struct instance *in)
 	if (in->state != INST_PROBING)
 		return;
 	in->state = INST_READY;
+	liveness_start(in);
 	if (in->ready_cb != NULL) {
 		session_ready_cb cb = in->ready_cb;
 
@@ -200,6 +202,24 @@ static void ready_now(struct instance *in)
 }
 
 static void probe_again(uv_timer_t *t);
+static void probe_once(struct instance *in);
+
+/* A probe's answer still matters: readiness while starting, liveness
+   while ready. */
+static bool probe_active(const struct instance *in)
+{
+	return in->liveness ? in->state == INST_READY : in->state == INST_PROBING;
+}
+
+static void liveness_restarted(struct instance *in, int err, void *arg)
+{
+	(void)arg;
+	if (err == 0)
+		session_say(in->s, in, "restarted", "restarted after failing its liveness probe");
+}
+
+static void probe_ok(struct instance *in);
+static void probe_bad(struct instance *in);
 
 static void on_probe_inspect(struct engine_req *req, int err,
 			     const struct engine_resp *resp, void *arg)
@@ -252,6 +272,45 @@ static void check_alive(struct instance *in)
 		session_fail(in->s, in, "cannot inspect the container");
 }
 
+static void probe_ok(struct instance *in)
+{
+	if (!in->liveness) {
+		ready(in);
+		return;
+	}
+	in->live_fails = 0;
+	uv_timer_start(&in->timer, probe_again, (uint64_t)in->cs->c->liveness.interval_ms, 0);
+}
+
+static void probe_bad(struct instance *in)
+{
+	const struct probe *pr = &in->cs->c->liveness;
+
+	if (!in->liveness) {
+		check_alive(in);
+		return;
+	}
+	if (++in->live_fails < pr->retries) {
+		uv_timer_start(&in->timer, probe_again, (uint64_t)pr->interval_ms, 0);
+		return;
+	}
+	/* Like an orchestrator's liveness: restart, then readiness again. */
+	session_say(in->s, in, "unhealthy", "liveness probe failed %d times; restarting",
+		    in->live_fails);
+	in->live_fails = 0;
+	in->liveness = false;
+	session_restart(in, liveness_restarted, NULL);
+}
+
+static void liveness_start(struct instance *in)
+{
+	if (!in->cs->c->liveness.set || in->state != INST_READY)
+		return;
+	in->liveness = true;
+	in->live_fails = 0;
+	uv_timer_start(&in->timer, probe_again, (uint64_t)in->cs->c->liveness.interval_ms, 0);
+}
+
 static void on_http_probe(struct engine_req *req, int err,
 			  const struct engine_resp *resp, void *arg)
 {
@@ -259,13 +318,12 @@ static void on_http_probe(struct engine_req *req, int err,
 
 	(void)req;
 	in->probe = NULL;
-	if (in->state != INST_PROBING)
+	if (!probe_active(in))
 		return;
-	if (err == 0 && resp->status >= 200 && resp->status < 400) {
-		ready(in);
-		return;
-	}
-	check_alive(in);
+	if (err == 0 && resp->status >= 200 && resp->status < 400)
+		probe_ok(in);
+	else
+		probe_bad(in);
 }
 
 static void exec_probe_started(struct engine_req *req, int err,
@@ -280,7 +338,7 @@ static void on_exec_probe_result(struct engine_req *req, int err,
 
 	(void)req;
 	in->probe = NULL;
-	if (in->state != INST_PROBING)
+	if (!probe_active(in))
 		return;
 	if (err == 0 && resp->status == 200) {
 		o = cJSON_ParseWithLength(resp->body, resp->len);
@@ -290,9 +348,9 @@ static void on_exec_probe_result(struct engine_req *req, int err,
 		cJSON_Delete(o);
 	}
 	if (code == 0)
-		ready(in);
+		probe_ok(in);
 	else
-		check_alive(in);
+		probe_bad(in);
 }
 
 static int discard_frame(int stream, const char *data, size_t len, void *arg)
@@ -312,23 +370,24 @@ static void exec_probe_created(struct engine_req *req, int err,
 
 	(void)req;
 	in->probe = NULL;
-	if (in->state != INST_PROBING)
+	if (!probe_active(in))
 		return;
 	if (err != 0 || resp->status != 201) {
-		check_alive(in);
+		probe_bad(in);
 		return;
 	}
 	o = cJSON_ParseWithLength(resp->body, resp->len);
 	id = cJSON_GetObjectItem(o, "Id");
 	if (!cJSON_IsString(id)) {
 		cJSON_Delete(o);
-		check_alive(in);
+		probe_bad(in);
 		return;
 	}
 	snprintf(path, sizeof(path), "/exec/%s/start", id->valuestring);
 	call.body_len = strlen(call.body);
 	call.path = path;
-	call.timeout_ms = in->cs->c->readiness.timeout_ms;
+	call.timeout_ms = in->liveness ? in->cs->c->liveness.timeout_ms
+				       : in->cs->c->readiness.timeout_ms;
 	free(in->probe_exec);
 	in->probe_exec = xstrdup(id->valuestring);
 	cJSON_Delete(o);
@@ -344,7 +403,7 @@ static void exec_probe_started(struct engine_req *req, int err,
 
 	(void)req, (void)err, (void)resp;
 	in->probe = NULL;
-	if (in->state != INST_PROBING)
+	if (!probe_active(in))
 		return;
 	snprintf(path, sizeof(path), "/exec/%s/json", in->probe_exec);
 	call.path = path;
@@ -353,7 +412,7 @@ static void exec_probe_started(struct engine_req *req, int err,
 
 static void probe_once(struct instance *in)
 {
-	const struct probe *pr = &in->cs->c->readiness;
+	const struct probe *pr = in->liveness ? &in->cs->c->liveness : &in->cs->c->readiness;
 	struct engine_call call = {.method = "GET", .timeout_ms = pr->timeout_ms};
 	char url[512];
 	int hp = 0;
@@ -400,7 +459,7 @@ static void probe_again(uv_timer_t *t)
 {
 	struct instance *in = container_of(t, struct instance, timer);
 
-	if (in->state == INST_PROBING)
+	if (probe_active(in))
 		probe_once(in);
 }
 
@@ -408,6 +467,7 @@ void session_probe(struct instance *in)
 {
 	const struct probe *pr = &in->cs->c->readiness;
 
+	in->liveness = false;
 	in->state = INST_PROBING;
 	in->probe_deadline_ns = now_ns() + (uint64_t)(pr->set ? pr->start_timeout_ms : 60000) * 1000000u;
 	if (!pr->set) {

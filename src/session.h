@@ -48,6 +48,8 @@ struct instance {
 	bool restarting;
 	bool synced_once;	/* initial sync done */
 	bool tail_only;		/* log lines go to the tail, not the screen */
+	bool liveness;		/* the probe timer runs the liveness probe */
+	int live_fails;		/* consecutive liveness failures */
 	void (*ready_cb)(struct instance *in, int err, void *arg);
 	void *ready_arg;
 	uv_timer_t timer;	/* probe retry and grace */
