@@ -248,6 +248,7 @@ struct list_job {
 	uv_work_t work;
 	struct watcher *w;
 	int rootfd;
+	bool files_unstated; /* regular files: type from readdir only */
 	char *rel;
 	struct lentry *v;
 	size_t n;
@@ -280,9 +281,16 @@ static void list_work(uv_work_t *req)
 			j->v = xreallocarray(j->v, cap, sizeof(*j->v));
 		}
 		e = &j->v[j->n];
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		if (j->files_unstated && de->d_type == DT_REG) {
+			/* A first scan has nothing to compare keys with: the
+			   hash job's fstat on the open file gives the key. */
+			memset(&e->k, 0, sizeof(e->k));
+			e->k.mode = S_IFREG;
+		} else if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			continue; /* gone since readdir */
-		key_of(&e->k, &st);
+		} else {
+			key_of(&e->k, &st);
+		}
 		e->name = xstrdup(de->d_name);
 		j->n++;
 	}
@@ -335,6 +343,7 @@ static void walk_dir(struct watcher *w, const char *rel)
 	watch_add_dir(w, rel);
 	j->w = w;
 	j->rootfd = w->rootfd;
+	j->files_unstated = w->initial && !w->had_cache;
 	j->rel = xstrdup(rel);
 	w->lists_left++;
 	uv_queue_work(w->loop, &j->work, list_work, list_done);
