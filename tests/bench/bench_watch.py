@@ -4,6 +4,8 @@
   scan     `devwatch hash` vs `find -type f -print0 | xargs -0 -P2 xxh128sum`,
            page cache warm; ratio < 1 means devwatch is faster.
   restart  `devwatch hash --cache` with a fresh cache vs a full scan.
+  restart-cold  the same with the page cache dropped before every run
+           (root only): what a restart after a reboot or a long pause sees.
   memory   peak RSS per watched file of `devwatch watch` on the tree, above
            its RSS on an empty tree.
   latency  single-file write to its change-set line, 500 edits, p50/p99;
@@ -65,6 +67,26 @@ def bench_restart(tree):
         full.append(timed([DEVWATCH, "hash", tree]))
     subprocess.run(["rm", "-rf", os.path.join(tree, ".devwatch")])
     print("restart     cached %.2f s   full %.2f s   speedup %.1fx (median of %d)"
+          % (med(cached), med(full), med(full) / med(cached), RUNS), flush=True)
+
+
+def drop_caches():
+    subprocess.run(["sync"])
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3")
+
+
+def bench_restart_cold(tree):
+    full, cached = [], []
+    subprocess.run(["rm", "-rf", os.path.join(tree, ".devwatch")])
+    timed([DEVWATCH, "hash", "--cache", tree])
+    for _ in range(RUNS):
+        drop_caches()
+        cached.append(timed([DEVWATCH, "hash", "--cache", tree]))
+        drop_caches()
+        full.append(timed([DEVWATCH, "hash", tree]))
+    subprocess.run(["rm", "-rf", os.path.join(tree, ".devwatch")])
+    print("restart-cold cached %.2f s   full %.2f s   speedup %.1fx (page cache dropped, median of %d)"
           % (med(cached), med(full), med(full) / med(cached), RUNS), flush=True)
 
 
@@ -172,7 +194,7 @@ def main():
     for i in range(100):
         with open(os.path.join(small, "f%d" % i), "w") as f:
             f.write("x" * i)
-    what = [a for a in sys.argv[2:] if a in ("scan", "restart", "memory", "latency", "idle")]
+    what = [a for a in sys.argv[2:] if a in ("scan", "restart", "restart-cold", "memory", "latency", "idle")]
     what = what or ["scan", "restart", "memory", "latency", "idle"]
     print("machine: %d cores, %s, kernel %s" % (os.cpu_count(), open("/proc/meminfo").readline().split(":")[1].strip(), os.uname().release))
     if TREE:
@@ -180,10 +202,11 @@ def main():
                                capture_output=True, text=True).stdout.split()
         print("tree: %s (%s files, %s)" % (TREE, files[0], files[1]))
     for w in what:
-        if w in ("scan", "restart", "memory") and not TREE:
+        if w in ("scan", "restart", "restart-cold", "memory") and not TREE:
             print("%s: skipped (no tree given)" % w)
             continue
         {"scan": lambda: bench_scan(TREE), "restart": lambda: bench_restart(TREE),
+         "restart-cold": lambda: bench_restart_cold(TREE),
          "memory": lambda: bench_memory(TREE), "latency": lambda: bench_latency(small),
          "idle": lambda: bench_idle(TREE or small)}[w]()
     subprocess.run(["rm", "-rf", small])
