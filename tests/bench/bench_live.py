@@ -190,7 +190,7 @@ def main():
             shutil.rmtree(d)
     finally:
         subprocess.run(["bash", "-c", "docker ps -aq --filter label=dev.devwatch.project=%s --filter label=dev.devwatch.bench=%s | xargs -r docker rm -f; "
-                        "docker images -q 'devwatch/%s-*' | xargs -r docker rmi -f" % (NAME, NAME, NAME)],
+                        "docker images --format '{{.Repository}}:{{.Tag}}' 'devwatch/%s-*' | xargs -r docker rmi" % (NAME, NAME, NAME)],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -97,7 +97,7 @@ def main():
                  statistics.median(dw) / statistics.median(hand), RUNS))
     finally:
         subprocess.run(["bash", "-c", "docker ps -aq --filter label=dev.devwatch.project=%s | xargs -r docker rm -f;"
-                        " docker images -q 'devwatch/%s-*' | xargs -r docker rmi -f" % (NAME, NAME)],
+                        " docker images --format '{{.Repository}}:{{.Tag}}' 'devwatch/%s-*' | xargs -r docker rmi" % (NAME, NAME)],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(tmp, ignore_errors=True)
 
