@@ -256,8 +256,8 @@ static void start_live(struct live_c *lc)
 	uint64_t t = now_ns();
 
 	err = sync_plan_build(lc->s->p->root, lc->cs->c, &lc->current, &lc->plan, &cause);
-	log_debug("%s: plan of %zu changes, tar %zu bytes, in %.1f ms (%.1f ms after the first event)",
-		  lc->cs->c->name, lc->current.n, lc->plan.tar.len, (double)(now_ns() - t) / 1e6,
+	log_debug("%s: plan of %zu changes, %zu paths to write, in %.1f ms (%.1f ms after the first event)",
+		  lc->cs->c->name, lc->current.n, lc->plan.n_members, (double)(now_ns() - t) / 1e6,
 		  (double)(now_ns() - lc->t0) / 1e6);
 	if (err != 0) {
 		session_say(lc->s, &lc->cs->inst[0], "update-failed", "cannot prepare the update: %s",
@@ -266,7 +266,7 @@ static void start_live(struct live_c *lc)
 		finish_update(lc);
 		return;
 	}
-	if (lc->plan.tar.len == 0 && lc->plan.deletes.len == 0 && lc->plan.n_runs == 0 &&
+	if (lc->plan.n_members == 0 && lc->plan.deletes.len == 0 && lc->plan.n_runs == 0 &&
 	    !lc->plan.restart) {
 		finish_update(lc);
 		return;
@@ -608,7 +608,7 @@ bool session_live_initial(struct instance *in, session_ready_cb cb, void *arg)
 	x->cb = cb;
 	x->arg = arg;
 	if (sync_plan_build(s->p->root, c, &cs, &x->plan, &cause) != 0 ||
-	    x->plan.tar.len == 0) {
+	    x->plan.n_members == 0) {
 		free(cause);
 		changeset_release(&cs);
 		sync_plan_release(&x->plan);

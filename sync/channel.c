@@ -2,8 +2,11 @@
  * The fast channel and its archive fallback. See channel.h.
  *
  * Agent protocol, on the exec's stdin: a header line "<op> <bytes>\n" and
- * exactly that many bytes. W: a tar to extract at '/'. D: NUL-separated
- * paths to remove. X: a run step for sh -c. The agent answers each with
+ * exactly that many bytes. P: NUL-separated folders that must not be
+ * symlinks. D: NUL-separated paths to remove. X: a run step for sh -c.
+ * W: a tar to extract at '/', sent as it is read from disk, in pieces
+ * "<bytes>\n<bytes of tar>" ended by "0\n"; should tar stop early, the rest
+ * of the stream is drained so the framing holds. The agent answers each with
  * "S <exit code>" on stdout; everything else it prints (run-step output,
  * tar's complaints) goes to stderr, which we show with the container's
  * prefix. W and D are pipelined; each X waits for the one before, since a
@@ -20,23 +23,33 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "sync/tarstream.h"
 
 #define LINE_MAX_BYTES (64u << 10)
 
 static const char agent[] =
-	"for c in tar dd xargs rm; do command -v $c >/dev/null 2>&1 || "
+	"for c in tar dd xargs rm cat; do command -v $c >/dev/null 2>&1 || "
 	"{ echo \"DWAGENT missing $c\"; exit 3; }; done\n"
 	"echo 'DWAGENT ready'\n"
 	"r() { dd bs=65536 count=\"$1\" iflag=count_bytes,fullblock 2>/dev/null; }\n"
 	"while read -r op n; do\n"
 	"  case $op in\n"
 	"  P) r \"$n\" | xargs -0 sh -c 'for d; do if [ -L \"$d\" ]; then rm -f -- \"$d\"; fi; done; exit 0' sh; echo \"S $?\";;\n"
-	"  W) r \"$n\" | tar -x -p -f - -C / 1>&2; echo \"S $?\";;\n"
+	"  W) { while read -r k && [ \"$k\" != 0 ]; do r \"$k\"; done; } |\n"
+	"     { tar -x -p -f - -C / 1>&2; s=$?; cat >/dev/null; exit $s; }; echo \"S $?\";;\n"
 	"  D) r \"$n\" | xargs -0 rm -rf -- 1>&2; echo \"S $?\";;\n"
 	"  X) c=$(r \"$n\"); sh -c \"$c\" </dev/null 1>&2; echo \"S $?\";;\n"
 	"  *) echo 'S 99';;\n"
 	"  esac\n"
 	"done\n";
+
+/* The tar streams in pieces of about CHUNK bytes; reading stops while more
+   than HIGH_WATER bytes wait to be written, and resumes at LOW_WATER. */
+#define CHUNK (4u << 20)
+#define HIGH_WATER (16u << 20)
+#define LOW_WATER (8u << 20)
+/* The archive-API fallback sends the tar as one request body. */
+#define FALLBACK_TAR_MAX (1u << 30)
 
 enum ch_state { CH_CLOSED, CH_OPENING, CH_READY, CH_FALLBACK };
 
@@ -66,6 +79,13 @@ struct channel {
 	int fail_err;	/* first W/D failure */
 	int fail_rc;
 
+	/* the tar being streamed (fast path) or built whole (fallback) */
+	struct tar_job *job;
+	int jobs_running; /* fills on the threadpool that point here */
+	unsigned gen;	/* bumped when an update ends: stale jobs see it */
+	bool send_deletes; /* D goes after the W stream ends */
+	struct buf fb_tar;
+
 	/* fallback */
 	char *exec_id;
 	int fb_phase;
@@ -75,6 +95,7 @@ struct channel {
 };
 
 static void channel_destroy(struct channel *ch);
+static void abandon_job(struct channel *ch);
 
 static void run_next(struct channel *ch);
 static void fb_next(struct channel *ch);
@@ -83,6 +104,8 @@ static void finish(struct channel *ch, int err, int step, int rc)
 {
 	channel_done_cb cb = ch->done;
 
+	abandon_job(ch);
+	buf_release(&ch->fb_tar);
 	ch->done = NULL;
 	ch->p = NULL;
 	if (cb != NULL)
@@ -96,6 +119,149 @@ static void say(struct channel *ch, const char *fmt, const char *a)
 	snprintf(msg, sizeof(msg), fmt, a);
 	if (ch->notice != NULL)
 		ch->notice(msg, ch->arg);
+}
+
+/* ---- the tar, read on the threadpool ---- */
+
+/*
+ * One tar in production. `running` while a fill is on the threadpool; the
+ * job then belongs to the worker, and the channel may only mark itself
+ * doomed or bump gen. `full` builds the whole tar (the fallback's request
+ * body) instead of streaming pieces.
+ */
+struct tar_job {
+	uv_work_t req;
+	struct channel *ch;
+	struct tar_stream *ts;
+	struct buf piece;
+	size_t want;
+	bool full;
+	bool running;
+	int rc;
+	char *cause;
+	unsigned gen;
+};
+
+static void job_free(struct tar_job *j)
+{
+	tar_stream_free(j->ts);
+	buf_release(&j->piece);
+	free(j->cause);
+	free(j);
+}
+
+/* The update that owned the job is over: drop it now, or when its fill
+   comes back. */
+static void abandon_job(struct channel *ch)
+{
+	ch->gen++;
+	if (ch->job != NULL && !ch->job->running) {
+		if (ch->h != NULL)
+			engine_hijack_on_drain(ch->h, 0, NULL, NULL);
+		job_free(ch->job);
+	}
+	ch->job = NULL;
+}
+
+static void job_work(uv_work_t *req)
+{
+	struct tar_job *j = container_of(req, struct tar_job, req);
+
+	j->rc = tar_stream_fill(j->ts, &j->piece, j->want, &j->cause);
+}
+
+static void job_after(uv_work_t *req, int status);
+
+static void job_queue(struct tar_job *j)
+{
+	buf_init(&j->piece, j->full ? FALLBACK_TAR_MAX : CHUNK + (2u << 20));
+	j->running = true;
+	j->ch->jobs_running++;
+	uv_queue_work(engine_loop(j->ch->e), &j->req, job_work, job_after);
+}
+
+static void start_job(struct channel *ch, bool full)
+{
+	struct tar_job *j = xcalloc(1, sizeof(*j));
+
+	j->ch = ch;
+	j->full = full;
+	j->want = full ? SIZE_MAX : CHUNK;
+	j->gen = ch->gen;
+	j->ts = tar_stream_new(ch->p);
+	ch->job = j;
+	job_queue(j);
+}
+
+static void on_drained(struct engine_hijack *h, void *arg)
+{
+	struct channel *ch = arg;
+
+	(void)h;
+	if (ch->job != NULL && !ch->job->running)
+		job_queue(ch->job);
+}
+
+static void send_deletes(struct channel *ch);
+static void fb_put(struct channel *ch);
+
+static void job_after(uv_work_t *req, int status)
+{
+	struct tar_job *j = container_of(req, struct tar_job, req);
+	struct channel *ch = j->ch;
+	size_t n;
+	char *data;
+	char hdr[32];
+
+	j->running = false;
+	ch->jobs_running--;
+	if (status == UV_ECANCELED)
+		j->rc = UV_ECANCELED;
+	if (ch->doomed || j->gen != ch->gen) {
+		if (ch->job == j)
+			ch->job = NULL;
+		job_free(j);
+		if (ch->doomed && ch->depth == 0 && ch->jobs_running == 0)
+			channel_destroy(ch);
+		return;
+	}
+	if (j->rc < 0) {
+		say(ch, "cannot send the files: %s", j->cause != NULL ? j->cause : dw_strerror(j->rc));
+		abandon_job(ch);
+		/* Mid-stream, the agent's framing cannot be resumed. */
+		if (ch->state == CH_READY)
+			channel_reset(ch);
+		finish(ch, DW_TOOBIG, -1, 0);
+		return;
+	}
+	if (j->full) {
+		buf_release(&ch->fb_tar);
+		ch->fb_tar = j->piece;
+		memset(&j->piece, 0, sizeof(j->piece));
+		ch->job = NULL;
+		job_free(j);
+		fb_put(ch);
+		return;
+	}
+	data = buf_detach(&j->piece, &n);
+	if (n > 0) {
+		snprintf(hdr, sizeof(hdr), "%zu\n", n);
+		engine_hijack_write(ch->h, hdr, strlen(hdr));
+		engine_hijack_write_owned(ch->h, data, n);
+	} else {
+		free(data);
+	}
+	if (j->rc == 1) {
+		engine_hijack_write(ch->h, "0\n", 2);
+		ch->job = NULL;
+		job_free(j);
+		send_deletes(ch);
+		return;
+	}
+	if (engine_hijack_pending(ch->h) > HIGH_WATER)
+		engine_hijack_on_drain(ch->h, LOW_WATER, on_drained, ch);
+	else
+		job_queue(j);
 }
 
 /* ---- the fast path ---- */
@@ -128,10 +294,20 @@ static void start_update(struct channel *ch)
 		ch->ops[ch->n_ops++] = 'P';
 		send_op(ch, 'P', p->parents.data, p->parents.len);
 	}
-	if (p->tar.len > 0) {
+	if (p->n_members > 0) {
+		/* D follows once the whole tar is on its way. */
 		ch->ops[ch->n_ops++] = 'W';
-		send_op(ch, 'W', p->tar.data, p->tar.len);
+		engine_hijack_write(ch->h, "W 0\n", 4);
+		start_job(ch, false);
+		return;
 	}
+	send_deletes(ch);
+}
+
+static void send_deletes(struct channel *ch)
+{
+	const struct sync_plan *p = ch->p;
+
 	if (p->deletes.len > 0) {
 		ch->ops[ch->n_ops++] = 'D';
 		send_op(ch, 'D', p->deletes.data, p->deletes.len);
@@ -255,7 +431,7 @@ static void on_read(struct engine_hijack *h, const char *data, ssize_t n, void *
 	if (n > 0) {
 		ch->depth++;
 		engine_demux_feed(&ch->dm, data, (size_t)n, on_frame, ch);
-		if (--ch->depth == 0 && ch->doomed)
+		if (--ch->depth == 0 && ch->doomed && ch->jobs_running == 0)
 			channel_destroy(ch);
 		return;
 	}
@@ -518,19 +694,26 @@ static void fb_put_done(struct engine_req *req, int err,
 	fb_next(ch);
 }
 
+/* The whole tar is built: one PUT of it. */
+static void fb_put(struct channel *ch)
+{
+	char path[200];
+	struct engine_call call = {.method = "PUT", .content_type = "application/x-tar",
+				   .body = ch->fb_tar.data, .body_len = ch->fb_tar.len};
+
+	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F", ch->cid);
+	call.path = path;
+	engine_request(ch->e, &call, fb_put_done, ch, NULL);
+	buf_release(&ch->fb_tar); /* the request holds its own copy */
+}
+
 static void fb_next(struct channel *ch)
 {
 	const struct sync_plan *p = ch->p;
 
 	if (ch->fb_phase == 0) {
-		if (p->tar.len > 0) {
-			char path[200];
-			struct engine_call call = {.method = "PUT", .content_type = "application/x-tar",
-						   .body = p->tar.data, .body_len = p->tar.len};
-
-			snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F", ch->cid);
-			call.path = path;
-			engine_request(ch->e, &call, fb_put_done, ch, NULL);
+		if (p->n_members > 0) {
+			start_job(ch, true); /* then fb_put */
 			return;
 		}
 		ch->fb_phase = 1;
@@ -624,6 +807,9 @@ bool channel_is_fast(const struct channel *ch)
 
 void channel_reset(struct channel *ch)
 {
+	/* A tar mid-stream cannot go on over a new session. */
+	if (ch->job != NULL && !ch->job->full)
+		abandon_job(ch);
 	if (ch->h != NULL) {
 		engine_hijack_close(ch->h);
 		ch->h = NULL;
@@ -639,8 +825,10 @@ void channel_free(struct channel *ch)
 	if (ch == NULL)
 		return;
 	channel_reset(ch);
-	if (ch->depth > 0) {
-		ch->doomed = true; /* on_read finishes the job */
+	abandon_job(ch);
+	if (ch->depth > 0 || ch->jobs_running > 0) {
+		/* on_read, or the job's fill coming back, finishes this */
+		ch->doomed = true;
 		return;
 	}
 	channel_destroy(ch);
@@ -651,6 +839,7 @@ static void channel_destroy(struct channel *ch)
 	for (int i = 0; i < 3; i++)
 		buf_release(&ch->line[i]);
 	buf_release(&ch->open_err);
+	buf_release(&ch->fb_tar);
 	free(ch->step_ns);
 	free(ch->exec_id);
 	free(ch->cid);

@@ -1,20 +1,12 @@
 /*
- * Mapping change sets through sync rules, and the tar of what to write.
- * See plan.h. The tar is built in memory with libarchive: live updates are
- * edits, and the bulk case (thousands of files) is still tens of MB.
+ * Mapping change sets through sync rules. See plan.h. Nothing here reads
+ * a file: the writes are a list, streamed as a tar by sync/tarstream.c.
  */
 #include "sync/plan.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <archive.h>
-#include <archive_entry.h>
 
 #include "base/error.h"
 #include "base/log.h"
@@ -83,72 +75,6 @@ char *sync_map_to(const struct project_container *c, const char *rel,
 					  : xasprintf("%s/%s", best->to, rel);
 }
 
-static la_ssize_t tar_write(struct archive *a, void *arg, const void *p, size_t n)
-{
-	struct buf *b = arg;
-
-	(void)a;
-	return buf_add(b, p, n) == 0 ? (la_ssize_t)n : -1;
-}
-
-static int add_member(struct archive *a, struct archive_entry *ae,
-		      const char *abs, const char *cpath, char **cause)
-{
-	struct stat st;
-	int fd = -1, err = 0;
-	char buf[1 << 16];
-
-	if (lstat(abs, &st) != 0)
-		return 1; /* gone again: its removal is the next change */
-	archive_entry_clear(ae);
-	archive_entry_set_pathname(ae, cpath + 1);
-	archive_entry_set_mode(ae, st.st_mode);
-	archive_entry_set_uid(ae, 0);
-	archive_entry_set_gid(ae, 0);
-	archive_entry_set_mtime(ae, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-	if (S_ISLNK(st.st_mode)) {
-		ssize_t n = readlink(abs, buf, sizeof(buf) - 1);
-
-		if (n < 0)
-			return 1;
-		buf[n] = '\0';
-		archive_entry_set_symlink(ae, buf);
-		archive_entry_set_size(ae, 0);
-	} else if (S_ISREG(st.st_mode)) {
-		fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0 || fstat(fd, &st) != 0) {
-			if (fd >= 0)
-				close(fd);
-			return 1;
-		}
-		archive_entry_set_size(ae, st.st_size);
-	} else if (S_ISDIR(st.st_mode)) {
-		archive_entry_set_size(ae, 0);
-	} else {
-		return 1;
-	}
-	if (archive_write_header(a, ae) != ARCHIVE_OK) {
-		/* One unwritable name must not hold back the rest. */
-		log_warn("cannot sync %s: %s", cpath, archive_error_string(a));
-		if (fd >= 0)
-			close(fd);
-		return archive_errno(a) == ENOMEM ? DW_TOOBIG : 1;
-	}
-	while (err == 0 && fd >= 0) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-
-		if (n <= 0)
-			break;
-		if (archive_write_data(a, buf, (size_t)n) < 0) {
-			dw_cause(cause, "tar %s: %s", cpath, archive_error_string(a));
-			err = DW_TOOBIG;
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	return err;
-}
-
 /* Collect the folders strictly between `to` and cpath. */
 static void add_parents(struct sync_plan *p, const char *to, const char *cpath)
 {
@@ -213,18 +139,11 @@ static bool triggered(const struct live_step *s, const struct changeset *cs)
 int sync_plan_build(const char *root, const struct project_container *c,
 		    const struct changeset *cs, struct sync_plan *p, char **cause)
 {
-	struct archive *a = archive_write_new();
-	struct archive_entry *ae = archive_entry_new();
-	int err = 0;
-
+	(void)cause;
 	memset(p, 0, sizeof(*p));
-	buf_init(&p->tar, PLAN_MAX);
 	buf_init(&p->deletes, PLAN_MAX);
 	buf_init(&p->parents, PLAN_MAX);
-	archive_write_set_format_gnutar(a);
-	archive_write_set_bytes_in_last_block(a, 1);
-	archive_write_open2(a, &p->tar, NULL, tar_write, NULL, NULL);
-	for (size_t i = 0; i < cs->n && err == 0; i++) {
+	for (size_t i = 0; i < cs->n; i++) {
 		const struct change *ch = &cs->v[i];
 		const char *to = NULL;
 		char *cpath = sync_map_to(c, ch->path, &to);
@@ -237,15 +156,12 @@ int sync_plan_build(const char *root, const struct project_container *c,
 			/* rm -rf must not reach through a symlinked folder either */
 			add_parents(p, to, cpath);
 		} else if (strcmp(cpath, "/") != 0) {
-			char *abs = path_join(root, ch->path);
-			int rc = add_member(a, ae, abs, cpath, cause);
-
-			free(abs);
-			if (rc == 0)
-				add_parents(p, to, cpath);
-			if (rc < 0)
-				err = rc;
-			else if (rc == 0 && ch->type != CTYPE_DIR)
+			p->writes = xreallocarray(p->writes, p->n_members + 1,
+						  sizeof(*p->writes));
+			p->writes[p->n_members].src = path_join(root, ch->path);
+			p->writes[p->n_members++].dst = xstrdup(cpath);
+			add_parents(p, to, cpath);
+			if (ch->type != CTYPE_DIR)
 				p->n_writes++;
 		}
 		if (ch->type != CTYPE_DIR) {
@@ -254,12 +170,7 @@ int sync_plan_build(const char *root, const struct project_container *c,
 		}
 		free(cpath);
 	}
-	archive_write_close(a);
-	archive_entry_free(ae);
-	archive_write_free(a);
 	finish_parents(p);
-	if (p->n_writes == 0 && p->tar.len <= 1024)
-		buf_reset(&p->tar); /* only the end-of-archive blocks */
 	for (size_t i = 0; i < c->n_steps; i++) {
 		const struct live_step *s = &c->steps[i];
 
@@ -284,12 +195,16 @@ int sync_plan_build(const char *root, const struct project_container *c,
 			p->restart = s->restart;
 		}
 	}
-	return err;
+	return 0;
 }
 
 void sync_plan_release(struct sync_plan *p)
 {
-	buf_release(&p->tar);
+	for (size_t i = 0; i < p->n_members; i++) {
+		free(p->writes[i].src);
+		free(p->writes[i].dst);
+	}
+	free(p->writes);
 	buf_release(&p->deletes);
 	buf_release(&p->parents);
 	for (size_t i = 0; i < p->n_pv; i++)

@@ -1,8 +1,11 @@
 /*
  * A live update as data: a change set mapped through a container's sync
- * rules. Files to write go into one tar whose member names are the absolute
- * container paths (without the leading '/'), so extraction at '/' puts each
- * where its rule says; removed paths become a NUL-separated list. Names are
+ * rules. Files to write are listed as (host path, container path) pairs,
+ * which sync/tarstream.h turns into a tar whose member names are the
+ * absolute container paths (without the leading '/'), so extraction at '/'
+ * puts each where its rule says; removed paths become a NUL-separated list.
+ * Building a plan reads no file: that happens on the threadpool, while the
+ * tar streams. Names are
  * only ever data: nothing here is shell text. A path with an empty, "." or
  * ".." component never maps, so nothing lands outside a rule's `to`.
  */
@@ -16,8 +19,15 @@
 #include "base/changeset.h"
 #include "project/project.h"
 
+/* One path to write: src on the host, dst absolute in the container. */
+struct sync_write {
+	char *src;
+	char *dst;
+};
+
 struct sync_plan {
-	struct buf tar;	      /* empty when nothing to write */
+	struct sync_write *writes; /* in change-set order (parents first) */
+	size_t n_members;     /* entries of writes, folders included */
 	struct buf deletes;   /* NUL-separated absolute container paths */
 	struct buf parents;   /* NUL-separated folders between a rule's `to`
 				 and the files written: any that is a
@@ -26,7 +36,7 @@ struct sync_plan {
 				 it to somewhere outside `to` */
 	char **pv;	      /* parents being collected */
 	size_t n_pv;
-	size_t n_writes;
+	size_t n_writes;      /* files and links among them */
 	size_t n_deletes;
 	char **names;	      /* project-relative paths applied, for messages */
 	size_t n_names;

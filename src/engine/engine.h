@@ -172,6 +172,16 @@ int engine_hijack_open(struct engine *e, const char *path, const char *body,
 		       struct engine_hijack **out);
 /* Queue bytes (copied). Returns 0 or a negative code. */
 int engine_hijack_write(struct engine_hijack *h, const void *data, size_t n);
+/* Queue data without copying it: the client owns it from here and frees
+   it once written, or at once when this fails. Returns 0 or a negative
+   code. */
+int engine_hijack_write_owned(struct engine_hijack *h, char *data, size_t n);
+/* Writes finished: called once, from a write's completion, when pending
+   bytes fall to `below` or less; check engine_hijack_pending first. cb
+   NULL cancels. Not called after engine_hijack_close. */
+typedef void (*engine_hijack_drain_cb)(struct engine_hijack *h, void *arg);
+void engine_hijack_on_drain(struct engine_hijack *h, size_t below,
+			    engine_hijack_drain_cb cb, void *arg);
 /* Half-close: the exec sees EOF on stdin. */
 int engine_hijack_shutdown(struct engine_hijack *h);
 /* Bytes queued but not yet written (for back-pressure). */

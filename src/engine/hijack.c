@@ -38,6 +38,9 @@ struct engine_hijack {
 	engine_hijack_open_cb open_cb;
 	engine_hijack_read_cb read_cb;
 	void *arg;
+	engine_hijack_drain_cb drain_cb;  /* once pending <= drain_below */
+	void *drain_arg;
+	size_t drain_below;
 	struct engine_hijack *next;
 	char rbuf[HIJACK_READ_SIZE];
 };
@@ -46,6 +49,7 @@ struct hijack_write {
 	uv_write_t req;
 	struct engine_hijack *h;
 	size_t n;
+	char *owned;	/* the caller's buffer, freed when written */
 	char data[];
 };
 
@@ -151,25 +155,38 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
 static void on_written(uv_write_t *req, int status)
 {
 	struct hijack_write *w = (struct hijack_write *)req;
+	struct engine_hijack *h = w->h;
+	engine_hijack_drain_cb cb = h->drain_cb;
 
-	w->h->pending -= w->n;
+	h->pending -= w->n;
 	if (status < 0 && status != UV_ECANCELED)
 		log_debug("hijack: write failed: %s", uv_strerror(status));
+	free(w->owned);
 	free(w);
+	if (cb != NULL && !h->closed && h->pending <= h->drain_below) {
+		h->drain_cb = NULL;
+		cb(h, h->drain_arg);
+	}
 }
 
-static int raw_write(struct engine_hijack *h, const void *data, size_t n)
+/* Queue n bytes: copied, or, with owned set, data itself, freed once
+   written (also on failure). */
+static int raw_write(struct engine_hijack *h, const void *data, size_t n,
+		     bool owned)
 {
-	struct hijack_write *w = xmalloc(sizeof(*w) + n);
+	struct hijack_write *w = xmalloc(sizeof(*w) + (owned ? 0 : n));
 	uv_buf_t b;
 	int rc;
 
 	w->h = h;
 	w->n = n;
-	memcpy(w->data, data, n);
-	b = uv_buf_init(w->data, (unsigned)n);
+	w->owned = owned ? (char *)data : NULL;
+	if (!owned)
+		memcpy(w->data, data, n);
+	b = uv_buf_init(owned ? w->owned : w->data, (unsigned)n);
 	rc = uv_write(&w->req, &h->u.stream, &b, 1, on_written);
 	if (rc != 0) {
+		free(w->owned);
 		free(w);
 		return rc;
 	}
@@ -192,7 +209,7 @@ static void on_connect(uv_connect_t *c, int status)
 	}
 	if (h->e->sock_path == NULL)
 		uv_tcp_nodelay(&h->u.tcp, 1);
-	rc = raw_write(h, h->request, strlen(h->request));
+	rc = raw_write(h, h->request, strlen(h->request), false);
 	if (rc == 0)
 		rc = uv_read_start(&h->u.stream, on_alloc, on_read);
 	free(h->request);
@@ -300,7 +317,24 @@ int engine_hijack_write(struct engine_hijack *h, const void *data, size_t n)
 		return UV_ENOTCONN;
 	if (n == 0)
 		return 0;
-	return raw_write(h, data, n);
+	return raw_write(h, data, n, false);
+}
+
+int engine_hijack_write_owned(struct engine_hijack *h, char *data, size_t n)
+{
+	if (h->closed || !h->upgraded || n == 0) {
+		free(data);
+		return n == 0 ? 0 : UV_ENOTCONN;
+	}
+	return raw_write(h, data, n, true);
+}
+
+void engine_hijack_on_drain(struct engine_hijack *h, size_t below,
+			    engine_hijack_drain_cb cb, void *arg)
+{
+	h->drain_below = below;
+	h->drain_arg = arg;
+	h->drain_cb = cb;
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)

@@ -2,7 +2,8 @@
 # What lands in the container, checked by content hash: deletions, new
 # nested folders, chmod +x, symlinks, hostile names (quotes, newlines,
 # $(...), backticks, leading dashes) that must arrive intact and run
-# nothing, and a 2,000-file git checkout applied in full. Replicas all get
+# nothing, a 2,000-file git checkout applied in full, and a 48 MB change
+# streamed in pieces. Replicas all get
 # every change.
 . "$(dirname "$0")/lib.sh"
 dw_init files
@@ -152,6 +153,13 @@ done
 expect_same "first branch" 120
 (cd src && git checkout -q two)
 expect_same "git checkout not applied in full" 120
+
+# A change far larger than one streamed piece of the tar and than what may
+# wait in the socket (48 MB in 12 files): it goes in pieces, with
+# back-pressure, and arrives intact in both replicas.
+mkdir -p src/big
+for i in $(seq 1 12); do head -c 4000000 /dev/urandom >"src/big/r$i.bin"; done
+expect_same "a 48 MB change did not arrive intact" 120
 dw_stop
 [ "$(count_containers)" -eq 0 ] || fail "containers left"
 echo ok

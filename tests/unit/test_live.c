@@ -1,7 +1,7 @@
 /*
  * Unit tests for the live-update decisions: Dockerfile-input analysis, the
  * rules of DESIGN.md section 4, sync mapping (nothing outside `to`), and
- * the plan's trigger matching.
+ * the plan's trigger matching, and the tar a plan streams.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
 
 #include <cmocka.h>
 
@@ -19,7 +23,9 @@
 #include "build/dockerfile.h"
 #include "decide.h"
 #include "project/project.h"
+#include "base/error.h"
 #include "sync/plan.h"
+#include "sync/tarstream.h"
 
 static char dir[] = "/tmp/dw-test-live-XXXXXX";
 
@@ -203,12 +209,115 @@ static void test_sync_map(void **state)
 	project_free(p);
 }
 
+static void add(struct changeset *cs, const char *path, enum change_type t)
+{
+	struct change c = {.path = (char *)path, .kind = CHANGE_ADDED, .type = t, .mode = 0644};
+
+	changeset_add(cs, &c);
+}
+
+/* The tar comes out in pieces of about `want` bytes; put together they are
+   one archive with every member's name, mode, link target and content, and
+   a file that vanished before it was read is left out. */
+static void test_tar_stream(void **state)
+{
+	struct project *p = load(
+		"{\"name\": \"t\", \"containers\": {\"web\": {\"image\": \"busybox:1.36\","
+		" \"live_update\": [{\"sync\": {\"from\": \"web\", \"to\": \"/app\"}}]}}}");
+	struct sync_plan plan;
+	struct changeset cs;
+	struct tar_stream *ts;
+	struct buf all, piece;
+	struct archive *a;
+	struct archive_entry *ae;
+	char *big = xmalloc(300001), *abs, *cause = NULL, *got;
+	int rc, pieces = 0, seen = 0;
+
+	(void)state;
+	for (size_t i = 0; i < 300000; i++)
+		big[i] = (char)('a' + i % 23);
+	big[300000] = '\0';
+	put("web/t/big.txt", big);
+	put("web/t/run.sh", "#!/bin/sh\n");
+	abs = path_join(dir, "web/t/run.sh");
+	assert_int_equal(chmod(abs, 0755), 0);
+	free(abs);
+	abs = path_join(dir, "web/t/link");
+	assert_int_equal(symlink("../elsewhere", abs), 0);
+	free(abs);
+	changeset_init(&cs);
+	add(&cs, "web/t", CTYPE_DIR);
+	add(&cs, "web/t/big.txt", CTYPE_FILE);
+	add(&cs, "web/t/gone.txt", CTYPE_FILE);
+	add(&cs, "web/t/link", CTYPE_SYMLINK);
+	add(&cs, "web/t/run.sh", CTYPE_FILE);
+	assert_int_equal(sync_plan_build(dir, &p->containers[0], &cs, &plan, NULL), 0);
+	assert_int_equal(plan.n_members, 5);
+	assert_int_equal(plan.n_writes, 4);
+
+	buf_init(&all, 1u << 24);
+	ts = tar_stream_new(&plan);
+	do {
+		buf_init(&piece, 1u << 20);
+		rc = tar_stream_fill(ts, &piece, 64 << 10, &cause);
+		assert_true(rc == 0 || rc == 1);
+		assert_int_equal(buf_add(&all, piece.data, piece.len), 0);
+		buf_release(&piece);
+		pieces++;
+	} while (rc == 0);
+	tar_stream_free(ts);
+	assert_true(pieces > 3);
+
+	a = archive_read_new();
+	archive_read_support_format_tar(a);
+	assert_int_equal(archive_read_open_memory(a, all.data, all.len), ARCHIVE_OK);
+	while (archive_read_next_header(a, &ae) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(ae);
+
+		seen++;
+		if (strcmp(name, "app/t/") == 0) {
+			assert_true(S_ISDIR(archive_entry_mode(ae)));
+		} else if (strcmp(name, "app/t/big.txt") == 0) {
+			got = xmalloc(300001);
+			assert_int_equal(archive_read_data(a, got, 300001), 300000);
+			assert_memory_equal(got, big, 300000);
+			free(got);
+		} else if (strcmp(name, "app/t/link") == 0) {
+			assert_string_equal(archive_entry_symlink(ae), "../elsewhere");
+		} else if (strcmp(name, "app/t/run.sh") == 0) {
+			assert_int_equal(archive_entry_perm(ae), 0755);
+		} else {
+			fail_msg("unexpected member '%s'", name);
+		}
+	}
+	assert_int_equal(seen, 4);
+	archive_read_free(a);
+	buf_release(&all);
+
+	/* A cap smaller than a file: an error naming it, not a short tar. */
+	ts = tar_stream_new(&plan);
+	buf_init(&piece, 100000);
+	rc = tar_stream_fill(ts, &piece, SIZE_MAX, &cause);
+	assert_int_equal(rc, DW_TOOBIG);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "big.txt"));
+	free(cause);
+	buf_release(&piece);
+	tar_stream_free(ts);
+
+	sync_plan_release(&plan);
+	changeset_release(&cs);
+	free(big);
+	project_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dockerfile_inputs),
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_sync_map),
+		cmocka_unit_test(test_tar_stream),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
