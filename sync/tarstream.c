@@ -34,6 +34,8 @@ struct tar_stream {
 	int fd;
 	int64_t left;
 	bool closed;
+	bool overflow; /* out's cap was hit: the fill fails */
+	bool discard;  /* being freed unfinished: drop what comes */
 	char rbuf[READ_SIZE];
 };
 
@@ -43,7 +45,11 @@ static la_ssize_t tar_write(struct archive *a, void *arg, const void *data,
 	struct tar_stream *ts = arg;
 
 	(void)a;
-	return buf_add(ts->out, data, n) == 0 ? (la_ssize_t)n : -1;
+	/* Never fail libarchive: an archive in its fatal state leaks its
+	   block buffer when freed. The fill reports the overflow instead. */
+	if (!ts->discard && !ts->overflow && buf_add(ts->out, data, n) != 0)
+		ts->overflow = true;
+	return (la_ssize_t)n;
 }
 
 struct tar_stream *tar_stream_new(const struct sync_plan *p)
@@ -103,15 +109,8 @@ static int start_member(struct tar_stream *ts, const struct sync_write *w,
 	archive_entry_set_mode(ts->ae, st.st_mode);
 	archive_entry_set_mtime(ts->ae, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 	if (archive_write_header(ts->a, ts->ae) != ARCHIVE_OK) {
-		int toobig = archive_errno(ts->a) == ENOMEM ||
-		             ts->out->len >= ts->out->max;
-
 		if (fd >= 0)
 			close(fd);
-		if (toobig) {
-			dw_cause(cause, "tar %s: %s", w->dst, "too large");
-			return DW_TOOBIG;
-		}
 		/* One unwritable name must not hold back the rest. */
 		log_warn("cannot sync %s: %s", w->dst,
 		         archive_error_string(ts->a));
@@ -169,10 +168,21 @@ int tar_stream_fill(struct tar_stream *ts, struct buf *out, size_t want,
 				return DW_TOOBIG;
 			}
 			ts->closed = true;
-			return 1;
+			rc = 1;
+			break;
+		}
+		if (ts->overflow) {
+			dw_cause(cause, "tar %s: more than %zu bytes",
+			         ts->i > 0 ? p->writes[ts->i - 1].dst : "",
+			         out->max);
+			return DW_TOOBIG;
 		}
 	}
-	return rc < 0 ? rc : 0;
+	if (ts->overflow) {
+		dw_cause(cause, "tar: more than %zu bytes", out->max);
+		return DW_TOOBIG;
+	}
+	return rc;
 }
 
 void tar_stream_free(struct tar_stream *ts)
@@ -181,10 +191,11 @@ void tar_stream_free(struct tar_stream *ts)
 		return;
 	if (ts->fd >= 0)
 		close(ts->fd);
-	/* An abandoned stream must not write its end blocks into a buffer
-	   that is gone: fail it, so free only frees. */
+	/* An unfinished stream still closes (libarchive frees its buffers
+	   only then), into nothing: out may be gone. */
+	ts->discard = true;
 	if (!ts->closed)
-		archive_write_fail(ts->a);
+		archive_write_close(ts->a);
 	archive_entry_free(ts->ae);
 	archive_write_free(ts->a);
 	free(ts);

@@ -305,6 +305,19 @@ static void test_tar_stream(void **state)
 	buf_release(&piece);
 	tar_stream_free(ts);
 
+	/* Freed mid-file (an update abandoned): nothing leaks, and nothing
+	   is written into the buffer of the last fill. */
+	ts = tar_stream_new(&plan);
+	buf_init(&piece, 1u << 20);
+	assert_int_equal(tar_stream_fill(ts, &piece, 100000, &cause), 0);
+	{
+		size_t len = piece.len;
+
+		tar_stream_free(ts);
+		assert_int_equal(piece.len, len);
+	}
+	buf_release(&piece);
+
 	sync_plan_release(&plan);
 	changeset_release(&cs);
 	free(big);
