@@ -1,14 +1,15 @@
 /*
  * The fast channel into a running container: one persistent exec of a small
  * fixed sh agent, attached over a hijacked engine connection. Each update
- * streams a tar (written with tar -x at '/'), a NUL-separated delete list
- * (xargs -0 rm -rf --) and the run steps, each framed by a byte count that
- * the agent reads exactly (dd iflag=count_bytes,fullblock), and reads back
+ * streams a tar (written with tar -x at '/', sent in pieces as the
+ * threadpool reads the files), a NUL-separated delete list (xargs -0 rm -rf
+ * --) and the run steps, each framed by a byte count that the agent reads
+ * exactly (dd iflag=count_bytes,fullblock), and reads back
  * one status line per operation. File names and contents are data on the
  * agent's stdin, never shell text.
  *
- * When the image lacks sh, tar, dd, xargs or rm, the channel says why once
- * and falls back to the engine's archive API (PUT /containers/{id}/archive)
+ * When the image lacks sh, tar, dd, xargs, rm or cat, the channel says why
+ * once and falls back to the engine's archive API (PUT /containers/{id}/archive)
  * plus one exec per deletion batch and run step. A channel whose exec died
  * (a restart, say) reopens on the next update.
  */
