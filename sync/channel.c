@@ -83,8 +83,6 @@ struct channel {
 	struct tar_job *job;
 	int jobs_running; /* fills on the threadpool that point here */
 	unsigned gen;	/* bumped when an update ends: stale jobs see it */
-	bool send_deletes; /* D goes after the W stream ends */
-	struct buf fb_tar;
 
 	/* fallback */
 	char *exec_id;
@@ -105,7 +103,6 @@ static void finish(struct channel *ch, int err, int step, int rc)
 	channel_done_cb cb = ch->done;
 
 	abandon_job(ch);
-	buf_release(&ch->fb_tar);
 	ch->done = NULL;
 	ch->p = NULL;
 	if (cb != NULL)
@@ -203,7 +200,7 @@ static void on_drained(struct engine_hijack *h, void *arg)
 }
 
 static void send_deletes(struct channel *ch);
-static void fb_put(struct channel *ch);
+static void fb_put(struct channel *ch, const struct buf *tar);
 
 static void job_after(uv_work_t *req, int status)
 {
@@ -235,12 +232,9 @@ static void job_after(uv_work_t *req, int status)
 		return;
 	}
 	if (j->full) {
-		buf_release(&ch->fb_tar);
-		ch->fb_tar = j->piece;
-		memset(&j->piece, 0, sizeof(j->piece));
 		ch->job = NULL;
+		fb_put(ch, &j->piece);
 		job_free(j);
-		fb_put(ch);
 		return;
 	}
 	data = buf_detach(&j->piece, &n);
@@ -694,17 +688,16 @@ static void fb_put_done(struct engine_req *req, int err,
 	fb_next(ch);
 }
 
-/* The whole tar is built: one PUT of it. */
-static void fb_put(struct channel *ch)
+/* The whole tar is built: one PUT of it (the request copies the body). */
+static void fb_put(struct channel *ch, const struct buf *tar)
 {
 	char path[200];
 	struct engine_call call = {.method = "PUT", .content_type = "application/x-tar",
-				   .body = ch->fb_tar.data, .body_len = ch->fb_tar.len};
+				   .body = tar->data, .body_len = tar->len};
 
 	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F", ch->cid);
 	call.path = path;
 	engine_request(ch->e, &call, fb_put_done, ch, NULL);
-	buf_release(&ch->fb_tar); /* the request holds its own copy */
 }
 
 static void fb_next(struct channel *ch)
@@ -839,7 +832,6 @@ static void channel_destroy(struct channel *ch)
 	for (int i = 0; i < 3; i++)
 		buf_release(&ch->line[i]);
 	buf_release(&ch->open_err);
-	buf_release(&ch->fb_tar);
 	free(ch->step_ns);
 	free(ch->exec_id);
 	free(ch->cid);
