@@ -5,8 +5,9 @@
  * exactly that many bytes. P: NUL-separated folders that must not be
  * symlinks. D: NUL-separated paths to remove. X: a run step for sh -c.
  * W: a tar to extract at '/', sent as it is read from disk, in pieces
- * "<bytes>\n<bytes of tar>" ended by "0\n"; should tar stop early, the rest
- * of the stream is drained so the framing holds. The agent answers each with
+ * "<bytes>\n<bytes of tar>" ended by "0\n". GNU and busybox tar read their
+ * input to the end on success; when tar fails early, cat drains the rest so
+ * the framing holds (run only then: it costs ~1 ms on every save). The agent answers each with
  * "S <exit code>" on stdout; everything else it prints (run-step output,
  * tar's complaints) goes to stderr, which we show with the container's
  * prefix. W and D are pipelined; each X waits for the one before, since a
@@ -36,7 +37,7 @@ static const char agent[] =
 	"  case $op in\n"
 	"  P) r \"$n\" | xargs -0 sh -c 'for d; do if [ -L \"$d\" ]; then rm -f -- \"$d\"; fi; done; exit 0' sh; echo \"S $?\";;\n"
 	"  W) { while read -r k && [ \"$k\" != 0 ]; do r \"$k\"; done; } |\n"
-	"     { tar -x -p -f - -C / 1>&2; s=$?; cat >/dev/null; exit $s; }; echo \"S $?\";;\n"
+	"     { tar -x -p -f - -C / 1>&2 || { s=$?; cat >/dev/null; exit $s; }; }; echo \"S $?\";;\n"
 	"  D) r \"$n\" | xargs -0 rm -rf -- 1>&2; echo \"S $?\";;\n"
 	"  X) c=$(r \"$n\"); sh -c \"$c\" </dev/null 1>&2; echo \"S $?\";;\n"
 	"  *) echo 'S 99';;\n"

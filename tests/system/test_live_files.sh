@@ -160,6 +160,21 @@ expect_same "git checkout not applied in full" 120
 mkdir -p src/big
 for i in $(seq 1 12); do head -c 4000000 /dev/urandom >"src/big/r$i.bin"; done
 expect_same "a 48 MB change did not arrive intact" 120
+
+# When tar fails part-way through a streamed change (here a folder the
+# container holds as a file), the rest of the stream is drained: the
+# session keeps its framing and the next change still lands.
+for r in 1 2; do
+	docker exec "$P-box-$r" sh -c 'echo file > /data/blocker'
+done
+mkdir -p src/blocker
+for i in $(seq 1 8); do head -c 1000000 /dev/urandom >"src/blocker/b$i.bin"; done
+wait_for 60 up_log_has "could not sync" || fail "a failing tar was not reported"
+echo after >src/after.txt
+for r in 1 2; do
+	wait_for 30 sh -c "[ \"\$(docker exec $P-box-$r cat /data/after.txt 2>/dev/null)\" = after ]" ||
+		fail "the session lost its framing after a failed tar (replica $r)"
+done
 dw_stop
 [ "$(count_containers)" -eq 0 ] || fail "containers left"
 echo ok
