@@ -250,22 +250,12 @@ static struct channel *channel_for(struct live_inst *li)
 
 static void start_live(struct live_c *lc)
 {
-	char *cause = NULL;
-	int err;
-
 	uint64_t t = now_ns();
 
-	err = sync_plan_build(lc->s->p->root, lc->cs->c, &lc->current, &lc->plan, &cause);
+	sync_plan_build(lc->s->p->root, lc->cs->c, &lc->current, &lc->plan);
 	log_debug("%s: plan of %zu changes, %zu paths to write, in %.1f ms (%.1f ms after the first event)",
 		  lc->cs->c->name, lc->current.n, lc->plan.n_members, (double)(now_ns() - t) / 1e6,
 		  (double)(now_ns() - lc->t0) / 1e6);
-	if (err != 0) {
-		session_say(lc->s, &lc->cs->inst[0], "update-failed", "cannot prepare the update: %s",
-			    cause);
-		free(cause);
-		finish_update(lc);
-		return;
-	}
 	if (lc->plan.n_members == 0 && lc->plan.deletes.len == 0 && lc->plan.n_runs == 0 &&
 	    !lc->plan.restart) {
 		finish_update(lc);
@@ -586,7 +576,6 @@ bool session_live_initial(struct instance *in, session_ready_cb cb, void *arg)
 	struct changeset cs;
 	struct initial *x;
 	bool any = false;
-	char *cause = NULL;
 
 	for (size_t i = 0; i < c->n_steps; i++)
 		any |= c->steps[i].kind == STEP_SYNC;
@@ -607,9 +596,8 @@ bool session_live_initial(struct instance *in, session_ready_cb cb, void *arg)
 	x->in = in;
 	x->cb = cb;
 	x->arg = arg;
-	if (sync_plan_build(s->p->root, c, &cs, &x->plan, &cause) != 0 ||
-	    x->plan.n_members == 0) {
-		free(cause);
+	sync_plan_build(s->p->root, c, &cs, &x->plan);
+	if (x->plan.n_members == 0) {
 		changeset_release(&cs);
 		sync_plan_release(&x->plan);
 		free(x);

@@ -136,10 +136,9 @@ static bool triggered(const struct live_step *s, const struct changeset *cs)
 	return false;
 }
 
-int sync_plan_build(const char *root, const struct project_container *c,
-		    const struct changeset *cs, struct sync_plan *p, char **cause)
+void sync_plan_build(const char *root, const struct project_container *c,
+		     const struct changeset *cs, struct sync_plan *p)
 {
-	(void)cause;
 	memset(p, 0, sizeof(*p));
 	buf_init(&p->deletes, PLAN_MAX);
 	buf_init(&p->parents, PLAN_MAX);
@@ -195,7 +194,6 @@ int sync_plan_build(const char *root, const struct project_container *c,
 			p->restart = s->restart;
 		}
 	}
-	return 0;
 }
 
 void sync_plan_release(struct sync_plan *p)

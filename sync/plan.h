@@ -51,10 +51,10 @@ char *sync_map(const struct project_container *c, const char *rel);
 /* As sync_map, and also the rule's `to` (not to be freed) in *to. */
 char *sync_map_to(const struct project_container *c, const char *rel,
 		  const char **to);
-/* Build the plan for c from cs. Returns 0 or a negative code (*cause). */
-int sync_plan_build(const char *root, const struct project_container *c,
-		    const struct changeset *cs, struct sync_plan *out,
-		    char **cause);
+/* Build the plan for c from cs. Reads no file and cannot fail: files that
+   vanish are skipped when the tar streams. Release with sync_plan_release. */
+void sync_plan_build(const char *root, const struct project_container *c,
+		     const struct changeset *cs, struct sync_plan *out);
 void sync_plan_release(struct sync_plan *p);
 
 #endif
