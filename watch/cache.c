@@ -68,6 +68,18 @@ int cache_load(struct watcher *w)
 		free(data);
 		return -EINVAL;
 	}
+	{
+		/* Size the table once instead of growing it all the way. */
+		size_t count = 0, o = off;
+		struct rec r;
+
+		while (o + sizeof(r) <= n - 8) {
+			memcpy(&r, data + o, sizeof(r));
+			o += sizeof(r) + r.len;
+			count++;
+		}
+		tree_reserve(&w->tree, w->tree.n + count);
+	}
 	while (off + sizeof(struct rec) <= n - 8) {
 		struct rec r;
 		struct tentry *e;

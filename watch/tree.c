@@ -1,6 +1,9 @@
 /*
  * The tree model's table. See tree.h. Linear probing with tombstones; the
- * table doubles at 60% use, counting tombstones, so lookups stay short.
+ * table doubles at 75% use, counting tombstones. Beside each slot sits the
+ * upper half of its path's XXH3-64: a probe compares that before touching
+ * the entry (each entry is its own allocation, so touching it is a cache
+ * miss), and growing rehashes from it without reading a path.
  */
 #include "watch/tree.h"
 
@@ -13,10 +16,16 @@
 
 #define TOMB ((struct tentry *)1)
 
+static uint32_t hash_of(const char *path, size_t len)
+{
+	return (uint32_t)(XXH3_64bits(path, len) >> 32);
+}
+
 void tree_init(struct tree *t)
 {
 	t->cap = 1024;
 	t->slots = xcalloc(t->cap, sizeof(*t->slots));
+	t->tags = xcalloc(t->cap, sizeof(*t->tags));
 	t->n = 0;
 	t->used = 0;
 }
@@ -27,10 +36,11 @@ void tree_close(struct tree *t)
 		if (t->slots[i] != NULL && t->slots[i] != TOMB)
 			free(t->slots[i]);
 	free(t->slots);
+	free(t->tags);
 	memset(t, 0, sizeof(*t));
 }
 
-static size_t find(const struct tree *t, uint64_t key, const char *path,
+static size_t find(const struct tree *t, uint32_t key, const char *path,
 		   size_t len, bool *found)
 {
 	size_t mask = t->cap - 1, i = key & mask, tomb = SIZE_MAX;
@@ -45,7 +55,8 @@ static size_t find(const struct tree *t, uint64_t key, const char *path,
 		if (e == TOMB) {
 			if (tomb == SIZE_MAX)
 				tomb = i;
-		} else if (e->len == len && memcmp(e->path, path, len) == 0) {
+		} else if (t->tags[i] == key && e->len == len &&
+			   memcmp(e->path, path, len) == 0) {
 			*found = true;
 			return i;
 		}
@@ -53,14 +64,17 @@ static size_t find(const struct tree *t, uint64_t key, const char *path,
 	}
 }
 
-static void grow(struct tree *t)
+/* Rebuild with room for `want` live entries below 75% use. */
+static void rehash(struct tree *t, size_t want)
 {
 	struct tentry **old = t->slots;
+	uint32_t *oldtags = t->tags;
 	size_t oldcap = t->cap;
 
-	if (t->n * 2 >= t->cap)
+	while (want * 4 >= t->cap * 3)
 		t->cap *= 2;
 	t->slots = xcalloc(t->cap, sizeof(*t->slots));
+	t->tags = xcalloc(t->cap, sizeof(*t->tags));
 	t->used = t->n;
 	for (size_t i = 0; i < oldcap; i++) {
 		struct tentry *e = old[i];
@@ -68,25 +82,39 @@ static void grow(struct tree *t)
 
 		if (e == NULL || e == TOMB)
 			continue;
-		for (j = XXH3_64bits(e->path, e->len) & (t->cap - 1); t->slots[j] != NULL;
-		     j = (j + 1) & (t->cap - 1))
+		for (j = oldtags[i] & (t->cap - 1); t->slots[j] != NULL; j = (j + 1) & (t->cap - 1))
 			;
 		t->slots[j] = e;
+		t->tags[j] = oldtags[i];
 	}
 	free(old);
+	free(oldtags);
+}
+
+static void grow(struct tree *t)
+{
+	/* Double when live entries fill half; otherwise only tombstones
+	   crowd the table and a rebuild at the same size clears them. */
+	rehash(t, t->n * 2 >= t->cap ? t->cap : t->n);
+}
+
+void tree_reserve(struct tree *t, size_t n)
+{
+	if ((n + 1) * 4 >= t->cap * 3)
+		rehash(t, n + 1);
 }
 
 struct tentry *tree_get(const struct tree *t, const char *path, size_t len)
 {
 	bool found;
-	size_t i = find(t, XXH3_64bits(path, len), path, len, &found);
+	size_t i = find(t, hash_of(path, len), path, len, &found);
 
 	return found ? t->slots[i] : NULL;
 }
 
 struct tentry *tree_put(struct tree *t, const char *path, size_t len)
 {
-	uint64_t key = XXH3_64bits(path, len);
+	uint32_t key = hash_of(path, len);
 	bool found;
 	size_t i;
 	struct tentry *e;
@@ -102,6 +130,7 @@ struct tentry *tree_put(struct tree *t, const char *path, size_t len)
 	if (t->slots[i] == NULL)
 		t->used++;
 	t->slots[i] = e;
+	t->tags[i] = key;
 	t->n++;
 	return e;
 }
@@ -109,7 +138,7 @@ struct tentry *tree_put(struct tree *t, const char *path, size_t len)
 void tree_del(struct tree *t, struct tentry *e)
 {
 	bool found;
-	size_t i = find(t, XXH3_64bits(e->path, e->len), e->path, e->len, &found);
+	size_t i = find(t, hash_of(e->path, e->len), e->path, e->len, &found);
 
 	if (!found)
 		return;

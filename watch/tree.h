@@ -2,9 +2,9 @@
  * The tree model: every watched path (relative to the root) with the stat
  * key that says whether it may have changed (size, mtime, ctime, inode,
  * mode) and the XXH3-128 of its content (of its target, for a symlink).
- * One allocation per path, in an open-addressing table keyed by the path's
- * XXH3-64 (recomputed, not stored), so a path costs about its length plus
- * 80 bytes.
+ * One allocation per path, in an open-addressing table keyed by the upper
+ * half of the path's XXH3-64, kept beside each slot, so a path costs about
+ * its length plus 90 bytes.
  */
 #ifndef DW_WATCH_TREE_H
 #define DW_WATCH_TREE_H
@@ -29,6 +29,7 @@ struct tentry {
 
 struct tree {
 	struct tentry **slots;
+	uint32_t *tags; /* each slot's path hash (upper half of XXH3-64) */
 	size_t cap;   /* power of two */
 	size_t n;     /* live entries */
 	size_t used;  /* live + tombstones */
@@ -37,6 +38,8 @@ struct tree {
 void tree_init(struct tree *t);
 void tree_close(struct tree *t);
 struct tentry *tree_get(const struct tree *t, const char *path, size_t len);
+/* Make room for n entries in all without growing on the way. */
+void tree_reserve(struct tree *t, size_t n);
 /* Insert or return the existing entry for path. */
 struct tentry *tree_put(struct tree *t, const char *path, size_t len);
 void tree_del(struct tree *t, struct tentry *e);
