@@ -40,6 +40,8 @@ struct live_c {
 	struct cstate *cs;
 	struct decide_ctx dc;
 	struct changeset pending;
+	struct changeset held; /* could not be synced: retried with the next
+				  change, so it is never dropped */
 	bool rebuild;
 	char *reason;
 	bool busy;
@@ -220,7 +222,14 @@ static void applied(struct channel *ch, int err, int step, int rc, void *arg)
 			return;
 		}
 		lc->update_failed = true;
+		lc->retries = 0;
 		report(lc, "could not sync");
+		session_say(lc->s, &lc->cs->inst[0], "notice",
+			    "what could not be synced goes again with the next change");
+		/* Keep it for the next change rather than drop it; counted from
+		   that change's first event. */
+		changeset_merge(&lc->held, &lc->current);
+		lc->held.first_event_ns = 0;
 		finish_update(lc);
 		return;
 	}
@@ -358,6 +367,12 @@ static void kick(struct live_c *lc)
 		return;
 	if (lc->pending.n == 0 && !lc->rebuild)
 		return;
+	if (lc->held.n > 0) {
+		/* What could not be synced goes again, as older than this. */
+		changeset_merge(&lc->held, &lc->pending);
+		lc->pending = lc->held;
+		changeset_init(&lc->held);
+	}
 	lc->busy = true;
 	lc->current = lc->pending;
 	changeset_init(&lc->pending);
@@ -366,6 +381,7 @@ static void kick(struct live_c *lc)
 		lc->rebuild = false;
 		/* The new image carries these changes. */
 		changeset_release(&lc->current);
+		changeset_release(&lc->held);
 		start_rebuild(lc);
 		return;
 	}
@@ -437,6 +453,7 @@ void session_live_start(struct session *s)
 		lc->cs = &s->cs[i];
 		lc->failed_step = -1;
 		changeset_init(&lc->pending);
+		changeset_init(&lc->held);
 		changeset_init(&lc->current);
 		if (decide_load(&lc->dc, lc->cs->c, &cause) != 0) {
 			session_say(s, &lc->cs->inst[0], "notice", "%s", cause);
@@ -489,6 +506,7 @@ void session_live_free(struct session *s)
 		free(lc->li);
 		decide_close(&lc->dc);
 		changeset_release(&lc->pending);
+		changeset_release(&lc->held);
 		changeset_release(&lc->current);
 		sync_plan_release(&lc->plan);
 		free(lc->reason);
