@@ -67,7 +67,14 @@ struct watcher {
 	char **unwatched;	/* directories we could not watch */
 	size_t n_unwatched;
 
-	uv_timer_t quiet, cap;
+	/* The quiet window ends at an exact time: a timerfd (CLOCK_MONOTONIC,
+	   as uv_hrtime), since a uv_timer_t counts whole ms from a loop time
+	   that may be a ms stale, and a settle that fires just short of the
+	   window must wait a whole window more. */
+	int qfd;
+	uv_poll_t quiet;
+	bool quiet_armed;
+	uv_timer_t cap;
 	bool cap_running;
 	uint64_t first_event_ns;
 	bool full_rescan;

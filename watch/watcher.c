@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -41,9 +42,40 @@ static void mark_dirty(struct watcher *w, const char *rel, int flags)
 		w->first_event_ns = (uint64_t)d->mtime_ns;
 }
 
-static void on_quiet(uv_timer_t *t)
+static void quiet_disarm(struct watcher *w)
 {
-	settle(container_of(t, struct watcher, quiet), false);
+	struct itimerspec its = {0};
+
+	if (w->quiet_armed && w->qfd >= 0)
+		timerfd_settime(w->qfd, 0, &its, NULL);
+	w->quiet_armed = false;
+}
+
+/* End the quiet window at `at` (uv_hrtime's clock, ns). */
+static void quiet_arm(struct watcher *w, uint64_t at)
+{
+	struct itimerspec its = {0};
+
+	if (w->qfd < 0)
+		return;
+	if (at == 0)
+		at = 1; /* zero would disarm */
+	its.it_value.tv_sec = (time_t)(at / 1000000000u);
+	its.it_value.tv_nsec = (long)(at % 1000000000u);
+	timerfd_settime(w->qfd, TFD_TIMER_ABSTIME, &its, NULL);
+	w->quiet_armed = true;
+}
+
+static void on_quiet(uv_poll_t *p, int status, int events)
+{
+	struct watcher *w = container_of(p, struct watcher, quiet);
+	uint64_t n;
+
+	(void)events;
+	if (status < 0 || read(w->qfd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		return; /* not due after all (re-armed meanwhile) */
+	w->quiet_armed = false;
+	settle(w, false);
 }
 
 static void on_cap(uv_timer_t *t)
@@ -54,14 +86,28 @@ static void on_cap(uv_timer_t *t)
 	settle(w, true);
 }
 
+/* The earliest time a dirty path has been quiet for settle_ms. */
+static uint64_t quiet_at(const struct watcher *w)
+{
+	uint64_t first = UINT64_MAX;
+	size_t i = 0;
+	struct tentry *d;
+
+	while ((d = tree_next((struct tree *)&w->dirty, &i)) != NULL)
+		if ((uint64_t)d->mtime_ns < first)
+			first = (uint64_t)d->mtime_ns;
+	return first + (uint64_t)w->o.settle_ms * 1000000u;
+}
+
 /* The quiet timer is not pushed back by later events: it fires settle_ms
    after the first of them, and settle() takes the paths that have been
    quiet that long, so a file written constantly (a log) never holds back
-   an edit elsewhere. */
+   an edit elsewhere. What is not quiet yet is looked at again the moment
+   the earliest of it is. */
 static void schedule(struct watcher *w)
 {
-	if (!uv_is_active((uv_handle_t *)&w->quiet))
-		uv_timer_start(&w->quiet, on_quiet, (uint64_t)w->o.settle_ms, 0);
+	if (!w->quiet_armed)
+		quiet_arm(w, quiet_at(w));
 	if (!w->cap_running) {
 		w->cap_running = true;
 		uv_timer_start(&w->cap, on_cap, (uint64_t)w->o.cap_ms, 0);
@@ -166,7 +212,7 @@ static void settle(struct watcher *w, bool capped)
 		w->fire_again = true;
 		return;
 	}
-	uv_timer_stop(&w->quiet);
+	quiet_disarm(w);
 	if (w->dirty.n == 0 && w->n_unwatched == 0) {
 		uv_timer_stop(&w->cap);
 		w->cap_running = false;
@@ -273,7 +319,7 @@ void watcher_settled(struct watcher *w)
 		watcher_close(w);
 		return;
 	}
-	if (w->fire_again || (w->dirty.n > 0 && !uv_is_active((uv_handle_t *)&w->quiet))) {
+	if (w->fire_again || (w->dirty.n > 0 && !w->quiet_armed)) {
 		w->fire_again = false;
 		if (w->dirty.n > 0)
 			schedule(w);
@@ -304,20 +350,27 @@ int watcher_new(uv_loop_t *loop, const struct watch_options *o,
 	w->on_ready = on_ready;
 	w->arg = arg;
 	w->ifd = -1;
+	w->qfd = -1;
 	w->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	ignore_init(&w->ig, root, o->ignore);
 	for (size_t i = 0; i < o->n_contexts; i++)
 		ignore_add_context(&w->ig, root, o->contexts[i].rel, o->contexts[i].dockerfile);
 	tree_init(&w->tree);
 	tree_init(&w->dirty);
-	uv_timer_init(loop, &w->quiet);
 	uv_timer_init(loop, &w->cap);
-	w->handles = 2;
+	w->handles = 1;
 	if (!o->no_watch) {
 		w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		if (w->ifd < 0) {
-			dw_cause(cause, "inotify: %s (raise fs.inotify.max_user_instances)",
-				 strerror(errno));
+		if (w->ifd >= 0)
+			w->qfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (w->ifd < 0 || w->qfd < 0) {
+			dw_cause(cause, "%s: %s%s", w->ifd < 0 ? "inotify" : "timerfd",
+				 strerror(errno),
+				 w->ifd < 0 ? " (raise fs.inotify.max_user_instances)" : "");
+			/* No handle was made on them yet. */
+			if (w->ifd >= 0)
+				close(w->ifd);
+			w->ifd = -1;
 			*out = w;
 			w->closing = true;
 			watcher_close(w);
@@ -326,7 +379,9 @@ int watcher_new(uv_loop_t *loop, const struct watch_options *o,
 		}
 		uv_poll_init(loop, &w->poll, w->ifd);
 		uv_poll_start(&w->poll, UV_READABLE, on_inotify);
-		w->handles++;
+		uv_poll_init(loop, &w->quiet, w->qfd);
+		uv_poll_start(&w->quiet, UV_READABLE, on_quiet);
+		w->handles += 2;
 	}
 	if (o->use_cache)
 		w->had_cache = cache_load(w) == 0;
@@ -385,9 +440,14 @@ void watcher_close(struct watcher *w)
 	if (w->rootfd >= 0)
 		close(w->rootfd);
 	w->rootfd = -1;
-	w->quiet.data = w;
+	if (w->qfd >= 0) {
+		uv_poll_stop(&w->quiet);
+		w->quiet.data = w;
+		uv_close((uv_handle_t *)&w->quiet, handle_closed);
+		close(w->qfd);
+		w->qfd = -1;
+	}
 	w->cap.data = w;
-	uv_close((uv_handle_t *)&w->quiet, handle_closed);
 	uv_close((uv_handle_t *)&w->cap, handle_closed);
 }
 
