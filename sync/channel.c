@@ -5,7 +5,9 @@
  * exactly that many bytes. P: NUL-separated folders that must not be
  * symlinks. D: NUL-separated paths to remove. X: a run step for sh -c.
  * W: a tar to extract at '/', sent as it is read from disk, in pieces
- * "<bytes>\n<bytes of tar>" ended by "0\n". GNU and busybox tar read their
+ * "<bytes>\n<bytes of tar>" ended by "0\n". w: a tar read whole before it
+ * is sent (a save), as one frame: the same without the piece loop, which
+ * spares a subshell in the container (~0.3 ms of ~1.9). GNU and busybox tar read their
  * input to the end on success; when tar fails early, cat drains the rest so
  * the framing holds (run only then: it costs ~1 ms on every save). The agent answers each with
  * "S <exit code>" on stdout; everything else it prints (run-step output,
@@ -37,6 +39,8 @@ static const char agent[] =
 	"  case $op in\n"
 	"  P) r \"$n\" | xargs -0 sh -c 'for d; do if [ -L \"$d\" ]; then rm -f -- \"$d\"; fi; done; exit 0' sh; echo \"S $?\";;\n"
 	"  W) { while read -r k && [ \"$k\" != 0 ]; do r \"$k\"; done; } |\n"
+	"     { tar -x -p -f - -C / 1>&2 || { s=$?; cat >/dev/null; exit $s; }; }; echo \"S $?\";;\n"
+	"  w) dd bs=65536 count=\"$n\" iflag=count_bytes,fullblock 2>/dev/null |\n"
 	"     { tar -x -p -f - -C / 1>&2 || { s=$?; cat >/dev/null; exit $s; }; }; echo \"S $?\";;\n"
 	"  D) r \"$n\" | xargs -0 rm -rf -- 1>&2; echo \"S $?\";;\n"
 	"  X) c=$(r \"$n\"); sh -c \"$c\" </dev/null 1>&2; echo \"S $?\";;\n"
@@ -272,14 +276,21 @@ static bool job_deliver(struct channel *ch, struct tar_job *j)
 	size_t n, pl = 0;
 	char *data = buf_detach(&j->piece, &n);
 	char pre[48];
-	bool last = j->rc == 1;
+	bool last = j->rc == 1, whole = false;
 
+	if (!j->begun && last && n > 0) {
+		/* The whole tar in one piece: "w <bytes>". */
+		pl = (size_t)snprintf(pre, sizeof(pre), "w %zu\n", n);
+		j->begun = true;
+		last = false; /* no end marker */
+		whole = true;
+	}
 	if (!j->begun) {
 		memcpy(pre, "W 0\n", 4);
 		pl = 4;
 		j->begun = true;
 	}
-	if (n > 0)
+	if (n > 0 && !whole)
 		pl += (size_t)snprintf(pre + pl, sizeof(pre) - pl, "%zu\n", n);
 	if (n > 0 && n <= COALESCE_BYTES) {
 		char *one = xmalloc(pl + n + 2);
@@ -299,7 +310,7 @@ static bool job_deliver(struct channel *ch, struct tar_job *j)
 		if (last)
 			engine_hijack_write(ch->h, "0\n", 2);
 	}
-	if (last) {
+	if (last || whole) {
 		ch->job = NULL;
 		job_free(j);
 		send_deletes(ch);

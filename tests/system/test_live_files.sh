@@ -2,9 +2,9 @@
 # What lands in the container, checked by content hash: deletions, new
 # nested folders, chmod +x, symlinks, hostile names (quotes, newlines,
 # $(...), backticks, leading dashes) that must arrive intact and run
-# nothing, a 2,000-file git checkout applied in full, and a 48 MB change
-# streamed in pieces. Replicas all get
-# every change.
+# nothing, a 2,000-file git checkout applied in full, a 48 MB change
+# streamed in pieces, and tar failures mid-change that keep the session in
+# step and are retried. Replicas all get every change.
 . "$(dirname "$0")/lib.sh"
 dw_init files
 mkdir -p "$T/p/src"
@@ -183,6 +183,28 @@ for r in 1 2; do
 done
 echo later >src/later.txt
 expect_same "files that could not be synced were dropped instead of retried" 60
+
+# The same for a save small enough to go as one frame ("w"): 200 KB, more
+# than the pipe between the agent's dd and tar holds, so without the drain
+# dd would stop mid-frame when tar fails and the session would lose step.
+failures=$(grep -c "could not sync" "$T/up.log")
+for r in 1 2; do
+	docker exec "$P-box-$r" sh -c 'echo file > /data/blocker2'
+done
+mkdir -p src/blocker2
+head -c 200000 /dev/urandom >src/blocker2/one.bin
+wait_for 60 sh -c "[ \$(grep -c 'could not sync' '$T/up.log') -gt $failures ]" ||
+	fail "a failing one-frame tar was not reported"
+echo after2 >src/after2.txt
+for r in 1 2; do
+	wait_for 30 sh -c "[ \"\$(docker exec $P-box-$r cat /data/after2.txt 2>/dev/null)\" = after2 ]" ||
+		fail "the session lost its framing after a failed one-frame tar (replica $r)"
+done
+for r in 1 2; do
+	docker exec "$P-box-$r" rm -f /data/blocker2
+done
+echo later2 >src/later2.txt
+expect_same "a failed one-frame change was not retried" 60
 dw_stop
 [ "$(count_containers)" -eq 0 ] || fail "containers left"
 echo ok
