@@ -57,6 +57,8 @@ static const char agent[] =
 #define INLINE_BYTES (256u << 10)
 /* A piece this small is copied to go out in one write with its framing. */
 #define COALESCE_BYTES (64u << 10)
+/* A change this large goes to a tar exec of its own (see start_direct). */
+#define DIRECT_BYTES (32u << 20)
 /* The archive-API fallback sends the tar as one request body. */
 #define FALLBACK_TAR_MAX (1u << 30)
 
@@ -93,6 +95,15 @@ struct channel {
 	int jobs_running; /* fills on the threadpool that point here */
 	unsigned gen;	/* bumped when an update ends: stale jobs see it */
 
+	/* a large tar's own exec: `tar -x` reading the stream on its stdin */
+	struct engine_hijack *dh;
+	struct engine_req *dreq;
+	struct engine_demux ddm;
+	struct buf dline;
+	char *dexec_id;
+	bool direct_busy; /* its status is still to come */
+	bool direct_wait; /* it starts once P's status is in */
+
 	/* fallback */
 	char *exec_id;
 	int fb_phase;
@@ -106,12 +117,18 @@ static void abandon_job(struct channel *ch);
 
 static void run_next(struct channel *ch);
 static void fb_next(struct channel *ch);
+static void ops_settled(struct channel *ch);
+static void start_direct(struct channel *ch);
+static void direct_close(struct channel *ch);
 
 static void finish(struct channel *ch, int err, int step, int rc)
 {
 	channel_done_cb cb = ch->done;
 
 	abandon_job(ch);
+	direct_close(ch);
+	ch->direct_busy = false;
+	ch->direct_wait = false;
 	ch->done = NULL;
 	ch->p = NULL;
 	if (cb != NULL)
@@ -165,6 +182,8 @@ static void abandon_job(struct channel *ch)
 	if (ch->job != NULL && !ch->job->running) {
 		if (ch->h != NULL)
 			engine_hijack_on_drain(ch->h, 0, NULL, NULL);
+		if (ch->dh != NULL)
+			engine_hijack_on_drain(ch->dh, 0, NULL, NULL);
 		job_free(ch->job);
 	}
 	ch->job = NULL;
@@ -277,7 +296,27 @@ static bool job_deliver(struct channel *ch, struct tar_job *j)
 	char *data = buf_detach(&j->piece, &n);
 	char pre[48];
 	bool last = j->rc == 1, whole = false;
+	struct engine_hijack *out = ch->dh != NULL ? ch->dh : ch->h;
 
+	if (ch->dh != NULL) {
+		/* The direct exec's tar reads the bytes as they are: no
+		   framing, and the end is the end of its stdin. */
+		if (n > 0)
+			engine_hijack_write_owned(out, data, n);
+		else
+			free(data);
+		if (last) {
+			ch->job = NULL;
+			job_free(j);
+			engine_hijack_shutdown(out);
+			return false;
+		}
+		if (engine_hijack_pending(out) > HIGH_WATER) {
+			engine_hijack_on_drain(out, LOW_WATER, on_drained, ch);
+			return false;
+		}
+		return true;
+	}
 	if (!j->begun && last && n > 0) {
 		/* The whole tar in one piece: "w <bytes>". */
 		pl = (size_t)snprintf(pre, sizeof(pre), "w %zu\n", n);
@@ -323,6 +362,223 @@ static bool job_deliver(struct channel *ch, struct tar_job *j)
 	return true;
 }
 
+/* ---- execs ---- */
+
+/* POST /containers/{id}/exec for argv (NULL-terminated), with stdin
+   attached when `in`. Returns engine_request's result. */
+static int exec_create(struct channel *ch, const char *const *argv, bool in,
+		       engine_done_cb cb, void *arg, struct engine_req **out)
+{
+	cJSON *o = cJSON_CreateObject(), *cmd = cJSON_AddArrayToObject(o, "Cmd");
+	struct engine_call call = {.method = "POST"};
+	char path[160], *body;
+	int rc;
+
+	for (size_t i = 0; argv[i] != NULL; i++)
+		cJSON_AddItemToArray(cmd, cJSON_CreateString(argv[i]));
+	if (in)
+		cJSON_AddBoolToObject(o, "AttachStdin", true);
+	cJSON_AddBoolToObject(o, "AttachStdout", true);
+	cJSON_AddBoolToObject(o, "AttachStderr", true);
+	cJSON_AddBoolToObject(o, "Tty", false);
+	body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	snprintf(path, sizeof(path), "/containers/%s/exec", ch->cid);
+	call.path = path;
+	call.body = body;
+	call.body_len = strlen(body);
+	rc = engine_request(ch->e, &call, cb, arg, out);
+	free(body);
+	return rc;
+}
+
+/* An exec's exit code from GET /exec/{id}/json, or -1. */
+static int exec_exit_code(int err, const struct engine_resp *resp)
+{
+	int rc = -1;
+
+	if (err == 0 && resp->status == 200) {
+		cJSON *o = cJSON_ParseWithLength(resp->body, resp->len);
+		cJSON *c = cJSON_GetObjectItem(o, "ExitCode");
+
+		if (cJSON_IsNumber(c))
+			rc = c->valueint;
+		cJSON_Delete(o);
+	}
+	return rc;
+}
+
+static void show_line(struct channel *ch, struct buf *line)
+{
+	if (ch->out != NULL)
+		ch->out(buf_str(line), line->len, ch->arg);
+	buf_reset(line);
+}
+
+/* An exec's output: gather it in `line` and show each whole line; one
+   longer than the buffer is shown in parts. */
+static void show_lines(struct channel *ch, struct buf *line, const char *data,
+		       size_t len)
+{
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t take = nl ? (size_t)(nl - data) : len;
+		size_t room = line->max - line->len;
+
+		if (take > room) {
+			buf_add(line, data, room);
+			show_line(ch, line);
+			data += room;
+			len -= room;
+			continue;
+		}
+		buf_add(line, data, take);
+		if (nl == NULL)
+			break;
+		show_line(ch, line);
+		data += take + 1;
+		len -= take + 1;
+	}
+}
+
+/* ---- a large tar's own exec ---- */
+
+/*
+ * A change of DIRECT_BYTES or more does not go through the agent: its
+ * `dd` between the session and `tar` puts every byte through one more pipe
+ * (measured: ~0.2 s of ~1.9 s for 260 MB into a debian:bookworm container).
+ * A second exec runs `tar -x` on its own stdin instead, as `docker exec -i
+ * C tar -x` does; the stream's end is a half-close, and its status the
+ * exec's exit code. The agent keeps P before it and D and the run steps
+ * after it.
+ */
+static void direct_close(struct channel *ch)
+{
+	if (ch->dh != NULL) {
+		engine_hijack_close(ch->dh);
+		ch->dh = NULL;
+	}
+	if (ch->dreq != NULL) {
+		engine_forget(ch->dreq);
+		ch->dreq = NULL;
+	}
+	free(ch->dexec_id);
+	ch->dexec_id = NULL;
+	buf_reset(&ch->dline);
+}
+
+/* The direct tar is over, with its exit code (-1: it could not run). */
+static void direct_done(struct channel *ch, int rc)
+{
+	direct_close(ch);
+	ch->direct_busy = false;
+	if (rc != 0 && ch->fail_err == 0) {
+		ch->fail_err = DW_STEP;
+		ch->fail_rc = rc;
+		log_debug("direct tar exited %d", rc);
+	}
+	send_deletes(ch);
+}
+
+static void direct_inspected(struct engine_req *req, int err,
+			     const struct engine_resp *resp, void *arg)
+{
+	struct channel *ch = arg;
+
+	(void)req;
+	ch->dreq = NULL;
+	direct_done(ch, exec_exit_code(err, resp));
+}
+
+/* tar's complaints, with the container's prefix. */
+static int direct_frame(int stream, const char *data, size_t len, void *arg)
+{
+	struct channel *ch = arg;
+
+	(void)stream;
+	show_lines(ch, &ch->dline, data, len);
+	return 0;
+}
+
+static void direct_read(struct engine_hijack *h, const char *data, ssize_t n,
+			void *arg)
+{
+	struct channel *ch = arg;
+	struct engine_call call = {.method = "GET"};
+	char path[160];
+
+	(void)h;
+	if (n > 0) {
+		engine_demux_feed(&ch->ddm, data, (size_t)n, direct_frame, ch);
+		return;
+	}
+	/* tar exited (or the connection broke): stop feeding it, and ask
+	   how it ended. */
+	if (ch->dline.len > 0)
+		show_line(ch, &ch->dline);
+	abandon_job(ch);
+	engine_hijack_close(ch->dh);
+	ch->dh = NULL;
+	snprintf(path, sizeof(path), "/exec/%s/json", ch->dexec_id);
+	call.path = path;
+	if (engine_request(ch->e, &call, direct_inspected, ch, &ch->dreq) != 0)
+		direct_done(ch, -1);
+}
+
+static void direct_opened(struct engine_hijack *h, int err, void *arg)
+{
+	struct channel *ch = arg;
+
+	(void)h;
+	if (err != 0) {
+		log_debug("direct tar: the exec could not attach: %s", dw_strerror(err));
+		direct_done(ch, -1);
+		return;
+	}
+	start_job(ch, false);
+}
+
+static void direct_created(struct engine_req *req, int err,
+			   const struct engine_resp *resp, void *arg)
+{
+	struct channel *ch = arg;
+	cJSON *o, *id;
+	char path[160];
+
+	(void)req;
+	ch->dreq = NULL;
+	if (err != 0 || resp->status != 201) {
+		log_debug("direct tar: exec create: %s", err != 0 ? dw_strerror(err) : "refused");
+		direct_done(ch, -1);
+		return;
+	}
+	o = cJSON_ParseWithLength(resp->body, resp->len);
+	id = cJSON_GetObjectItem(o, "Id");
+	ch->dexec_id = xstrdup(cJSON_IsString(id) ? id->valuestring : "x");
+	cJSON_Delete(o);
+	snprintf(path, sizeof(path), "/exec/%s/start", ch->dexec_id);
+	engine_demux_init(&ch->ddm, false);
+	if (engine_hijack_open(ch->e, path, "{\"Detach\":false,\"Tty\":false}",
+			       direct_opened, direct_read, ch, &ch->dh) != 0) {
+		ch->dh = NULL;
+		direct_done(ch, -1);
+	}
+}
+
+static void start_direct(struct channel *ch)
+{
+	static const char *const argv[] = {"tar", "-x", "-p", "-f", "-", "-C", "/", NULL};
+
+	if (exec_create(ch, argv, true, direct_created, ch, &ch->dreq) != 0) {
+		/* Through the agent, then (this may be inside channel_apply,
+		   where the update must not end). */
+		ch->dreq = NULL;
+		ch->direct_busy = false;
+		ch->ops[ch->n_ops++] = 'W';
+		start_job(ch, false);
+	}
+}
+
 /* ---- the fast path ---- */
 
 static int send_op(struct channel *ch, char op, const char *data, size_t n)
@@ -353,6 +609,16 @@ static void start_update(struct channel *ch)
 		ch->ops[ch->n_ops++] = 'P';
 		send_op(ch, 'P', p->parents.data, p->parents.len);
 	}
+	if (p->n_members > 0 && p->bytes >= DIRECT_BYTES) {
+		/* D follows once its tar has exited; it starts after P, which
+		   must have made the folders real before tar writes. */
+		ch->direct_busy = true;
+		if (ch->n_ops > 0)
+			ch->direct_wait = true;
+		else
+			start_direct(ch);
+		return;
+	}
 	if (p->n_members > 0) {
 		/* D follows once the whole tar is on its way. */
 		ch->ops[ch->n_ops++] = 'W';
@@ -370,8 +636,20 @@ static void send_deletes(struct channel *ch)
 		ch->ops[ch->n_ops++] = 'D';
 		send_op(ch, 'D', p->deletes.data, p->deletes.len);
 	}
-	if (ch->n_ops == 0)
-		run_next(ch);
+	ops_settled(ch);
+}
+
+/* Once every P/W/D status is in and the direct tar (if any) is done: the
+   run steps, or the end of a failed update. */
+static void ops_settled(struct channel *ch)
+{
+	if (ch->n_ops > 0 || ch->direct_busy)
+		return;
+	if (ch->fail_err != 0) {
+		finish(ch, ch->fail_err, -1, ch->fail_rc);
+		return;
+	}
+	run_next(ch);
 }
 
 static void run_next(struct channel *ch)
@@ -400,13 +678,11 @@ static void on_status(struct channel *ch, int rc)
 			ch->fail_rc = rc;
 			log_debug("agent: %c exited %d", op, rc);
 		}
-		if (ch->n_ops > 0)
-			return;
-		if (ch->fail_err != 0) {
-			finish(ch, ch->fail_err, -1, ch->fail_rc);
-			return;
+		if (op == 'P' && ch->direct_wait) {
+			ch->direct_wait = false;
+			start_direct(ch);
 		}
-		run_next(ch);
+		ops_settled(ch);
 		return;
 	}
 	if (!ch->running)
@@ -555,27 +831,11 @@ static void on_exec_created(struct engine_req *req, int err,
 
 static void open_agent(struct channel *ch)
 {
-	cJSON *o = cJSON_CreateObject(), *cmd = cJSON_AddArrayToObject(o, "Cmd");
-	struct engine_call call = {.method = "POST"};
-	char path[160], *body;
+	const char *const argv[] = {"sh", "-c", agent, NULL};
 
-	cJSON_AddBoolToObject(o, "AttachStdin", true);
-	cJSON_AddBoolToObject(o, "AttachStdout", true);
-	cJSON_AddBoolToObject(o, "AttachStderr", true);
-	cJSON_AddBoolToObject(o, "Tty", false);
-	cJSON_AddItemToArray(cmd, cJSON_CreateString("sh"));
-	cJSON_AddItemToArray(cmd, cJSON_CreateString("-c"));
-	cJSON_AddItemToArray(cmd, cJSON_CreateString(agent));
-	body = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	snprintf(path, sizeof(path), "/containers/%s/exec", ch->cid);
-	call.path = path;
-	call.body = body;
-	call.body_len = strlen(body);
 	ch->state = CH_OPENING;
 	buf_reset(&ch->open_err);
-	engine_request(ch->e, &call, on_exec_created, ch, NULL);
-	free(body);
+	exec_create(ch, argv, true, on_exec_created, ch, NULL);
 }
 
 /* ---- the fallback: archive API and one exec per step ---- */
@@ -609,20 +869,7 @@ static int fb_frame(int stream, const char *data, size_t len, void *arg)
 	struct fb_exec *x = arg;
 
 	(void)stream;
-	while (len > 0) {
-		const char *nl = memchr(data, '\n', len);
-		size_t take = nl ? (size_t)(nl - data) : len;
-
-		if (buf_add(&x->line, data, take) != 0)
-			buf_reset(&x->line);
-		if (nl == NULL)
-			break;
-		if (x->ch->out != NULL)
-			x->ch->out(buf_str(&x->line), x->line.len, x->ch->arg);
-		buf_reset(&x->line);
-		data += take + 1;
-		len -= take + 1;
-	}
+	show_lines(x->ch, &x->line, data, len);
 	return 0;
 }
 
@@ -650,17 +897,9 @@ static void fb_inspected(struct engine_req *req, int err,
 {
 	struct fb_exec *x = arg;
 	struct channel *ch = x->ch;
-	int rc = -1;
+	int rc = exec_exit_code(err, resp);
 
 	(void)req;
-	if (err == 0 && resp->status == 200) {
-		cJSON *o = cJSON_ParseWithLength(resp->body, resp->len);
-		cJSON *c = cJSON_GetObjectItem(o, "ExitCode");
-
-		if (cJSON_IsNumber(c))
-			rc = c->valueint;
-		cJSON_Delete(o);
-	}
 	buf_release(&x->line);
 	free(x);
 	fb_step_done(ch, rc);
@@ -714,24 +953,10 @@ static void fb_created(struct engine_req *req, int err,
 static void fb_exec(struct channel *ch, char *const *argv)
 {
 	struct fb_exec *x = xcalloc(1, sizeof(*x));
-	cJSON *o = cJSON_CreateObject(), *cmd = cJSON_AddArrayToObject(o, "Cmd");
-	struct engine_call call = {.method = "POST"};
-	char path[160], *body;
 
 	x->ch = ch;
 	buf_init(&x->line, LINE_MAX_BYTES);
-	for (size_t i = 0; argv[i] != NULL; i++)
-		cJSON_AddItemToArray(cmd, cJSON_CreateString(argv[i]));
-	cJSON_AddBoolToObject(o, "AttachStdout", true);
-	cJSON_AddBoolToObject(o, "AttachStderr", true);
-	body = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	snprintf(path, sizeof(path), "/containers/%s/exec", ch->cid);
-	call.path = path;
-	call.body = body;
-	call.body_len = strlen(body);
-	engine_request(ch->e, &call, fb_created, x, NULL);
-	free(body);
+	exec_create(ch, (const char *const *)argv, false, fb_created, x, NULL);
 }
 
 static void fb_put_done(struct engine_req *req, int err,
@@ -820,6 +1045,7 @@ struct channel *channel_new(struct engine *e, const char *container_id,
 	for (int i = 0; i < 3; i++)
 		buf_init(&ch->line[i], LINE_MAX_BYTES);
 	buf_init(&ch->open_err, 4096);
+	buf_init(&ch->dline, LINE_MAX_BYTES);
 	return ch;
 }
 
@@ -871,6 +1097,9 @@ void channel_reset(struct channel *ch)
 		engine_hijack_close(ch->h);
 		ch->h = NULL;
 	}
+	direct_close(ch);
+	ch->direct_busy = false;
+	ch->direct_wait = false;
 	if (ch->state != CH_FALLBACK)
 		ch->state = CH_CLOSED;
 	for (int i = 0; i < 3; i++)
@@ -896,6 +1125,7 @@ static void channel_destroy(struct channel *ch)
 	for (int i = 0; i < 3; i++)
 		buf_release(&ch->line[i]);
 	buf_release(&ch->open_err);
+	buf_release(&ch->dline);
 	free(ch->step_ns);
 	free(ch->exec_id);
 	free(ch->cid);

@@ -6,7 +6,9 @@
  * --) and the run steps, each framed by a byte count that the agent reads
  * exactly (dd iflag=count_bytes,fullblock), and reads back
  * one status line per operation. File names and contents are data on the
- * agent's stdin, never shell text.
+ * agent's stdin, never shell text. A change of 32 MiB or more skips the
+ * agent's dd: its tar goes to a second exec of `tar -x` reading its own
+ * stdin, ended by a half-close, between the agent's P and its D.
  *
  * When the image lacks sh, tar, dd, xargs, rm or cat, the channel says why
  * once and falls back to the engine's archive API (PUT /containers/{id}/archive)

@@ -160,8 +160,10 @@ void sync_plan_build(const char *root, const struct project_container *c,
 			p->writes[p->n_members].src = path_join(root, ch->path);
 			p->writes[p->n_members++].dst = xstrdup(cpath);
 			add_parents(p, to, cpath);
-			if (ch->type != CTYPE_DIR)
+			if (ch->type != CTYPE_DIR) {
 				p->n_writes++;
+				p->bytes += ch->size;
+			}
 		}
 		if (ch->type != CTYPE_DIR) {
 			p->names = xreallocarray(p->names, p->n_names + 1, sizeof(char *));

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "base/changeset.h"
@@ -37,6 +38,7 @@ struct sync_plan {
 	char **pv;	      /* parents being collected */
 	size_t n_pv;
 	size_t n_writes;      /* files and links among them */
+	uint64_t bytes;	      /* their sizes when the change was seen */
 	size_t n_deletes;
 	char **names;	      /* project-relative paths applied, for messages */
 	size_t n_names;

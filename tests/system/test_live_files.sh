@@ -2,9 +2,10 @@
 # What lands in the container, checked by content hash: deletions, new
 # nested folders, chmod +x, symlinks, hostile names (quotes, newlines,
 # $(...), backticks, leading dashes) that must arrive intact and run
-# nothing, a 2,000-file git checkout applied in full, a 48 MB change
-# streamed in pieces, and tar failures mid-change that keep the session in
-# step and are retried. Replicas all get every change.
+# nothing, a 2,000-file git checkout applied in full, 20 MB and 48 MB
+# changes streamed in pieces (the second through a tar exec of its own),
+# and tar failures mid-change that keep the session in step and are
+# retried. Replicas all get every change.
 . "$(dirname "$0")/lib.sh"
 dw_init files
 mkdir -p "$T/p/src"
@@ -154,11 +155,16 @@ expect_same "first branch" 120
 (cd src && git checkout -q two)
 expect_same "git checkout not applied in full" 120
 
-# A change far larger than one streamed piece of the tar and than what may
-# wait in the socket (48 MB in 12 files): it goes in pieces, with
-# back-pressure, and arrives intact in both replicas.
-mkdir -p src/big
-for i in $(seq 1 12); do head -c 4000000 /dev/urandom >"src/big/r$i.bin"; done
+# Large changes, each made outside the tree and moved in, so that it is
+# one change. 20 MB goes through the agent in 4 MiB pieces, more than may
+# wait in the socket, with back-pressure; 48 MB goes to a tar exec of its
+# own. Both arrive intact in both replicas.
+mkdir -p "$T/stage/big" "$T/stage/huge"
+for i in $(seq 1 5); do head -c 4000000 /dev/urandom >"$T/stage/big/r$i.bin"; done
+mv "$T/stage/big" src/big
+expect_same "a 20 MB change did not arrive intact" 120
+for i in $(seq 1 12); do head -c 4000000 /dev/urandom >"$T/stage/huge/h$i.bin"; done
+mv "$T/stage/huge" src/huge
 expect_same "a 48 MB change did not arrive intact" 120
 
 # When tar fails part-way through a streamed change (here a folder the
@@ -184,27 +190,42 @@ done
 echo later >src/later.txt
 expect_same "files that could not be synced were dropped instead of retried" 60
 
-# The same for a save small enough to go as one frame ("w"): 200 KB, more
-# than the pipe between the agent's dd and tar holds, so without the drain
-# dd would stop mid-frame when tar fails and the session would lose step.
-failures=$(grep -c "could not sync" "$T/up.log")
-for r in 1 2; do
-	docker exec "$P-box-$r" sh -c 'echo file > /data/blocker2'
-done
-mkdir -p src/blocker2
-head -c 200000 /dev/urandom >src/blocker2/one.bin
-wait_for 60 sh -c "[ \$(grep -c 'could not sync' '$T/up.log') -gt $failures ]" ||
-	fail "a failing one-frame tar was not reported"
-echo after2 >src/after2.txt
-for r in 1 2; do
-	wait_for 30 sh -c "[ \"\$(docker exec $P-box-$r cat /data/after2.txt 2>/dev/null)\" = after2 ]" ||
-		fail "the session lost its framing after a failed one-frame tar (replica $r)"
-done
-for r in 1 2; do
-	docker exec "$P-box-$r" rm -f /data/blocker2
-done
-echo later2 >src/later2.txt
-expect_same "a failed one-frame change was not retried" 60
+# blocked_change NAME WHAT: with /data/NAME a file in both replicas, move
+# the staged folder $T/stage/NAME in as src/NAME. The failure must be
+# reported, a save after it must still land (the session kept its step),
+# and once the obstacle is gone the next save brings the failed files.
+blocked_change() {
+	local name=$1 what=$2 failures r
+	failures=$(grep -c "could not sync" "$T/up.log")
+	for r in 1 2; do
+		docker exec "$P-box-$r" sh -c "echo file > /data/$name"
+	done
+	mv "$T/stage/$name" "src/$name"
+	wait_for 60 sh -c "[ \$(grep -c 'could not sync' '$T/up.log') -gt $failures ]" ||
+		fail "a failing $what was not reported"
+	echo "after $name" >"src/after-$name.txt"
+	for r in 1 2; do
+		wait_for 30 sh -c "[ \"\$(docker exec $P-box-$r cat /data/after-$name.txt 2>/dev/null)\" = 'after $name' ]" ||
+			fail "the session lost its step after a failed $what (replica $r)"
+	done
+	for r in 1 2; do
+		docker exec "$P-box-$r" rm -f "/data/$name"
+	done
+	echo later >"src/later-$name.txt"
+	expect_same "a failed $what was not retried" 120
+}
+
+# A save small enough to go as one frame ("w"): 200 KB, more than the pipe
+# between the agent's dd and tar holds, so without the drain dd would stop
+# mid-frame when tar fails and the session would lose step.
+mkdir -p "$T/stage/blocker2"
+head -c 200000 /dev/urandom >"$T/stage/blocker2/one.bin"
+blocked_change blocker2 "one-frame tar"
+# A change large enough for a tar exec of its own (36 MB): the agent's
+# session is not involved, and must go on.
+mkdir -p "$T/stage/blocker3"
+for i in $(seq 1 9); do head -c 4000000 /dev/urandom >"$T/stage/blocker3/c$i.bin"; done
+blocked_change blocker3 "direct tar"
 dw_stop
 [ "$(count_containers)" -eq 0 ] || fail "containers left"
 echo ok
