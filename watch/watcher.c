@@ -404,6 +404,18 @@ static void handle_closed(uv_handle_t *h)
 	free(w);
 }
 
+/* Stop polling *fd, close its handle and the descriptor. */
+static void close_poll(struct watcher *w, uv_poll_t *p, int *fd)
+{
+	if (*fd < 0)
+		return;
+	uv_poll_stop(p);
+	p->data = w;
+	uv_close((uv_handle_t *)p, handle_closed);
+	close(*fd);
+	*fd = -1;
+}
+
 void watcher_close(struct watcher *w)
 {
 	if (w == NULL)
@@ -413,13 +425,7 @@ void watcher_close(struct watcher *w)
 		return; /* the settle in flight finishes the close */
 	if (w->o.use_cache && !w->initial && w->changed)
 		cache_save(w);
-	if (w->ifd >= 0) {
-		uv_poll_stop(&w->poll);
-		w->poll.data = w;
-		uv_close((uv_handle_t *)&w->poll, handle_closed);
-		close(w->ifd);
-		w->ifd = -1;
-	}
+	close_poll(w, &w->poll, &w->ifd);
 	for (size_t i = 0; i < w->wd_cap; i++)
 		free(w->wd_path[i]);
 	free(w->wd_path);
@@ -440,13 +446,7 @@ void watcher_close(struct watcher *w)
 	if (w->rootfd >= 0)
 		close(w->rootfd);
 	w->rootfd = -1;
-	if (w->qfd >= 0) {
-		uv_poll_stop(&w->quiet);
-		w->quiet.data = w;
-		uv_close((uv_handle_t *)&w->quiet, handle_closed);
-		close(w->qfd);
-		w->qfd = -1;
-	}
+	close_poll(w, &w->quiet, &w->qfd);
 	w->cap.data = w;
 	uv_close((uv_handle_t *)&w->cap, handle_closed);
 }
