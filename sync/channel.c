@@ -127,8 +127,6 @@ static void finish(struct channel *ch, int err, int step, int rc)
 
 	abandon_job(ch);
 	direct_close(ch);
-	ch->direct_busy = false;
-	ch->direct_wait = false;
 	ch->done = NULL;
 	ch->p = NULL;
 	if (cb != NULL)
@@ -452,8 +450,11 @@ static void show_lines(struct channel *ch, struct buf *line, const char *data,
  * exec's exit code. The agent keeps P before it and D and the run steps
  * after it.
  */
+/* Drop the direct tar, whatever state it is in: nothing of it is due. */
 static void direct_close(struct channel *ch)
 {
+	ch->direct_busy = false;
+	ch->direct_wait = false;
 	if (ch->dh != NULL) {
 		engine_hijack_close(ch->dh);
 		ch->dh = NULL;
@@ -471,7 +472,6 @@ static void direct_close(struct channel *ch)
 static void direct_done(struct channel *ch, int rc)
 {
 	direct_close(ch);
-	ch->direct_busy = false;
 	if (rc != 0 && ch->fail_err == 0) {
 		ch->fail_err = DW_STEP;
 		ch->fail_rc = rc;
@@ -1098,8 +1098,6 @@ void channel_reset(struct channel *ch)
 		ch->h = NULL;
 	}
 	direct_close(ch);
-	ch->direct_busy = false;
-	ch->direct_wait = false;
 	if (ch->state != CH_FALLBACK)
 		ch->state = CH_CLOSED;
 	for (int i = 0; i < 3; i++)
