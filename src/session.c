@@ -689,10 +689,19 @@ void session_restart(struct instance *in, session_ready_cb cb, void *arg)
 	engine_request(in->s->e, &call, on_restarted, in, NULL);
 }
 
+/*
+ * Replacement. With host port 0 the new container starts beside the old one,
+ * and the old one goes once the new one is ready. A fixed host port can be
+ * held by one container at a time, so there the old one is stopped first;
+ * if the new one then fails, it is removed and the old one started again.
+ * Either way the new container ends up with the old one's name and place.
+ */
 struct replace {
 	struct instance *old, *nw;
 	session_ready_cb cb;
 	void *arg;
+	bool stopped_old; /* fixed ports: the old one was stopped first */
+	int err;	  /* why the new one failed */
 };
 
 static void free_instance(struct instance *in);
@@ -704,6 +713,14 @@ static void replace_end(struct replace *r, int err)
 	r->cb(old, err, r->arg);
 	free_instance(r->nw);
 	free(r);
+}
+
+static bool fixed_ports(const struct project_container *c)
+{
+	for (size_t i = 0; i < c->n_ports; i++)
+		if (c->ports[i].host != 0)
+			return true;
+	return false;
 }
 
 static void on_renamed(struct engine_req *req, int err,
@@ -737,9 +754,49 @@ static void on_old_gone(struct engine_req *req, int err,
 
 	(void)req, (void)err, (void)resp;
 	call.path = path;
-	engine_request(r->old->s->e, &call, on_renamed, r, NULL);
+	if (engine_request(r->old->s->e, &call, on_renamed, r, NULL) != 0)
+		on_renamed(NULL, DW_ENGINE_DOWN, NULL, r);
 	free(enc);
 	free(path);
+}
+
+static void old_back(struct instance *old, int err, void *arg)
+{
+	struct replace *r = arg;
+
+	if (err == 0)
+		session_say(old->s, old, "notice",
+			    "the new container failed (%s); the old one runs again",
+			    dw_strerror(r->err));
+	else
+		session_say(old->s, old, "notice",
+			    "the new container failed (%s), and the old one did not "
+			    "come back either; the next save tries again",
+			    dw_strerror(r->err));
+	replace_end(r, r->err);
+}
+
+static void on_old_started(struct engine_req *req, int err,
+			   const struct engine_resp *resp, void *arg)
+{
+	struct replace *r = arg;
+	struct instance *old = r->old;
+
+	(void)req;
+	if (old->s->shutting_down) {
+		replace_end(r, DW_CANCELED);
+		return;
+	}
+	if (err != 0 || (resp->status != 204 && resp->status != 304)) {
+		old->state = INST_FAILED;
+		old_back(old, err != 0 ? err : DW_ENGINE_HTTP, r);
+		return;
+	}
+	old->ready_cb = old_back;
+	old->ready_arg = r;
+	old->state = INST_STARTING;
+	session_follow_logs(old, (long)time(NULL) - 1);
+	inspect_ports(old);
 }
 
 static void on_new_ready(struct instance *nw, int err, void *arg)
@@ -749,19 +806,52 @@ static void on_new_ready(struct instance *nw, int err, void *arg)
 	char path[256];
 
 	if (err != 0 || nw->s->shutting_down) {
-		/* Keep the old container; drop the new one. */
+		/* Drop the new one; keep (or bring back) the old one. */
 		if (nw->id != NULL) {
 			snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", nw->id);
 			call.path = path;
 			engine_request(nw->s->e, &call, NULL, NULL, NULL);
 		}
-		replace_end(r, err != 0 ? err : DW_CANCELED);
+		r->err = err != 0 ? err : DW_CANCELED;
+		if (r->stopped_old && !nw->s->shutting_down) {
+			struct engine_call start = {.method = "POST", .timeout_ms = 30000};
+
+			snprintf(path, sizeof(path), "/containers/%s/start", r->old->id);
+			start.path = path;
+			if (engine_request(nw->s->e, &start, on_old_started, r, NULL) != 0)
+				on_old_started(NULL, DW_ENGINE_DOWN, NULL, r);
+			return;
+		}
+		replace_end(r, r->err);
 		return;
 	}
 	session_log_close(r->old);
 	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", r->old->id);
 	call.path = path;
-	engine_request(nw->s->e, &call, on_old_gone, r, NULL);
+	if (engine_request(nw->s->e, &call, on_old_gone, r, NULL) != 0)
+		on_old_gone(NULL, DW_ENGINE_DOWN, NULL, r);
+}
+
+static void on_old_stopped(struct engine_req *req, int err,
+			   const struct engine_resp *resp, void *arg)
+{
+	struct replace *r = arg;
+
+	(void)req;
+	if (r->old->s->shutting_down) {
+		replace_end(r, DW_CANCELED);
+		return;
+	}
+	if (err != 0 || (resp->status != 204 && resp->status != 304)) {
+		/* Still holding its ports: a new one could not bind them. */
+		r->old->state = INST_READY;
+		session_say(r->old->s, r->old, "notice",
+			    "cannot stop the old container to free its ports (%s); kept it",
+			    err != 0 ? dw_strerror(err) : "the engine refused");
+		replace_end(r, err != 0 ? err : DW_ENGINE_HTTP);
+		return;
+	}
+	inst_begin(r->nw);
 }
 
 void session_replace(struct instance *old, session_ready_cb cb, void *arg)
@@ -783,6 +873,24 @@ void session_replace(struct instance *old, session_ready_cb cb, void *arg)
 	r->nw = nw;
 	r->cb = cb;
 	r->arg = arg;
+	if (fixed_ports(old->cs->c) && old->id != NULL) {
+		struct engine_call call = {.method = "POST", .timeout_ms = 60000};
+		char path[256];
+
+		/* Stop probing and following the old one while it is down. */
+		uv_timer_stop(&old->timer);
+		if (old->probe != NULL)
+			engine_cancel(old->probe);
+		session_log_close(old);
+		old->state = INST_STOPPING;
+		r->stopped_old = true;
+		/* The old container is thrown away: a short grace. */
+		snprintf(path, sizeof(path), "/containers/%s/stop?t=1", old->id);
+		call.path = path;
+		if (engine_request(old->s->e, &call, on_old_stopped, r, NULL) != 0)
+			on_old_stopped(NULL, DW_ENGINE_DOWN, NULL, r);
+		return;
+	}
 	inst_begin(nw);
 }
 
