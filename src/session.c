@@ -133,28 +133,38 @@ static const char *inst_path(struct instance *in, const char *fmt, char *buf,
 
 static void ready_now(struct instance *in);
 
-static void initial_synced(struct instance *in, int err, void *arg)
+static void caught_up(struct instance *in, int err, bool restart)
 {
-	(void)arg;
 	if (in->state != INST_PROBING)
 		return;
 	if (err != 0) {
-		session_fail(in->s, in, "initial sync failed");
+		session_fail(in->s, in, "catch-up sync failed: %s", dw_strerror(err));
 		return;
 	}
 	in->synced_once = true;
+	if (restart) {
+		/* What was synced is read at start (restart_container). The
+		   restart probes again, and readiness then counts. */
+		session_restart(in, in->ready_cb, in->ready_arg);
+		return;
+	}
 	ready_now(in);
+}
+
+/* Does the container need a catch-up sync before it counts as ready? A
+   container whose image was built from the tree already holds it; any
+   other (a registry image, one adopted from an earlier run, one the engine
+   or a crash restarted) may not. */
+static bool needs_catchup(const struct instance *in)
+{
+	return !in->synced_once && (in->cs->c->image != NULL || in->adopted);
 }
 
 static void ready(struct instance *in)
 {
 	if (in->state != INST_PROBING)
 		return;
-	/* A container whose image does not hold the synced files (a registry
-	   image, or one adopted from an earlier run) is brought up to date
-	   before it counts as ready. */
-	if (!in->synced_once && (in->cs->c->image != NULL || in->adopted) &&
-	    session_live_initial(in, initial_synced, NULL))
+	if (needs_catchup(in) && session_live_catchup(in, caught_up))
 		return;
 	ready_now(in);
 }
@@ -196,8 +206,7 @@ static void ready_now(struct instance *in)
 			    "and removes them",
 			    s->n_cs, s->n_cs == 1 ? "" : "s",
 			    (double)(now_ns() - s->start_ns) / 1e6);
-		if (!s->o.no_watch)
-			session_live_start(s);
+		session_live_all_ready(s);
 	}
 }
 
@@ -1053,6 +1062,22 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* ---- setup ---- */
 
+void session_images_start(struct session *s)
+{
+	if (s->shutting_down)
+		return;
+	for (size_t i = 0; i < s->n_cs; i++) {
+		struct cstate *cs = &s->cs[i];
+
+		s->images_pending++;
+		if (image_ensure(s->e, s->p, cs->c, image_progress, image_done, cs) != 0) {
+			s->images_pending--;
+			session_fail(s, NULL, "%s: cannot start the image job", cs->c->name);
+			return;
+		}
+	}
+}
+
 static void on_engine(struct engine *e, int err, void *arg)
 {
 	struct session *s = arg;
@@ -1067,16 +1092,10 @@ static void on_engine(struct engine *e, int err, void *arg)
 		finish_if_done(s);
 		return;
 	}
-	for (size_t i = 0; i < s->n_cs; i++) {
-		struct cstate *cs = &s->cs[i];
-
-		s->images_pending++;
-		if (image_ensure(s->e, s->p, cs->c, image_progress, image_done, cs) != 0) {
-			s->images_pending--;
-			session_fail(s, NULL, "%s: cannot start the image job", cs->c->name);
-			return;
-		}
-	}
+	/* Watch from the first moment: the images are built from the tree
+	   the watcher has scanned, and what changes while they build and
+	   start is applied once each container is ready. */
+	session_live_start(s);
 }
 
 static void mkdirs(const char *path)
