@@ -42,6 +42,7 @@ struct live_c {
 	struct changeset held; /* could not be synced: retried with the next
 				  change, so it is never dropped */
 	bool rebuild;
+	bool rebuild_due; /* the last rebuild failed: the next change retries */
 	char *reason;
 	bool busy;
 	struct changeset current;
@@ -321,11 +322,17 @@ static void rebuilt(void *arg, int err, const char *ref, bool built, const char 
 		return;
 	}
 	if (err != 0) {
+		/* The running container stays; what the change syncs still goes
+		   into it, and the next change to this container rebuilds again
+		   (the image still lacks this one). */
 		lc->update_failed = true;
+		lc->rebuild_due = true;
 		session_say(lc->s, &lc->cs->inst[0], "update-failed",
-			    "rebuild failed, the running container is unchanged: %s",
+			    "%s failed: %s; the running container keeps going, synced "
+			    "files still reach it, and the next save tries again",
+			    lc->cs->c->build != NULL ? "rebuild" : "pull",
 			    cause != NULL ? cause : dw_strerror(err));
-		finish_update(lc);
+		start_live(lc);
 		return;
 	}
 	if (lc->cs->c->build != NULL && lc->cs->image_ref != NULL &&
@@ -386,6 +393,7 @@ static void kick(struct live_c *lc)
 	changeset_init(&lc->pending);
 	lc->t0 = lc->current.first_event_ns ? lc->current.first_event_ns : now_ns();
 	if (lc->rebuild) {
+		lc->rebuild_due = false;
 		/* A new image carries these changes, and a recreated registry
 		   image gets them by its catch-up sync; an image that did not
 		   change gets them live (rebuilt()). */
@@ -446,6 +454,11 @@ static void on_change(struct watcher *w, struct changeset *cs, void *arg)
 			free(lc->reason);
 			lc->reason = reason;
 			reason = NULL;
+		}
+		if (lc->rebuild_due && !lc->rebuild) {
+			lc->rebuild = true;
+			free(lc->reason);
+			lc->reason = xstrdup("the last rebuild failed");
 		}
 		free(reason);
 		kick(lc);
