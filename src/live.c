@@ -335,15 +335,10 @@ static void rebuilt(void *arg, int err, const char *ref, bool built, const char 
 		start_live(lc);
 		return;
 	}
-	if (lc->cs->c->build != NULL && lc->cs->image_ref != NULL &&
-	    strcmp(lc->cs->image_ref, ref) == 0) {
-		/* Nothing the image reads changed (a fall_back_on file outside
-		   the context, say): the rest of the change goes in live. */
-		session_say(lc->s, &lc->cs->inst[0], "update",
-			    "image %s unchanged; nothing to replace", ref);
-		start_live(lc);
-		return;
-	}
+	/* Replace even when the tag did not change (nothing the image reads
+	   changed, as with a fall_back_on file outside the context): the
+	   user asked to start over. The new container is caught up before
+	   it counts as ready, so it gets every pending change either way. */
 	free(lc->cs->image_ref);
 	lc->cs->image_ref = xstrdup(ref);
 	lc->left = lc->cs->n_inst;
@@ -394,9 +389,7 @@ static void kick(struct live_c *lc)
 	lc->t0 = lc->current.first_event_ns ? lc->current.first_event_ns : now_ns();
 	if (lc->rebuild) {
 		lc->rebuild_due = false;
-		/* A new image carries these changes, and a recreated registry
-		   image gets them by its catch-up sync; an image that did not
-		   change gets them live (rebuilt()). */
+		/* The replacement's catch-up sync brings these changes. */
 		lc->rebuild = false;
 		start_rebuild(lc);
 		return;

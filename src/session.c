@@ -151,20 +151,16 @@ static void caught_up(struct instance *in, int err, bool restart)
 	ready_now(in);
 }
 
-/* Does the container need a catch-up sync before it counts as ready? A
-   container whose image was built from the tree already holds it; any
-   other (a registry image, one adopted from an earlier run, one the engine
-   or a crash restarted) may not. */
-static bool needs_catchup(const struct instance *in)
-{
-	return !in->synced_once && (in->cs->c->image != NULL || in->adopted);
-}
-
+/* Every container with sync rules is caught up before it first counts as
+   ready: even an image built from the tree lacks what was synced since
+   (a reused tag, a sync source no COPY reads), and a registry image, an
+   adopted or a recreated container may lack anything. Listing and
+   comparing cost little when nothing differs. A restart keeps the files. */
 static void ready(struct instance *in)
 {
 	if (in->state != INST_PROBING)
 		return;
-	if (needs_catchup(in) && session_live_catchup(in, caught_up))
+	if (!in->synced_once && session_live_catchup(in, caught_up))
 		return;
 	ready_now(in);
 }

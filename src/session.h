@@ -46,7 +46,7 @@ struct instance {
 	bool adopted;
 	bool removing;
 	bool restarting;
-	bool synced_once;	/* initial sync done */
+	bool synced_once;	/* caught up since it was created */
 	bool tail_only;		/* log lines go to the tail, not the screen */
 	bool liveness;		/* the probe timer runs the liveness probe */
 	int live_fails;		/* consecutive liveness failures */
