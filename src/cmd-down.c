@@ -1,6 +1,7 @@
 /*
  * `devwatch down`: remove every container labelled with the project's name,
- * whether a running devwatch started it or a killed one left it behind.
+ * whether a running devwatch started it or a killed one left it behind,
+ * then the project's network.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "base/util.h"
 #include "cmd-util.h"
 #include "cmd.h"
+#include "network.h"
 
 int cmd_down(int argc, char **argv)
 {
@@ -75,6 +77,21 @@ int cmd_down(int argc, char **argv)
 			failed++;
 			fprintf(stderr, "devwatch: could not remove %s: %s\n", name,
 				err != 0 ? dw_strerror(err) : "the engine refused");
+		}
+	}
+	{
+		char *cause = NULL;
+		int n = network_remove_sync(x.e, x.p, &cause);
+
+		if (n < 0) {
+			failed++;
+			fprintf(stderr, "devwatch: %s\n", cause);
+			free(cause);
+		} else if (n > 0 && !json) {
+			char *name = project_network_name(x.p);
+
+			printf("removed network %s\n", name);
+			free(name);
 		}
 	}
 	if (json)

@@ -22,12 +22,14 @@
 #include "base/util.h"
 #include "build/container.h"
 #include "build/image.h"
+#include "network.h"
 
 static void inst_create(struct instance *in);
 static void liveness_start(struct instance *in);
 static void inst_begin(struct instance *in);
 static void inspect_ports(struct instance *in);
 static void teardown(struct session *s);
+static void finish_if_done(struct session *s);
 
 /* ---- output ---- */
 
@@ -835,10 +837,28 @@ static void engine_closed(void *arg)
 	s->e = NULL;
 }
 
+static void on_network_removed(int err, const char *msg, void *arg)
+{
+	struct session *s = arg;
+
+	if (err != 0)
+		fprintf(stderr, "devwatch: %s\n", msg);
+	s->teardown_pending--;
+	finish_if_done(s);
+}
+
 static void finish_if_done(struct session *s)
 {
 	if (s->teardown_pending > 0 || s->images_pending > 0 || s->finished)
 		return;
+	/* The network goes last, once no container is on it. */
+	if (s->network_up && !s->o.keep && s->e != NULL) {
+		s->network_up = false;
+		s->teardown_pending++;
+		if (network_remove(s->e, s->p, on_network_removed, s) == 0)
+			return;
+		s->teardown_pending--;
+	}
 	s->finished = true;
 	uv_signal_stop(&s->sigint);
 	uv_signal_stop(&s->sigterm);
@@ -945,6 +965,37 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* ---- setup ---- */
 
+static void start_images(struct session *s)
+{
+	for (size_t i = 0; i < s->n_cs; i++) {
+		struct cstate *cs = &s->cs[i];
+
+		s->images_pending++;
+		if (image_ensure(s->e, s->p, cs->c, image_progress, image_done, cs) != 0) {
+			s->images_pending--;
+			session_fail(s, NULL, "%s: cannot start the image job", cs->c->name);
+			return;
+		}
+	}
+}
+
+static void on_network(int err, const char *msg, void *arg)
+{
+	struct session *s = arg;
+
+	s->teardown_pending--;
+	if (err != 0) {
+		session_fail(s, NULL, "%s", msg);
+		return;
+	}
+	s->network_up = true;
+	if (s->shutting_down) {
+		finish_if_done(s);
+		return;
+	}
+	start_images(s);
+}
+
 static void on_engine(struct engine *e, int err, void *arg)
 {
 	struct session *s = arg;
@@ -959,16 +1010,13 @@ static void on_engine(struct engine *e, int err, void *arg)
 		finish_if_done(s);
 		return;
 	}
-	for (size_t i = 0; i < s->n_cs; i++) {
-		struct cstate *cs = &s->cs[i];
-
-		s->images_pending++;
-		if (image_ensure(s->e, s->p, cs->c, image_progress, image_done, cs) != 0) {
-			s->images_pending--;
-			session_fail(s, NULL, "%s: cannot start the image job", cs->c->name);
-			return;
-		}
+	if (!network_needed(s->p)) {
+		start_images(s);
+		return;
 	}
+	s->teardown_pending++;
+	if (network_ensure(s->e, s->p, on_network, s) != 0)
+		on_network(DW_ENGINE_DOWN, "cannot create the project network", s);
 }
 
 static void mkdirs(const char *path)

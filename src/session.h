@@ -100,6 +100,7 @@ struct session {
 	bool all_ready;
 	bool shutting_down;
 	bool finished;
+	bool network_up;	/* the project network exists: remove it last */
 	uint64_t start_ns;
 	char *logdir;
 	void *watcher;		/* watch/'s watcher once everything is ready */
