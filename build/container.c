@@ -237,6 +237,12 @@ int container_info_parse(const char *json, size_t len,
 	out->restarting = cJSON_IsTrue(cJSON_GetObjectItem(state, "Restarting"));
 	v = cJSON_GetObjectItem(state, "ExitCode");
 	out->exit_code = cJSON_IsNumber(v) ? v->valueint : 0;
+	v = cJSON_GetObjectItem(cJSON_GetObjectItem(state, "Health"), "Status");
+	if (cJSON_IsString(v))
+		out->health = strcmp(v->valuestring, "healthy") == 0     ? HEALTH_HEALTHY
+			      : strcmp(v->valuestring, "unhealthy") == 0 ? HEALTH_UNHEALTHY
+			      : strcmp(v->valuestring, "starting") == 0  ? HEALTH_STARTING
+									 : HEALTH_NONE;
 	ports = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "NetworkSettings"), "Ports");
 	if (c != NULL && c->n_ports > 0) {
 		out->n_ports = c->n_ports;

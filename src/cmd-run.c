@@ -17,10 +17,10 @@
 #include "base/error.h"
 #include "base/util.h"
 #include "build/container.h"
-#include "build/dataset.h"
 #include "build/image.h"
 #include "cmd-util.h"
 #include "cmd.h"
+#include "datasets.h"
 #include "network.h"
 #include "pump.h"
 
@@ -171,47 +171,6 @@ static int create(struct run *r, char **args)
 	return rc;
 }
 
-static void on_dataset(int err, const struct dataset_stats *st, const char *msg,
-		       void *arg)
-{
-	struct run *r = arg;
-
-	r->waiting = false;
-	r->err = err;
-	free(r->msg);
-	r->msg = NULL;
-	if (err != 0) {
-		r->msg = xstrdup(msg);
-	} else {
-		char size[32];
-
-		r->msg = xasprintf("%llu file%s, %s%s%s", (unsigned long long)st->files,
-				   st->files == 1 ? "" : "s", dataset_size(st->bytes, size, sizeof(size)),
-				   st->refused > 0 ? "; refused " : "",
-				   st->refused > 0 ? st->first_refused : "");
-	}
-}
-
-static void store_datasets(struct run *r)
-{
-	for (size_t i = 0; i < r->c->n_datasets; i++) {
-		const struct dataset *d = &r->c->datasets[i];
-
-		r->waiting = true;
-		if (dataset_copy_out(r->x.e, r->id, d, on_dataset, r) != 0) {
-			r->waiting = false;
-			fprintf(stderr, "%s  cannot store dataset %s\n", r->c->name, d->path);
-			continue;
-		}
-		await(r);
-		if (r->err != 0)
-			fprintf(stderr, "%s  dataset %s not stored: %s\n", r->c->name, d->path, r->msg);
-		else
-			fprintf(stderr, "%s  stored %s in %s · %s\n", r->c->name, d->path, d->sink,
-				r->msg);
-	}
-}
-
 /* The container's exit code once it ends, or -1. */
 static int wait_code(struct run *r)
 {
@@ -291,7 +250,7 @@ static int run_container(struct run *r, char **args)
 	if (r->start_failed)
 		return DW_EXIT_FAIL;
 	rc = wait_code(r);
-	store_datasets(r);
+	datasets_store_sync(r->x.e, r->id, r->c, r->c->name);
 	return rc < 0 ? DW_EXIT_FAIL : rc;
 }
 

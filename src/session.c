@@ -22,7 +22,9 @@
 #include "base/util.h"
 #include "build/container.h"
 #include "build/image.h"
+#include "datasets.h"
 #include "network.h"
+#include "order.h"
 
 static void inst_create(struct instance *in);
 static void liveness_start(struct instance *in);
@@ -187,8 +189,8 @@ static void ready_now(struct instance *in)
 		else
 			buf_addf(&urls, " http://localhost:%d/", in->host_ports[i]);
 	}
-	session_say(s, in, "ready", "ready%s%s · %.0f ms",
-		    urls.len ? " ·" : "", buf_str(&urls),
+	session_say(s, in, "ready", "%s%s%s · %.0f ms",
+		    c->job ? "completed (exit 0)" : "ready", urls.len ? " ·" : "", buf_str(&urls),
 		    (double)(now_ns() - s->start_ns) / 1e6);
 	buf_release(&urls);
 	if (--s->not_ready == 0 && !s->all_ready) {
@@ -201,6 +203,12 @@ static void ready_now(struct instance *in)
 		if (!s->o.no_watch)
 			session_live_start(s);
 	}
+	order_kick(s);
+}
+
+void session_mark_ready(struct instance *in)
+{
+	ready_now(in);
 }
 
 static void probe_again(uv_timer_t *t);
@@ -228,6 +236,7 @@ static void on_probe_inspect(struct engine_req *req, int err,
 {
 	struct instance *in = arg;
 	struct container_info ci;
+	enum container_health health;
 
 	(void)req;
 	in->probe = NULL;
@@ -246,6 +255,7 @@ static void on_probe_inspect(struct engine_req *req, int err,
 		session_fail_exited(in, code);
 		return;
 	}
+	health = ci.health;
 	container_info_free(&ci);
 	if (now_ns() > in->probe_deadline_ns) {
 		session_fail(in->s, in, "not ready after %d ms (readiness %s)",
@@ -255,12 +265,17 @@ static void on_probe_inspect(struct engine_req *req, int err,
 				     : "command");
 		return;
 	}
-	if (!in->cs->c->readiness.set) {
+	if (!in->cs->c->readiness.set && health == HEALTH_UNHEALTHY) {
+		session_fail(in->s, in, "its image's HEALTHCHECK reports unhealthy");
+		return;
+	}
+	if (!in->cs->c->readiness.set && health != HEALTH_STARTING) {
+		/* No probe: the image's HEALTHCHECK decides, when it has one. */
 		ready(in);
 		return;
 	}
 	uv_timer_start(&in->timer, probe_again,
-		       (uint64_t)in->cs->c->readiness.interval_ms, 0);
+		       (uint64_t)(in->cs->c->readiness.set ? in->cs->c->readiness.interval_ms : 100), 0);
 }
 
 /* The probe failed this time: is the container still alive? */
@@ -469,8 +484,13 @@ void session_probe(struct instance *in)
 {
 	const struct probe *pr = &in->cs->c->readiness;
 
+	if (in->cs->c->job) {
+		job_wait(in);
+		return;
+	}
 	in->liveness = false;
 	in->state = INST_PROBING;
+	order_kick(in->s);
 	in->probe_deadline_ns = now_ns() + (uint64_t)(pr->set ? pr->start_timeout_ms : 60000) * 1000000u;
 	if (!pr->set) {
 		/* No probe: running and still running a moment later. */
@@ -494,7 +514,7 @@ static void on_ports(struct engine_req *req, int err,
 		session_fail(in->s, in, "cannot inspect the started container");
 		return;
 	}
-	if (!ci.running && !ci.restarting) {
+	if (!ci.running && !ci.restarting && !in->cs->c->job) {
 		int code = ci.exit_code;
 
 		container_info_free(&ci);
@@ -652,6 +672,11 @@ static void inst_begin(struct instance *in)
 	engine_request(in->s->e, &call, on_existing, in, NULL);
 }
 
+void session_begin(struct instance *in)
+{
+	inst_begin(in);
+}
+
 /* ---- restart and replacement (live update) ---- */
 
 static void on_restarted(struct engine_req *req, int err,
@@ -727,6 +752,7 @@ static void on_renamed(struct engine_req *req, int err,
 	old->adopted = false;
 	session_follow_logs(old, (long)time(NULL));
 	replace_end(r, 0);
+	order_replaced(old);
 }
 
 static void on_old_gone(struct engine_req *req, int err,
@@ -742,6 +768,16 @@ static void on_old_gone(struct engine_req *req, int err,
 	engine_request(r->old->s->e, &call, on_renamed, r, NULL);
 	free(enc);
 	free(path);
+}
+
+static void remove_old(struct instance *old, void *arg)
+{
+	struct engine_call call = {.method = "DELETE", .timeout_ms = 30000};
+	char path[256];
+
+	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", old->id);
+	call.path = path;
+	engine_request(old->s->e, &call, on_old_gone, arg, NULL);
 }
 
 static void on_new_ready(struct instance *nw, int err, void *arg)
@@ -761,9 +797,12 @@ static void on_new_ready(struct instance *nw, int err, void *arg)
 		return;
 	}
 	session_log_close(r->old);
-	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", r->old->id);
-	call.path = path;
-	engine_request(nw->s->e, &call, on_old_gone, r, NULL);
+	if (r->old->cs->c->job) {
+		remove_old(r->old, r);
+		return;
+	}
+	/* The old one stops and gives up its datasets before it goes. */
+	datasets_stop_and_store(r->old, r->old->id, remove_old, r);
 }
 
 void session_replace(struct instance *old, session_ready_cb cb, void *arg)
@@ -824,8 +863,7 @@ static void image_done(void *arg, int err, const char *ref, bool built,
 		    built ? (cs->c->build != NULL ? "built" : "pulled")
 			  : (cs->c->build != NULL ? "up to date, not rebuilt"
 						  : "present"));
-	for (int i = 0; i < cs->n_inst; i++)
-		inst_begin(&cs->inst[i]);
+	order_image_ready(cs);
 }
 
 /* ---- teardown ---- */
@@ -901,6 +939,13 @@ static void remove_inst(struct instance *in)
 	engine_request(in->s->e, &call, on_removed, in, NULL);
 }
 
+static void stored_then_remove(struct instance *in, void *arg)
+{
+	(void)arg;
+	if (in->state != INST_GONE)
+		remove_inst(in);
+}
+
 static void on_stopped(struct engine_req *req, int err,
 		       const struct engine_resp *resp, void *arg)
 {
@@ -909,7 +954,11 @@ static void on_stopped(struct engine_req *req, int err,
 	(void)req, (void)err, (void)resp;
 	if (in->state == INST_GONE)
 		return;
-	remove_inst(in);
+	/* A job stored its datasets when it ended. */
+	if (in->cs->c->job || in->removing)
+		remove_inst(in);
+	else
+		datasets_store(in, stored_then_remove, NULL);
 }
 
 static void teardown(struct session *s)
@@ -932,11 +981,13 @@ static void teardown(struct session *s)
 				continue;
 			/* Graceful first; a second signal removes at once. */
 			struct engine_call call = {.method = "POST", .timeout_ms = 15000};
-			char path[256];
+			char path[256], grace[64];
 
 			in->state = INST_STOPPING;
 			s->teardown_pending++;
-			call.path = inst_path(in, "/containers/%s/stop?t=3", path, sizeof(path));
+			snprintf(grace, sizeof(grace), "/containers/%%s/stop?t=%d",
+				 (in->cs->c->stop_grace_ms + 999) / 1000);
+			call.path = inst_path(in, grace, path, sizeof(path));
 			engine_request(s->e, &call, on_stopped, in, NULL);
 		}
 	}

@@ -428,6 +428,10 @@ int project_parse_run_options(struct pctx *x, const struct jnode *n,
 		return err;
 	if ((v = json_get(n, "job")) != NULL && (err = pctx_bool(x, v, "job", &c->job)))
 		return err;
+	if (c->job && (c->readiness.set || c->liveness.set))
+		return perr(x, json_get(n, c->readiness.set ? "readiness" : "liveness"), true,
+			    "a job is done when it exits 0; expected no '%s'",
+			    c->readiness.set ? "readiness" : "liveness");
 	if (c->job && c->restart != RESTART_NEVER)
 		return perr(x, json_get(n, "restart"), true,
 			    "a job runs once; expected no 'restart' (or \"never\")");
