@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -112,6 +114,8 @@ int cmd_exec(int argc, char **argv)
 	struct cmd_ctx x;
 	char *name, *id, *cause = NULL, *start, *resize;
 	bool tty = term_stdin_is_tty();
+	struct winsize ws;
+	char body[96];
 	int o, replica = 1, rc;
 
 	while ((o = getopt_long(argc, argv, "+f:r:Thv", opts, NULL)) != -1) {
@@ -155,10 +159,15 @@ int cmd_exec(int argc, char **argv)
 		return DW_EXIT_FAIL;
 	}
 	start = xasprintf("/exec/%s/start", id);
+	/* Engines from API 1.42 size the TTY before the command starts. */
+	if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+		snprintf(body, sizeof(body), "{\"Detach\":false,\"Tty\":true,\"ConsoleSize\":[%d,%d]}",
+			 ws.ws_row, ws.ws_col);
+	else
+		snprintf(body, sizeof(body), "{\"Detach\":false,\"Tty\":%s}", tty ? "true" : "false");
 	resize = xasprintf("/exec/%s/resize", id);
 	rc = pump_run(x.e, &(struct pump_opts){.path = start,
-					       .body = tty ? "{\"Detach\":false,\"Tty\":true}"
-							   : "{\"Detach\":false,\"Tty\":false}",
+					       .body = body,
 					       .tty = tty, .with_stdin = true,
 					       .resize_path = resize},
 		      &cause);

@@ -21,7 +21,6 @@ mkfifo "$T/keys"
 script -qfec "$DEVWATCH attach -f $PROJ shell" "$T/typescript" <"$T/keys" >/dev/null &
 SCRIPT_PID=$!
 exec 3>"$T/keys"
-wait_for 30 test -s "$T/typescript" || printf '\r' >&3
 printf 'echo attached-$((6*7)) > /tmp/typed; echo seen-$((6*7))\r' >&3
 wait_for 30 grep -q seen-42 "$T/typescript" || fail "no answer through attach: $(cat -v "$T/typescript")"
 [ "$(in_container shell cat /tmp/typed)" = attached-42 ] || fail "what was typed did not reach the container"
