@@ -1,0 +1,737 @@
+/*
+ * The HTTP server: libmicrohttpd in its external-loop epoll mode, driven by
+ * a uv_poll_t on MHD's epoll descriptor and a uv_timer_t for MHD's own
+ * timeouts (libmicrohttpd manual, "Implementing external select").
+ *
+ * MHD calls the access handler several times per request: once with the
+ * headers, once per piece of body, and once more when the body is complete
+ * (or after a suspended connection is resumed). Glossary of a request:
+ * - refused: the guard, the router or a cap answered on the first call;
+ * - handled: its route's handler has run (once, with the whole body);
+ * - answered: http_reply* built its response; queued: MHD has it;
+ * - parked: handled, unanswered, its connection suspended until a reply.
+ * A streamed answer pulls from a capped queue in MHD's content reader,
+ * which suspends the connection when the queue is empty.
+ */
+#include "api/http.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "api/guard.h"
+#include "base/buf.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#define DEFAULT_MAX_BODY (1u << 20)
+#define DEFAULT_MAX_HEADER (32u << 10)
+#define CONNECTION_LIMIT 1000
+#define CONNECTION_TIMEOUT_S 120
+#define STREAM_BLOCK 16384
+
+struct route {
+	char *method;
+	char *path;
+	size_t path_len;
+	unsigned flags;
+	http_handler fn;
+	void *arg;
+};
+
+struct header {
+	char *name;
+	char *value;
+};
+
+struct http_server {
+	uv_loop_t *loop;
+	struct MHD_Daemon *mhd;
+	uv_poll_t poll;
+	uv_timer_t timer;
+	struct route *routes;
+	size_t n_routes;
+	enum http_policy policy;
+	size_t max_body;
+	int port;
+	char address[INET_ADDRSTRLEN];
+	char *name;
+	struct http_req *reqs; /* live requests, for close */
+	bool in_run;
+	bool rerun;
+	bool closing;
+	int open_handles;
+	void (*close_cb)(void *arg);
+	void *close_arg;
+};
+
+struct http_req {
+	struct http_server *s;
+	struct MHD_Connection *conn;
+	struct http_req *prev, *next;
+	char *method;
+	char *path;
+	const struct route *route;
+	struct buf body;
+	bool too_big;
+	bool handled;
+	bool answered;
+	bool queued;
+	bool suspended;
+	int status;
+	struct MHD_Response *resp;
+	struct header *hdrs;
+	size_t n_hdrs;
+	http_end_cb on_end;
+	void *end_arg;
+	struct http_stream *stream;
+};
+
+struct http_stream {
+	struct http_server *s;
+	struct http_req *req; /* NULL once the request has ended */
+	struct buf q;
+	bool ending;
+	bool dropped;
+	bool suspended;
+	http_stream_close_cb on_close;
+	void *arg;
+};
+
+static void arm(struct http_server *s);
+
+static void run(struct http_server *s)
+{
+	s->in_run = true;
+	s->rerun = false;
+	MHD_run(s->mhd);
+	s->in_run = false;
+	arm(s);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	run(container_of(t, struct http_server, timer));
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+	run(container_of(p, struct http_server, poll));
+}
+
+/* Arm the timer with MHD's next deadline, or at once when a resume or a
+   reply happened during the run just finished. */
+static void arm(struct http_server *s)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (s->closing)
+		return;
+	if (s->rerun) {
+		uv_timer_start(&s->timer, on_timer, 0, 0);
+		return;
+	}
+	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES)
+		uv_timer_start(&s->timer, on_timer, ms, 0);
+	else
+		uv_timer_stop(&s->timer);
+}
+
+/* Something changed outside MHD's callbacks (a resume): run MHD soon. */
+static void kick(struct http_server *s)
+{
+	if (s->in_run)
+		s->rerun = true;
+	else if (!s->closing)
+		uv_timer_start(&s->timer, on_timer, 0, 0);
+}
+
+static void resume(struct http_req *r)
+{
+	if (!r->suspended)
+		return;
+	r->suspended = false;
+	MHD_resume_connection(r->conn);
+	kick(r->s);
+}
+
+static const struct route *find_route(const struct http_server *s,
+				      const char *method, const char *path,
+				      bool *path_known)
+{
+	*path_known = false;
+	for (size_t i = 0; i < s->n_routes; i++) {
+		const struct route *rt = &s->routes[i];
+		bool hit = (rt->flags & HTTP_PREFIX)
+				   ? strncmp(path, rt->path, rt->path_len) == 0
+				   : strcmp(path, rt->path) == 0;
+
+		if (!hit)
+			continue;
+		*path_known = true;
+		if (rt->method == NULL || strcmp(rt->method, method) == 0)
+			return rt;
+		/* A state change is routed whatever its method, so that the
+		   guard, not the router, says why a GET is refused. */
+		if (rt->flags & HTTP_MUTATES)
+			return rt;
+	}
+	return NULL;
+}
+
+static void add_headers(struct http_req *r, struct MHD_Response *resp)
+{
+	for (size_t i = 0; i < r->n_hdrs; i++)
+		MHD_add_response_header(resp, r->hdrs[i].name, r->hdrs[i].value);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+}
+
+static void answer(struct http_req *r, int status, struct MHD_Response *resp)
+{
+	add_headers(r, resp);
+	r->answered = true;
+	r->status = status;
+	r->resp = resp;
+	resume(r);
+}
+
+void http_reply(struct http_req *r, int status, const char *content_type,
+		const void *body, size_t len)
+{
+	struct MHD_Response *resp;
+	char *copy;
+
+	if (r->answered)
+		return;
+	copy = xmalloc(len + 1);
+	if (len)
+		memcpy(copy, body, len);
+	resp = MHD_create_response_from_buffer_with_free_callback(len, copy,
+								  free);
+	if (content_type)
+		MHD_add_response_header(resp, "Content-Type", content_type);
+	answer(r, status, resp);
+}
+
+void http_reply_empty(struct http_req *r, int status)
+{
+	http_reply(r, status, NULL, "", 0);
+}
+
+void http_reply_json(struct http_req *r, int status, cJSON *json)
+{
+	char *text = cJSON_PrintUnformatted(json);
+
+	cJSON_Delete(json);
+	if (text == NULL) {
+		http_reply_error(r, 500, "cannot encode the answer");
+		return;
+	}
+	http_reply(r, status, "application/json", text, strlen(text));
+	free(text);
+}
+
+void http_reply_error(struct http_req *r, int status, const char *fmt, ...)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *err = cJSON_AddObjectToObject(root, "error");
+	char *msg;
+	va_list ap;
+	struct buf b;
+
+	buf_init(&b, 4096);
+	va_start(ap, fmt);
+	(void)buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	msg = buf_detach(&b, NULL);
+	cJSON_AddStringToObject(err, "message", msg);
+	free(msg);
+	http_reply_json(r, status, root);
+}
+
+void http_req_add_header(struct http_req *r, const char *name,
+			 const char *value)
+{
+	r->hdrs = xreallocarray(r->hdrs, r->n_hdrs + 1, sizeof(*r->hdrs));
+	r->hdrs[r->n_hdrs].name = xstrdup(name);
+	r->hdrs[r->n_hdrs].value = xstrdup(value);
+	r->n_hdrs++;
+}
+
+/* ---- streams ---- */
+
+static void stream_wake(struct http_stream *st)
+{
+	if (!st->suspended || st->req == NULL)
+		return;
+	st->suspended = false;
+	st->req->suspended = false;
+	MHD_resume_connection(st->req->conn);
+	kick(st->s);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct http_stream *st = cls;
+	size_t n;
+
+	if (st->dropped)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (st->q.len > 0) {
+		n = DW_MIN(max, st->q.len);
+		memcpy(out, st->q.data, n);
+		buf_consume(&st->q, n);
+		return (ssize_t)n;
+	}
+	if (st->ending)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	/* Nothing to send: sleep until a write or an end wakes us. */
+	st->suspended = true;
+	st->req->suspended = true;
+	MHD_suspend_connection(st->req->conn);
+	return 0;
+}
+
+static void stream_free(void *cls)
+{
+	struct http_stream *st = cls;
+
+	if (st->req)
+		st->req->stream = NULL;
+	if (st->on_close)
+		st->on_close(st, st->arg);
+	buf_release(&st->q);
+	free(st);
+}
+
+struct http_stream *http_reply_stream(struct http_req *r, int status,
+				      const char *content_type,
+				      size_t max_queued,
+				      http_stream_close_cb on_close, void *arg)
+{
+	struct http_stream *st;
+	struct MHD_Response *resp;
+
+	if (r->answered)
+		return NULL;
+	st = xcalloc(1, sizeof(*st));
+	st->s = r->s;
+	st->req = r;
+	buf_init(&st->q, max_queued);
+	st->on_close = on_close;
+	st->arg = arg;
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+						 stream_read, st, stream_free);
+	MHD_add_response_header(resp, "Content-Type", content_type);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	r->stream = st;
+	answer(r, status, resp);
+	return st;
+}
+
+/* Cut a slow client off now: shut its socket down, so MHD sees the error
+   at once instead of at its idle timeout. */
+static void stream_drop(struct http_stream *st)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	st->dropped = true;
+	if (st->req == NULL)
+		return;
+	ci = MHD_get_connection_info(st->req->conn,
+				     MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci)
+		shutdown(ci->connect_fd, SHUT_RDWR);
+	stream_wake(st);
+	kick(st->s);
+}
+
+int http_stream_write(struct http_stream *st, const void *data, size_t n)
+{
+	if (st->ending || st->dropped)
+		return UV_EPIPE;
+	if (buf_add(&st->q, data, n) != 0) {
+		log_debug("%s: dropping a client %zu bytes behind", st->s->name,
+			  st->q.len);
+		stream_drop(st);
+		return DW_TOOBIG;
+	}
+	stream_wake(st);
+	return 0;
+}
+
+void http_stream_end(struct http_stream *st)
+{
+	st->ending = true;
+	stream_wake(st);
+}
+
+size_t http_stream_queued(const struct http_stream *st)
+{
+	return st->q.len;
+}
+
+/* ---- the access handler ---- */
+
+static struct http_req *req_new(struct http_server *s,
+				struct MHD_Connection *conn, const char *url,
+				const char *method)
+{
+	struct http_req *r = xcalloc(1, sizeof(*r));
+
+	r->s = s;
+	r->conn = conn;
+	r->method = xstrdup(method);
+	r->path = xstrdup(url);
+	buf_init(&r->body, s->max_body);
+	r->next = s->reqs;
+	if (s->reqs)
+		s->reqs->prev = r;
+	s->reqs = r;
+	return r;
+}
+
+static void req_free(struct http_req *r)
+{
+	struct http_server *s = r->s;
+
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		s->reqs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	if (r->stream)
+		r->stream->req = NULL;
+	if (r->resp && !r->queued)
+		MHD_destroy_response(r->resp);
+	for (size_t i = 0; i < r->n_hdrs; i++) {
+		free(r->hdrs[i].name);
+		free(r->hdrs[i].value);
+	}
+	free(r->hdrs);
+	buf_release(&r->body);
+	free(r->method);
+	free(r->path);
+	free(r);
+}
+
+static enum MHD_Result queue(struct http_req *r)
+{
+	enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)r->status,
+						r->resp);
+
+	MHD_destroy_response(r->resp);
+	r->resp = NULL;
+	r->queued = true;
+	return ok;
+}
+
+static const char *hdr(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* The first call: guard, route and caps. Returns false when refused (the
+   refusal is then answered). */
+static bool admit(struct http_req *r)
+{
+	struct http_server *s = r->s;
+	struct guard_req g = {
+		.method = r->method,
+		.host = hdr(r->conn, "Host"),
+		.origin = hdr(r->conn, "Origin"),
+		.referer = hdr(r->conn, "Referer"),
+		.fetch_site = hdr(r->conn, "Sec-Fetch-Site"),
+		.fetch_mode = hdr(r->conn, "Sec-Fetch-Mode"),
+		.content_type = hdr(r->conn, "Content-Type"),
+	};
+	const char *why, *cl;
+	bool known;
+	int code;
+
+	r->route = find_route(s, r->method, r->path, &known);
+	code = guard_check(&g, s->policy, s->port,
+			   r->route ? r->route->flags : 0, &why);
+	if (code != 0) {
+		log_debug("%s: %s %s: %s", s->name, r->method, r->path, why);
+		http_reply_error(r, code, "%s", why);
+		return false;
+	}
+	if (r->route == NULL) {
+		if (known)
+			http_reply_error(r, 405, "'%s' does not answer %s",
+					 r->path, r->method);
+		else
+			http_reply_error(r, 404, "Unknown path: %s", r->path);
+		return false;
+	}
+	cl = hdr(r->conn, "Content-Length");
+	if (cl && strtoull(cl, NULL, 10) > s->max_body) {
+		http_reply_error(r, 413, "refused: a body over %zu bytes",
+				 s->max_body);
+		return false;
+	}
+	return true;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn,
+				 const char *url, const char *method,
+				 const char *version, const char *upload,
+				 size_t *upload_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct http_req *r = *con_cls;
+
+	if (r == NULL) {
+		r = req_new(s, conn, url, method);
+		*con_cls = r;
+		if (!admit(r))
+			return queue(r);
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		/* Past the cap the rest is read and dropped, then refused. */
+		if (!r->too_big && buf_add(&r->body, upload, *upload_size) != 0)
+			r->too_big = true;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->too_big && !r->answered)
+		http_reply_error(r, 413, "refused: a body over %zu bytes",
+				 s->max_body);
+	if (!r->handled && !r->answered) {
+		r->handled = true;
+		r->route->fn(r, r->route->arg);
+	}
+	if (r->answered && !r->queued)
+		return queue(r);
+	if (s->closing)
+		return MHD_NO; /* parked while the server closes: end it */
+	if (!r->answered && !r->suspended) {
+		r->suspended = true;
+		MHD_suspend_connection(conn);
+	}
+	return MHD_YES;
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct http_req *r = *con_cls;
+
+	if (r == NULL)
+		return;
+	*con_cls = NULL;
+	if (r->on_end)
+		r->on_end(r, r->queued && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK,
+			  r->end_arg);
+	req_free(r);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct http_server *s = cls;
+	char line[512];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	log_debug("%s: %s", s->name, line);
+}
+
+/* ---- the server ---- */
+
+static void copy_routes(struct http_server *s, const struct http_route *routes,
+			size_t n)
+{
+	s->routes = xcalloc(n ? n : 1, sizeof(*s->routes));
+	for (size_t i = 0; i < n; i++) {
+		struct route *rt = &s->routes[i];
+
+		rt->method = routes[i].method ? xstrdup(routes[i].method) : NULL;
+		rt->path = xstrdup(routes[i].path);
+		rt->path_len = strlen(rt->path);
+		rt->flags = routes[i].flags;
+		rt->fn = routes[i].fn;
+		rt->arg = routes[i].arg;
+	}
+	s->n_routes = n;
+}
+
+static void free_server(struct http_server *s)
+{
+	for (size_t i = 0; i < s->n_routes; i++) {
+		free(s->routes[i].method);
+		free(s->routes[i].path);
+	}
+	free(s->routes);
+	free(s->name);
+	free(s);
+}
+
+int http_server_new(uv_loop_t *loop, const struct http_options *opts,
+		    const struct http_route *routes, size_t n,
+		    struct http_server **out, char **cause)
+{
+	struct http_server *s;
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	const char *address = opts->address ? opts->address : "127.0.0.1";
+	const union MHD_DaemonInfo *info;
+	size_t max_header = opts->max_header ? opts->max_header
+					     : DEFAULT_MAX_HEADER;
+	int err;
+
+	if (inet_pton(AF_INET, address, &sa.sin_addr) != 1) {
+		dw_cause(cause, "cannot listen on '%s': expected an IPv4 address",
+			 address);
+		return DW_USAGE;
+	}
+	if (opts->port < 0 || opts->port > 65535) {
+		dw_cause(cause, "cannot listen on port %d: expected 0 to 65535",
+			 opts->port);
+		return DW_USAGE;
+	}
+	sa.sin_port = htons((uint16_t)opts->port);
+	s = xcalloc(1, sizeof(*s));
+	s->loop = loop;
+	s->policy = opts->policy;
+	s->max_body = opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
+	s->name = xstrdup(opts->name ? opts->name : "api");
+	copy_routes(s, routes, n);
+	s->mhd = MHD_start_daemon(
+		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+		0, NULL, NULL, access_cb, s,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, max_header,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		MHD_OPTION_END);
+	if (s->mhd == NULL) {
+		dw_cause(cause, "cannot listen on '%s:%d': the address is in use or not ours",
+			 address, opts->port);
+		free_server(s);
+		return UV_EADDRINUSE;
+	}
+	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : opts->port;
+	snprintf(s->address, sizeof(s->address), "%s", address);
+	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	err = info ? uv_poll_init(loop, &s->poll, info->epoll_fd) : UV_EINVAL;
+	if (err != 0) {
+		dw_cause(cause, "cannot watch the HTTP server's descriptor: %s",
+			 uv_strerror(err));
+		MHD_stop_daemon(s->mhd);
+		free_server(s);
+		return err;
+	}
+	uv_timer_init(loop, &s->timer);
+	uv_poll_start(&s->poll, UV_READABLE, on_poll);
+	s->open_handles = 2;
+	arm(s);
+	log_debug("%s: listening on %s:%d", s->name, s->address, s->port);
+	*out = s;
+	return 0;
+}
+
+int http_server_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+const char *http_server_address(const struct http_server *s)
+{
+	return s->address;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct http_server *s = h->data;
+
+	if (--s->open_handles > 0)
+		return;
+	if (s->close_cb)
+		s->close_cb(s->close_arg);
+	free_server(s);
+}
+
+void http_server_close(struct http_server *s, void (*cb)(void *arg), void *arg)
+{
+	s->close_cb = cb;
+	s->close_arg = arg;
+	/* MHD may not stop with a connection suspended: wake every parked
+	   request and stream, then let MHD close them all. Parked requests
+	   end unanswered (their on_end says so). */
+	for (struct http_req *r = s->reqs; r; r = r->next) {
+		if (r->stream) {
+			r->stream->ending = true;
+			r->stream->suspended = false;
+		}
+		if (r->suspended) {
+			r->suspended = false;
+			MHD_resume_connection(r->conn);
+		}
+	}
+	s->closing = true;
+	MHD_run(s->mhd);
+	MHD_stop_daemon(s->mhd);
+	s->mhd = NULL;
+	s->poll.data = s;
+	s->timer.data = s;
+	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
+	uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+}
+
+/* ---- request accessors ---- */
+
+const char *http_req_method(const struct http_req *r)
+{
+	return r->method;
+}
+
+const char *http_req_path(const struct http_req *r)
+{
+	return r->path;
+}
+
+const char *http_req_tail(const struct http_req *r)
+{
+	if (r->route == NULL || !(r->route->flags & HTTP_PREFIX))
+		return "";
+	return r->path + r->route->path_len;
+}
+
+const char *http_req_header(const struct http_req *r, const char *name)
+{
+	return hdr(r->conn, name);
+}
+
+const char *http_req_query(const struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_req_body(const struct http_req *r, size_t *len)
+{
+	if (len)
+		*len = r->body.len;
+	return buf_str(&r->body);
+}
+
+struct http_server *http_req_server(const struct http_req *r)
+{
+	return r->s;
+}
+
+void http_req_on_end(struct http_req *r, http_end_cb cb, void *arg)
+{
+	r->on_end = cb;
+	r->end_arg = arg;
+}
