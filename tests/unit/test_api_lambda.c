@@ -1,0 +1,351 @@
+/*
+ * Unit tests for src/api/lambda.c: a fake runtime client (libcurl on the
+ * loop) follows the published Runtime API against the server, while the
+ * control API's POST /api/invoke/NAME delivers events to it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "api/http.h"
+#include "api/lambda.h"
+#include "support/http-client.h"
+
+struct fixture {
+	uv_loop_t loop;
+	struct lambda_fn *fn;
+	struct http_server *api;
+	struct tclient *c;
+	char runtime[96]; /* http://ADDR:PORT/2018-06-01/runtime */
+	char api_base[64];
+	int closed;
+	bool idle;
+};
+
+static void on_invoke(struct http_req *r, void *arg)
+{
+	struct fixture *f = arg;
+
+	if (strcmp(http_req_tail(r), "hello") != 0) {
+		http_reply_error(r, 404, "no function '%s'", http_req_tail(r));
+		return;
+	}
+	lambda_invoke_http(r, f->fn);
+}
+
+static int setup_with(void **state, unsigned timeout_ms)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct lambda_options lo = {.name = "hello", .address = "127.0.0.1",
+				    .timeout_ms = timeout_ms};
+	struct http_route routes[] = {
+		{"POST", "/api/invoke/", HTTP_PREFIX | HTTP_MUTATES, on_invoke, f},
+	};
+	struct http_options ho = {.name = "api"};
+	char *cause = NULL;
+
+	uv_loop_init(&f->loop);
+	assert_int_equal(lambda_fn_new(&f->loop, &lo, &f->fn, &cause), 0);
+	assert_int_equal(http_server_new(&f->loop, &ho, routes, 1, &f->api, &cause), 0);
+	snprintf(f->runtime, sizeof(f->runtime), "http://%s/2018-06-01/runtime",
+		 lambda_fn_endpoint(f->fn));
+	snprintf(f->api_base, sizeof(f->api_base), "http://127.0.0.1:%d",
+		 http_server_port(f->api));
+	f->c = tclient_new(&f->loop);
+	*state = f;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, 0);
+}
+
+static int setup_short(void **state)
+{
+	return setup_with(state, 50);
+}
+
+static void on_closed(void *arg)
+{
+	((struct fixture *)arg)->closed++;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	lambda_fn_close(f->fn, on_closed, f);
+	http_server_close(f->api, on_closed, f);
+	tclient_free(f->c);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_int_equal(f->closed, 2);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+	free(f);
+	return 0;
+}
+
+static struct treq *next(struct fixture *f)
+{
+	char url[160];
+
+	snprintf(url, sizeof(url), "%s/invocation/next", f->runtime);
+	return tclient_start(f->c, "GET", url, NULL, NULL);
+}
+
+static struct treq *invoke(struct fixture *f, const char *body)
+{
+	char url[128];
+
+	snprintf(url, sizeof(url), "%s/api/invoke/hello", f->api_base);
+	return tclient_start(f->c, "POST", url,
+			     (const char *[]){"Content-Type: application/json", NULL},
+			     body);
+}
+
+static struct treq *post(struct fixture *f, const char *path,
+			 const char *const *headers, const char *body)
+{
+	char url[256];
+
+	snprintf(url, sizeof(url), "%s%s", f->runtime, path);
+	return tclient_do(f->c, "POST", url, headers, body);
+}
+
+static const char *request_id(const struct treq *t, char *out, size_t cap)
+{
+	const char *id = treq_header(t, "Lambda-Runtime-Aws-Request-Id", out, cap);
+
+	assert_non_null(id);
+	return id;
+}
+
+static void test_next_response(void **state)
+{
+	struct fixture *f = *state;
+	struct treq *n = next(f), *inv, *ack;
+	char id[64], v[256], path[128];
+	struct timeval tv;
+
+	/* Nothing to hand out: the runtime's long poll stays open. */
+	assert_false(tclient_wait(f->c, &n->done, 100));
+	inv = invoke(f, "{\"x\":1}");
+	assert_true(tclient_wait(f->c, &n->done, 5000));
+	assert_int_equal(n->status, 200);
+	assert_string_equal(buf_str(&n->body), "{\"x\":1}");
+	request_id(n, id, sizeof(id));
+	assert_int_equal(strlen(id), 36);
+	assert_int_equal(id[14], '4');
+	gettimeofday(&tv, NULL);
+	assert_non_null(treq_header(n, "Lambda-Runtime-Deadline-Ms", v, sizeof(v)));
+	assert_true(strtoll(v, NULL, 10) > (long long)tv.tv_sec * 1000);
+	assert_non_null(treq_header(n, "Lambda-Runtime-Invoked-Function-Arn", v, sizeof(v)));
+	assert_string_equal(v, "arn:aws:lambda:us-east-1:000000000000:function:hello");
+	assert_non_null(treq_header(n, "Lambda-Runtime-Trace-Id", v, sizeof(v)));
+	assert_memory_equal(v, "Root=1-", 7);
+	assert_true(lambda_fn_busy(f->fn));
+	assert_false(inv->done);
+	snprintf(path, sizeof(path), "/invocation/%s/response", id);
+	ack = post(f, path, NULL, "\"hi there\"");
+	assert_int_equal(ack->status, 202);
+	assert_string_equal(buf_str(&ack->body), "{\"status\":\"OK\"}");
+	assert_true(tclient_wait(f->c, &inv->done, 5000));
+	assert_int_equal(inv->status, 200);
+	assert_string_equal(buf_str(&inv->body), "\"hi there\"");
+	assert_false(lambda_fn_busy(f->fn));
+	/* The same id cannot be answered twice. */
+	ack = post(f, path, NULL, "\"again\"");
+	assert_int_equal(ack->status, 400);
+	assert_non_null(strstr(buf_str(&ack->body), "\"errorType\":\"InvalidRequestID\""));
+}
+
+static void test_function_error(void **state)
+{
+	struct fixture *f = *state;
+	struct treq *inv = invoke(f, "{}"), *n = next(f), *ack;
+	char id[64], path[128];
+	cJSON *j;
+
+	assert_true(tclient_wait(f->c, &n->done, 5000));
+	snprintf(path, sizeof(path), "/invocation/%s/error", request_id(n, id, sizeof(id)));
+	ack = post(f, path,
+		   (const char *[]){"Lambda-Runtime-Function-Error-Type: Unhandled", NULL},
+		   "{\"errorMessage\":\"boom\",\"errorType\":\"ValueError\",\"stackTrace\":[\"line 1\"]}");
+	assert_int_equal(ack->status, 202);
+	assert_true(tclient_wait(f->c, &inv->done, 5000));
+	assert_int_equal(inv->status, 502);
+	j = cJSON_Parse(buf_str(&inv->body));
+	assert_string_equal(cJSON_GetObjectItem(j, "errorMessage")->valuestring, "boom");
+	assert_string_equal(cJSON_GetObjectItem(j, "errorType")->valuestring, "ValueError");
+	assert_true(cJSON_IsArray(cJSON_GetObjectItem(j, "stackTrace")));
+	cJSON_Delete(j);
+}
+
+static void test_error_without_body(void **state)
+{
+	struct fixture *f = *state;
+	struct treq *inv = invoke(f, "{}"), *n = next(f);
+	char id[64], path[128];
+	cJSON *j;
+
+	assert_true(tclient_wait(f->c, &n->done, 5000));
+	snprintf(path, sizeof(path), "/invocation/%s/error", request_id(n, id, sizeof(id)));
+	assert_int_equal(post(f, path, (const char *[]){"Lambda-Runtime-Function-Error-Type: Runtime.Crash", NULL}, "not json")->status, 202);
+	assert_true(tclient_wait(f->c, &inv->done, 5000));
+	assert_int_equal(inv->status, 502);
+	j = cJSON_Parse(buf_str(&inv->body));
+	assert_string_equal(cJSON_GetObjectItem(j, "errorType")->valuestring, "Runtime.Crash");
+	assert_string_equal(cJSON_GetObjectItem(j, "errorMessage")->valuestring, "the function reported an error");
+	cJSON_Delete(j);
+}
+
+static void test_init_error(void **state)
+{
+	struct fixture *f = *state;
+	struct treq *inv = invoke(f, "{}"), *ack, *n;
+	cJSON *j;
+
+	ack = post(f, "/init/error",
+		   (const char *[]){"Lambda-Runtime-Function-Error-Type: Runtime.ImportModuleError", NULL},
+		   "{\"errorMessage\":\"no module named app\"}");
+	assert_int_equal(ack->status, 202);
+	assert_true(tclient_wait(f->c, &inv->done, 5000));
+	assert_int_equal(inv->status, 502);
+	j = cJSON_Parse(buf_str(&inv->body));
+	assert_string_equal(cJSON_GetObjectItem(j, "errorType")->valuestring, "Runtime.ImportModuleError");
+	assert_string_equal(cJSON_GetObjectItem(j, "errorMessage")->valuestring, "no module named app");
+	cJSON_Delete(j);
+	assert_string_equal(lambda_fn_init_error(f->fn), "no module named app");
+	/* A runtime polling again has started over. */
+	n = next(f);
+	assert_false(tclient_wait(f->c, &n->done, 50));
+	assert_null(lambda_fn_init_error(f->fn));
+}
+
+static void test_timeout(void **state)
+{
+	struct fixture *f = *state;
+	struct treq *inv = invoke(f, "{}");
+	cJSON *j;
+
+	assert_true(tclient_wait(f->c, &inv->done, 5000));
+	assert_int_equal(inv->status, 502);
+	j = cJSON_Parse(buf_str(&inv->body));
+	assert_string_equal(cJSON_GetObjectItem(j, "errorType")->valuestring, "Sandbox.Timedout");
+	assert_string_equal(cJSON_GetObjectItem(j, "errorMessage")->valuestring, "Task timed out after 0.05 seconds");
+	cJSON_Delete(j);
+}
+
+static void on_idle(void *arg)
+{
+	((struct fixture *)arg)->idle = true;
+}
+
+static void test_pause_and_idle(void **state)
+{
+	struct fixture *f = *state;
+	struct treq *n, *inv;
+	char id[64], path[128];
+
+	lambda_fn_on_idle(f->fn, on_idle, f);
+	assert_true(f->idle); /* idle now: at once */
+	f->idle = false;
+	lambda_fn_pause(f->fn, true);
+	n = next(f);
+	inv = invoke(f, "{\"n\":2}");
+	/* Held back while paused (a live update is landing). */
+	assert_false(tclient_wait(f->c, &n->done, 100));
+	lambda_fn_pause(f->fn, false);
+	assert_true(tclient_wait(f->c, &n->done, 5000));
+	assert_string_equal(buf_str(&n->body), "{\"n\":2}");
+	lambda_fn_on_idle(f->fn, on_idle, f);
+	assert_false(f->idle);
+	snprintf(path, sizeof(path), "/invocation/%s/response", request_id(n, id, sizeof(id)));
+	assert_int_equal(post(f, path, NULL, "1")->status, 202);
+	assert_true(f->idle);
+	assert_true(tclient_wait(f->c, &inv->done, 5000));
+	assert_int_equal(inv->status, 200);
+}
+
+static void test_runtime_guard(void **state)
+{
+	struct fixture *f = *state;
+	char url[160];
+	struct treq *t;
+
+	snprintf(url, sizeof(url), "%s/invocation/next", f->runtime);
+	t = tclient_do(f->c, "GET", url, (const char *[]){"Origin: http://evil.example", NULL}, NULL);
+	assert_int_equal(t->status, 403);
+	t = tclient_do(f->c, "GET", url, (const char *[]){"Sec-Fetch-Mode: no-cors", NULL}, NULL);
+	assert_int_equal(t->status, 403);
+	t = tclient_do(f->c, "GET", url, (const char *[]){"Host: evil.example", NULL}, NULL);
+	assert_int_equal(t->status, 421);
+	t = post(f, "/invocation/x/other", NULL, "1");
+	assert_int_equal(t->status, 404);
+}
+
+static void test_close_cancels(void **state)
+{
+	struct fixture *f = *state;
+	struct treq *inv = invoke(f, "{}");
+	struct treq *n = next(f);
+	struct treq *n2 = next(f);
+	cJSON *j;
+
+	assert_true(tclient_wait(f->c, &n->done, 5000));
+	/* One handed out, a second runtime parked: closing ends both. */
+	lambda_fn_close(f->fn, on_closed, f);
+	f->fn = NULL;
+	assert_true(tclient_wait(f->c, &inv->done, 5000));
+	assert_int_equal(inv->status, 503);
+	j = cJSON_Parse(buf_str(&inv->body));
+	assert_string_equal(cJSON_GetObjectItem(j, "errorType")->valuestring, "Sandbox.Canceled");
+	cJSON_Delete(j);
+	assert_true(tclient_wait(f->c, &n2->done, 5000));
+	assert_int_equal(n2->status, 0);
+	/* Teardown closes what is left; the function is closed already. */
+	{
+		struct lambda_options lo = {.name = "hello", .address = "127.0.0.1"};
+		char *cause = NULL;
+
+		assert_int_equal(lambda_fn_new(&f->loop, &lo, &f->fn, &cause), 0);
+	}
+	f->closed--;
+}
+
+static void test_env(void **state)
+{
+	struct fixture *f = *state;
+	const char *const *env = lambda_fn_env(f->fn);
+	char want[96];
+
+	snprintf(want, sizeof(want), "AWS_LAMBDA_RUNTIME_API=%s", lambda_fn_endpoint(f->fn));
+	assert_string_equal(env[0], want);
+	assert_string_equal(env[1], "AWS_LAMBDA_FUNCTION_NAME=hello");
+	assert_memory_equal(lambda_fn_endpoint(f->fn), "127.0.0.1:", 10);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_next_response, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_function_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_without_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_init_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout, setup_short, teardown),
+		cmocka_unit_test_setup_teardown(test_pause_and_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runtime_guard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_cancels, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_env, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
