@@ -66,6 +66,7 @@ struct http_server {
 	bool in_run;
 	bool rerun;
 	bool closing;
+	bool close_pending; /* asked to close from inside MHD_run */
 	int open_handles;
 	void (*close_cb)(void *arg);
 	void *close_arg;
@@ -105,6 +106,7 @@ struct http_stream {
 };
 
 static void arm(struct http_server *s);
+static void do_close(struct http_server *s);
 
 static void run(struct http_server *s)
 {
@@ -112,7 +114,10 @@ static void run(struct http_server *s)
 	s->rerun = false;
 	MHD_run(s->mhd);
 	s->in_run = false;
-	arm(s);
+	if (s->close_pending)
+		do_close(s);
+	else
+		arm(s);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -666,6 +671,17 @@ void http_server_close(struct http_server *s, void (*cb)(void *arg), void *arg)
 {
 	s->close_cb = cb;
 	s->close_arg = arg;
+	/* From a handler or an on_end: MHD cannot stop inside its own run,
+	   so finish the run first. */
+	if (s->in_run)
+		s->close_pending = true;
+	else
+		do_close(s);
+}
+
+static void do_close(struct http_server *s)
+{
+	s->close_pending = false;
 	/* MHD may not stop with a connection suspended: wake every parked
 	   request and stream, then let MHD close them all. Parked requests
 	   end unanswered (their on_end says so). */

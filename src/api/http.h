@@ -80,7 +80,8 @@ const char *http_server_address(const struct http_server *s);
 /*
  * Stop listening, end every parked request and stream (their on_end and
  * on_close run), and free the server. cb (may be NULL) runs once every
- * handle is closed.
+ * handle is closed. May be called from a handler or an on_end callback:
+ * the server then closes as soon as that callback returns.
  */
 void http_server_close(struct http_server *s, void (*cb)(void *arg),
 		       void *arg);
