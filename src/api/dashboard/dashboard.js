@@ -133,6 +133,7 @@ function renderSide() {
   }
   $('all').classList.toggle('selected', selected === null);
   renderSummary();
+  renderOverview();
 }
 
 function lastUpdateOf(name) {
@@ -147,6 +148,57 @@ function select(name) {
   renderDetail();
   renderUpdates();
   renderLogs();
+}
+
+/* ---- every container at a glance ---- */
+
+function urlLinks(box, urls) {
+  for (const u of urls || []) {
+    if (!/^https?:\/\//.test(u)) continue;
+    const a = el('a', null, u.replace(/^https?:\/\//, '').replace(/\/$/, ''));
+    a.href = u;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    a.addEventListener('click', (e) => e.stopPropagation());
+    box.appendChild(a);
+  }
+}
+
+function renderOverview() {
+  const box = $('overview');
+  box.hidden = selected !== null;
+  if (selected !== null) return;
+  box.replaceChildren();
+  for (const name of [...containers.keys()].sort()) {
+    const c = containers.get(name);
+    const last = lastUpdateOf(name);
+    const failing = /fail|exited|crash/.test(c.state || '');
+    const card = el('article', 'card' + (failing ? ' failing' : ''));
+    const head = el('div', 'head');
+    head.appendChild(el('span', 'state ' + (c.state || '')));
+    head.appendChild(el('span', 'title', name));
+    if (c.function) head.appendChild(el('span', 'tag', 'function'));
+    card.appendChild(head);
+    const n = (c.replicas || []).length;
+    card.appendChild(el('div', 'what', (c.state || '?') + (c.ready ? ' · ready' : ' · not ready') +
+      (n > 1 ? ' · ' + n + ' replicas' : '')));
+    const links = el('div', 'links');
+    urlLinks(links, c.urls);
+    card.appendChild(links);
+    const foot = el('div', 'foot');
+    const lf = last ? last.fields || {} : null;
+    const lastText = lf ? 'last update ' + clock(last.time) + ' · ' + fmtMs(lf.total_ms) +
+      (lf.result && lf.result !== 'ok' ? ' · ' + lf.result : '') : 'no update yet';
+    foot.appendChild(el('span', 'last' + (lf && lf.result === 'failed' ? ' bad' : ''), lastText));
+    const trig = el('button', 'btn ghost small', 'Trigger');
+    trig.type = 'button';
+    trig.title = 'apply every pending change to ' + name + ' now';
+    trig.addEventListener('click', (e) => { e.stopPropagation(); act('trigger', trig, name); });
+    foot.appendChild(trig);
+    card.appendChild(foot);
+    card.addEventListener('click', () => select(name));
+    box.appendChild(card);
+  }
 }
 
 /* ---- the selected container ---- */
@@ -164,14 +216,7 @@ function renderDetail() {
     .filter(Boolean).join(' · ');
   const urls = $('d-urls');
   urls.replaceChildren();
-  for (const u of c.urls || []) {
-    if (!/^https?:\/\//.test(u)) continue;
-    const a = el('a', null, u);
-    a.href = u;
-    a.target = '_blank';
-    a.rel = 'noopener noreferrer';
-    urls.appendChild(a);
-  }
+  urlLinks(urls, c.urls);
   const reps = $('d-replicas');
   reps.replaceChildren();
   for (const r of c.replicas || []) {
@@ -206,9 +251,9 @@ function errorText(res) {
   return res.text || ('HTTP ' + res.status);
 }
 
-async function act(kind, button) {
-  if (!selected) return;
-  const name = selected;
+async function act(kind, button, target) {
+  const name = target || selected;
+  if (!name) return;
   button.disabled = true;
   try {
     const res = await post('/api/' + kind + '/' + encodeURIComponent(name));
@@ -256,14 +301,14 @@ function stageTimes(f) {
     steps, restart: s.restart || 0 };
 }
 
-function updateRow(u, fresh) {
+function updateRow(u, fresh, newest) {
   const f = u.fields || {};
   const result = f.result || 'ok';
   const li = el('li', 'update ' + result + (fresh ? ' fresh' : ''));
   li.dataset.id = u.id;
   li.appendChild(el('span', 'when', clock(u.time)));
   const who = el('span', 'who', u.container);
-  who.appendChild(el('div', 'result', result));
+  if (result !== 'ok') who.appendChild(el('div', 'result', result));
   li.appendChild(who);
   const files = f.files || [];
   const fc = el('span', 'files', files.slice(0, 3).join('  '));
@@ -283,7 +328,7 @@ function updateRow(u, fresh) {
     seg.style.width = (100 * times[k] / sum).toFixed(2) + '%';
     seg.title = k + ' ' + fmtMs(times[k]);
     bar.appendChild(seg);
-    parts.push(k + ' ' + fmtMs(times[k]));
+    parts.push((k === 'steps' ? 'run' : k) + ' ' + fmtMs(times[k]));
   }
   for (const st of (f.stages && f.stages.steps) || [])
     if (st.exit) parts.push('"' + st.cmd + '" exited ' + st.exit);
@@ -295,7 +340,8 @@ function updateRow(u, fresh) {
 
   if (f.output) {
     const pre = el('pre', 'output', f.output);
-    pre.hidden = result !== 'failed' || !fresh;
+    /* A failed step's output shows when it is its container's latest. */
+    pre.hidden = result !== 'failed' || !(fresh || newest);
     const t = el('button', 'toggle', 'output');
     t.type = 'button';
     t.addEventListener('click', () => { pre.hidden = !pre.hidden; });
@@ -309,8 +355,12 @@ function renderUpdates() {
   const list = $('updates');
   list.replaceChildren();
   const shown = updates.filter((u) => !selected || u.container === selected);
-  for (let i = shown.length - 1; i >= 0 && list.childElementCount < 60; i--)
-    list.appendChild(updateRow(shown[i], false));
+  const seen = new Set();
+  for (let i = shown.length - 1; i >= 0 && list.childElementCount < 60; i--) {
+    const u = shown[i];
+    list.appendChild(updateRow(u, false, !seen.has(u.container)));
+    seen.add(u.container);
+  }
   $('u-empty').hidden = shown.length > 0;
 }
 
@@ -319,7 +369,7 @@ function addUpdate(u, live) {
   if (updates.length > MAX_UPDATES) updates.shift();
   if (selected && u.container !== selected) return;
   const list = $('updates');
-  list.insertBefore(updateRow(u, live), list.firstChild);
+  list.insertBefore(updateRow(u, live, true), list.firstChild);
   while (list.childElementCount > 60) list.lastChild.remove();
   $('u-empty').hidden = true;
 }
