@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/time.h>
 
 #include <cmocka.h>
@@ -333,6 +334,130 @@ static void test_env(void **state)
 	assert_memory_equal(lambda_fn_endpoint(f->fn), "127.0.0.1:", 10);
 }
 
+/* ---- a real runtime client: the Python loop in tests/unit/data ---- */
+
+struct py {
+	uv_process_t proc;
+	bool exited;
+	int64_t status;
+	struct lambda_result res;
+	char body[4096];
+	char type[128];
+	char message[256];
+	bool done;
+};
+
+static void on_py_exit(uv_process_t *p, int64_t status, int sig)
+{
+	struct py *py = p->data;
+
+	py->exited = true;
+	py->status = status;
+	uv_close((uv_handle_t *)p, NULL);
+}
+
+static void spawn_runtime(struct fixture *f, struct py *py, const char *handler)
+{
+	const char *data = getenv("DEVWATCH_TEST_DATA");
+	const char *const *fenv = lambda_fn_env(f->fn);
+	char script[512], hv[128], path[1024];
+	char *env[16];
+	char *args[3];
+	struct uv_process_options_s o = {0};
+	uv_stdio_container_t stdio[3] = {
+		{.flags = UV_IGNORE}, {.flags = UV_INHERIT_FD, .data.fd = 2},
+		{.flags = UV_INHERIT_FD, .data.fd = 2},
+	};
+	size_t n = 0;
+
+	assert_non_null(data);
+	snprintf(script, sizeof(script), "%s/lambda/bootstrap.py", data);
+	snprintf(hv, sizeof(hv), "_HANDLER=%s", handler);
+	snprintf(path, sizeof(path), "PATH=%s", getenv("PATH"));
+	for (; fenv[n] && n < 12; n++)
+		env[n] = (char *)fenv[n];
+	env[n++] = hv;
+	env[n++] = path;
+	env[n] = NULL;
+	args[0] = "python3";
+	args[1] = script;
+	args[2] = NULL;
+	o.file = "python3";
+	o.args = args;
+	o.env = env;
+	o.exit_cb = on_py_exit;
+	o.stdio = stdio;
+	o.stdio_count = 3;
+	py->proc.data = py;
+	assert_int_equal(uv_spawn(&f->loop, &py->proc, &o), 0);
+}
+
+static void on_py_result(const struct lambda_result *res, void *arg)
+{
+	struct py *py = arg;
+
+	py->res = *res;
+	snprintf(py->body, sizeof(py->body), "%.*s", (int)res->len, res->body);
+	snprintf(py->type, sizeof(py->type), "%s", res->error_type ? res->error_type : "");
+	snprintf(py->message, sizeof(py->message), "%s", res->error_message ? res->error_message : "");
+	py->done = true;
+}
+
+static void py_invoke(struct fixture *f, struct py *py, const char *event)
+{
+	py->done = false;
+	assert_int_equal(lambda_invoke(f->fn, event, strlen(event), on_py_result, py), 0);
+	assert_true(tclient_wait(f->c, &py->done, 20000));
+}
+
+static void stop_runtime(struct fixture *f, struct py *py)
+{
+	if (!py->exited)
+		uv_process_kill(&py->proc, SIGTERM);
+	while (!py->exited)
+		uv_run(&f->loop, UV_RUN_ONCE);
+}
+
+static void test_python_runtime(void **state)
+{
+	struct fixture *f = *state;
+	struct py py = {0};
+
+	spawn_runtime(f, &py, "app.handler");
+	py_invoke(f, &py, "{\"x\": 1}");
+	assert_int_equal(py.res.outcome, LAMBDA_OK);
+	assert_non_null(strstr(py.body, "\"echo\": {\"x\": 1}, \"count\": 1"));
+	py_invoke(f, &py, "{\"fail\": \"now\"}");
+	assert_int_equal(py.res.outcome, LAMBDA_ERROR);
+	assert_string_equal(py.type, "ValueError");
+	assert_string_equal(py.message, "asked to fail: now");
+	assert_non_null(strstr(py.body, "\"stackTrace\""));
+	/* The same process serves on: its state carried over. */
+	py_invoke(f, &py, "[]");
+	assert_int_equal(py.res.outcome, LAMBDA_OK);
+	assert_non_null(strstr(py.body, "\"count\": 3"));
+	assert_false(lambda_fn_busy(f->fn));
+	stop_runtime(f, &py);
+}
+
+static void test_python_init_error(void **state)
+{
+	struct fixture *f = *state;
+	struct py py = {0};
+
+	spawn_runtime(f, &py, "no_such_module.handler");
+	while (lambda_fn_init_error(f->fn) == NULL && !py.exited)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_non_null(strstr(lambda_fn_init_error(f->fn), "no_such_module"));
+	py_invoke(f, &py, "{}");
+	assert_int_equal(py.res.outcome, LAMBDA_ERROR);
+	assert_string_equal(py.type, "ModuleNotFoundError");
+	/* The runtime gives up by itself after reporting. */
+	while (!py.exited)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_int_equal(py.status, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +470,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_runtime_guard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_cancels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_python_runtime, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_python_init_error, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
