@@ -16,6 +16,7 @@
 #include "api/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -744,6 +745,19 @@ const char *http_req_body(const struct http_req *r, size_t *len)
 struct http_server *http_req_server(const struct http_req *r)
 {
 	return r->s;
+}
+
+bool http_req_peer_closed(const struct http_req *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	char c;
+	ssize_t n;
+
+	if (ci == NULL)
+		return true;
+	n = recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
 void http_req_on_end(struct http_req *r, http_end_cb cb, void *arg)

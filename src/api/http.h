@@ -98,6 +98,9 @@ const char *http_req_header(const struct http_req *r, const char *name);
 const char *http_req_query(const struct http_req *r, const char *name);
 /* The whole body (NUL-terminated; "" when none). */
 const char *http_req_body(const struct http_req *r, size_t *len);
+/* True when the client has closed its end: MHD cannot see that while a
+   request is parked, so a long poll checks before answering. */
+bool http_req_peer_closed(const struct http_req *r);
 /* The server the request came to. */
 struct http_server *http_req_server(const struct http_req *r);
 

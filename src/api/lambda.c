@@ -262,16 +262,69 @@ static void on_poller_end(struct http_req *r, bool sent, void *arg)
 	drop_poller(arg, r);
 }
 
-/* Hand queued invocations to parked /next requests, oldest to oldest. */
+/* A handed-out invocation, until its /next answer has gone out. */
+struct handed {
+	struct lambda_fn *fn;
+	char id[37];
+};
+
+static void list_push_front(struct list *l, struct inv *v)
+{
+	v->prev = NULL;
+	v->next = l->head;
+	if (l->head)
+		l->head->prev = v;
+	else
+		l->tail = v;
+	l->head = v;
+}
+
+/* The /next answer did not go out (the runtime left while parked): the
+   invocation was never received, so it goes back to the front. */
+static void on_handed_end(struct http_req *r, bool sent, void *arg)
+{
+	struct handed *h = arg;
+	struct lambda_fn *fn = h->fn;
+
+	if (!sent && !fn->closing) {
+		for (struct inv *v = fn->inflight.head; v; v = v->next) {
+			if (strcmp(v->id, h->id) == 0) {
+				log_debug("%s: invocation %s not delivered; queued again",
+					  fn->name, v->id);
+				list_del(&fn->inflight, v);
+				list_push_front(&fn->queued, v);
+				dispatch(fn);
+				break;
+			}
+		}
+	}
+	free(h);
+}
+
+/*
+ * Hand queued invocations, oldest first, to parked /next requests, newest
+ * first: a runtime that restarted polls again, and its old poll (which
+ * MHD cannot see die while parked) is the least likely to be alive.
+ */
 static void dispatch(struct lambda_fn *fn)
 {
 	while (!fn->paused && fn->queued.head && fn->n_pollers > 0) {
 		struct inv *v = fn->queued.head;
-		struct http_req *r = fn->pollers[0];
+		struct http_req *r = fn->pollers[fn->n_pollers - 1];
+		struct handed *h;
 		char deadline[32], trace[96];
 
 		drop_poller(fn, r);
-		http_req_on_end(r, NULL, NULL);
+		if (http_req_peer_closed(r)) {
+			/* Its runtime left while it waited: end it, try the next. */
+			http_req_on_end(r, NULL, NULL);
+			http_reply_empty(r, 410);
+			continue;
+		}
+		h = xcalloc(1, sizeof(*h));
+		h->fn = fn;
+		memcpy(h->id, v->id, sizeof(h->id));
+		http_req_on_end(r, on_handed_end, h);
 		list_del(&fn->queued, v);
 		list_add(&fn->inflight, v);
 		snprintf(deadline, sizeof(deadline), "%" PRId64, v->deadline_ms);
@@ -520,6 +573,11 @@ void lambda_fn_pause(struct lambda_fn *fn, bool paused)
 		dispatch(fn);
 }
 
+size_t lambda_fn_waiting(const struct lambda_fn *fn)
+{
+	return fn->n_pollers;
+}
+
 bool lambda_fn_busy(const struct lambda_fn *fn)
 {
 	return fn->inflight.head != NULL;
@@ -532,12 +590,20 @@ void lambda_fn_on_idle(struct lambda_fn *fn, void (*cb)(void *arg), void *arg)
 	check_idle(fn);
 }
 
-void lambda_fn_fail_inflight(struct lambda_fn *fn, const char *type,
-			     const char *message)
+void lambda_fn_reset(struct lambda_fn *fn, const char *type,
+		     const char *message)
 {
 	while (fn->inflight.head)
 		finish(fn->inflight.head, &fn->inflight, LAMBDA_ERROR, NULL, 0,
 		       type, message);
+	/* Parked polls of the runtime that is gone. */
+	while (fn->n_pollers > 0) {
+		struct http_req *r = fn->pollers[fn->n_pollers - 1];
+
+		drop_poller(fn, r);
+		http_req_on_end(r, NULL, NULL);
+		lambda_error(r, 410, "Runtime.Gone", "the function's container is gone");
+	}
 }
 
 const char *lambda_fn_init_error(const struct lambda_fn *fn)

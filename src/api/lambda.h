@@ -27,7 +27,8 @@
  *
  * Live updates land between invocations: lambda_fn_pause holds new
  * invocations back, and lambda_fn_on_idle says when the one in flight is
- * done.
+ * done. A /next answer that cannot be delivered (its runtime left while
+ * it waited) puts the invocation back at the front of the queue.
  */
 #ifndef DW_API_LAMBDA_H
 #define DW_API_LAMBDA_H
@@ -99,15 +100,22 @@ void lambda_invoke_http(struct http_req *req, struct lambda_fn *fn);
 
 /* Hold back (true) or release (false) new invocations; queued ones wait. */
 void lambda_fn_pause(struct lambda_fn *fn, bool paused);
+/* How many /next polls are parked: runtimes waiting for work (0 while
+   the function's runtime is starting or busy). */
+size_t lambda_fn_waiting(const struct lambda_fn *fn);
 /* True while an invocation has been handed out and not answered. */
 bool lambda_fn_busy(const struct lambda_fn *fn);
 /* Call cb once nothing is in flight: at once when idle now. One waiter;
    a second call replaces the first. */
 void lambda_fn_on_idle(struct lambda_fn *fn, void (*cb)(void *arg), void *arg);
-/* Fail what is in flight (the container died or was replaced), with
-   LAMBDA_ERROR and this type ("Runtime.ExitError") and message. */
-void lambda_fn_fail_inflight(struct lambda_fn *fn, const char *type,
-			     const char *message);
+/*
+ * The function's container died, restarted or was replaced: fail what is
+ * in flight (LAMBDA_ERROR with this type, "Runtime.ExitError", and
+ * message) and end the parked polls of the runtime that is gone (410).
+ * Queued invocations wait for the next runtime.
+ */
+void lambda_fn_reset(struct lambda_fn *fn, const char *type,
+		     const char *message);
 /* The last /init/error's errorMessage, or NULL (cleared by the next
    /next). */
 const char *lambda_fn_init_error(const struct lambda_fn *fn);

@@ -94,6 +94,13 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Run until k runtimes' polls are parked. */
+static void await_waiting(struct fixture *f, size_t k)
+{
+	while (lambda_fn_waiting(f->fn) != k)
+		uv_run(&f->loop, UV_RUN_ONCE);
+}
+
 static struct treq *next(struct fixture *f)
 {
 	char url[160];
@@ -137,7 +144,8 @@ static void test_next_response(void **state)
 	struct timeval tv;
 
 	/* Nothing to hand out: the runtime's long poll stays open. */
-	assert_false(tclient_wait(f->c, &n->done, 100));
+	await_waiting(f, 1);
+	assert_false(n->done);
 	inv = invoke(f, "{\"x\":1}");
 	assert_true(tclient_wait(f->c, &n->done, 5000));
 	assert_int_equal(n->status, 200);
@@ -227,7 +235,8 @@ static void test_init_error(void **state)
 	assert_string_equal(lambda_fn_init_error(f->fn), "no module named app");
 	/* A runtime polling again has started over. */
 	n = next(f);
-	assert_false(tclient_wait(f->c, &n->done, 50));
+	await_waiting(f, 1);
+	assert_false(n->done);
 	assert_null(lambda_fn_init_error(f->fn));
 }
 
@@ -250,10 +259,16 @@ static void on_idle(void *arg)
 	((struct fixture *)arg)->idle = true;
 }
 
+static void on_direct(const struct lambda_result *res, void *arg)
+{
+	*(enum lambda_outcome *)arg = res->outcome;
+}
+
 static void test_pause_and_idle(void **state)
 {
 	struct fixture *f = *state;
-	struct treq *n, *inv;
+	enum lambda_outcome got = LAMBDA_CANCELED;
+	struct treq *n;
 	char id[64], path[128];
 
 	lambda_fn_on_idle(f->fn, on_idle, f);
@@ -261,10 +276,13 @@ static void test_pause_and_idle(void **state)
 	f->idle = false;
 	lambda_fn_pause(f->fn, true);
 	n = next(f);
-	inv = invoke(f, "{\"n\":2}");
+	await_waiting(f, 1);
+	assert_int_equal(lambda_invoke(f->fn, "{\"n\":2}", 7, on_direct, &got), 0);
 	/* Held back while paused (a live update is landing). */
-	assert_false(tclient_wait(f->c, &n->done, 100));
+	assert_false(lambda_fn_busy(f->fn));
+	assert_int_equal(lambda_fn_waiting(f->fn), 1);
 	lambda_fn_pause(f->fn, false);
+	assert_true(lambda_fn_busy(f->fn));
 	assert_true(tclient_wait(f->c, &n->done, 5000));
 	assert_string_equal(buf_str(&n->body), "{\"n\":2}");
 	lambda_fn_on_idle(f->fn, on_idle, f);
@@ -272,8 +290,7 @@ static void test_pause_and_idle(void **state)
 	snprintf(path, sizeof(path), "/invocation/%s/response", request_id(n, id, sizeof(id)));
 	assert_int_equal(post(f, path, NULL, "1")->status, 202);
 	assert_true(f->idle);
-	assert_true(tclient_wait(f->c, &inv->done, 5000));
-	assert_int_equal(inv->status, 200);
+	assert_int_equal(got, LAMBDA_OK);
 }
 
 static void test_runtime_guard(void **state)
@@ -296,12 +313,16 @@ static void test_runtime_guard(void **state)
 static void test_close_cancels(void **state)
 {
 	struct fixture *f = *state;
-	struct treq *inv = invoke(f, "{}");
-	struct treq *n = next(f);
-	struct treq *n2 = next(f);
+	struct treq *n = next(f), *n2, *inv;
 	cJSON *j;
 
-	assert_true(tclient_wait(f->c, &n->done, 5000));
+	await_waiting(f, 1);
+	n2 = next(f);
+	await_waiting(f, 2);
+	inv = invoke(f, "{}");
+	/* The newest poll gets it. */
+	assert_true(tclient_wait(f->c, &n2->done, 5000));
+	assert_false(n->done);
 	/* One handed out, a second runtime parked: closing ends both. */
 	lambda_fn_close(f->fn, on_closed, f);
 	f->fn = NULL;
@@ -310,8 +331,8 @@ static void test_close_cancels(void **state)
 	j = cJSON_Parse(buf_str(&inv->body));
 	assert_string_equal(cJSON_GetObjectItem(j, "errorType")->valuestring, "Sandbox.Canceled");
 	cJSON_Delete(j);
-	assert_true(tclient_wait(f->c, &n2->done, 5000));
-	assert_int_equal(n2->status, 0);
+	assert_true(tclient_wait(f->c, &n->done, 5000));
+	assert_int_equal(n->status, 0);
 	/* Teardown closes what is left; the function is closed already. */
 	{
 		struct lambda_options lo = {.name = "hello", .address = "127.0.0.1"};
@@ -332,6 +353,60 @@ static void test_env(void **state)
 	assert_string_equal(env[0], want);
 	assert_string_equal(env[1], "AWS_LAMBDA_FUNCTION_NAME=hello");
 	assert_memory_equal(lambda_fn_endpoint(f->fn), "127.0.0.1:", 10);
+}
+
+static void test_reset_and_newest_poll(void **state)
+{
+	struct fixture *f = *state;
+	struct treq *old = next(f), *fresh, *inv, *n;
+	char id[64];
+	cJSON *j;
+
+	await_waiting(f, 1);
+	/* A runtime that restarted polls again; its new poll is served. */
+	fresh = next(f);
+	await_waiting(f, 2);
+	inv = invoke(f, "{\"a\":1}");
+	assert_true(tclient_wait(f->c, &fresh->done, 5000));
+	assert_int_equal(fresh->status, 200);
+	assert_false(old->done);
+	request_id(fresh, id, sizeof(id));
+	/* The container died mid-invocation. */
+	lambda_fn_reset(f->fn, "Runtime.ExitError", "the container exited with 137");
+	assert_true(tclient_wait(f->c, &inv->done, 5000));
+	assert_int_equal(inv->status, 502);
+	j = cJSON_Parse(buf_str(&inv->body));
+	assert_string_equal(cJSON_GetObjectItem(j, "errorType")->valuestring, "Runtime.ExitError");
+	cJSON_Delete(j);
+	assert_true(tclient_wait(f->c, &old->done, 5000));
+	assert_int_equal(old->status, 410);
+	/* The next runtime gets what is queued next. */
+	inv = invoke(f, "{\"b\":2}");
+	n = next(f);
+	assert_true(tclient_wait(f->c, &n->done, 5000));
+	assert_string_equal(buf_str(&n->body), "{\"b\":2}");
+}
+
+static void test_undelivered_requeued(void **state)
+{
+	struct fixture *f = *state;
+	enum lambda_outcome got = LAMBDA_CANCELED;
+	struct treq *gone = next(f), *n;
+	char id[64], path[128];
+
+	await_waiting(f, 1);
+	tclient_abort(gone);
+	/* Handed to nobody: the dead poll is found and ended. */
+	assert_int_equal(lambda_invoke(f->fn, "{\"c\":3}", 7, on_direct, &got), 0);
+	assert_int_equal(lambda_fn_waiting(f->fn), 0);
+	assert_false(lambda_fn_busy(f->fn));
+	n = next(f);
+	assert_true(tclient_wait(f->c, &n->done, 5000));
+	assert_int_equal(n->status, 200);
+	assert_string_equal(buf_str(&n->body), "{\"c\":3}");
+	snprintf(path, sizeof(path), "/invocation/%s/response", request_id(n, id, sizeof(id)));
+	assert_int_equal(post(f, path, NULL, "1")->status, 202);
+	assert_int_equal(got, LAMBDA_OK);
 }
 
 /* ---- a real runtime client: the Python loop in tests/unit/data ---- */
@@ -470,6 +545,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_runtime_guard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_cancels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_and_newest_poll, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undelivered_requeued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_python_runtime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_python_init_error, setup, teardown),
 	};
