@@ -378,11 +378,6 @@ void http_stream_end(struct http_stream *st)
 	stream_wake(st);
 }
 
-size_t http_stream_queued(const struct http_stream *st)
-{
-	return st->q.len;
-}
-
 /* ---- the access handler ---- */
 
 static struct http_req *req_new(struct http_server *s,
@@ -740,11 +735,6 @@ const char *http_req_body(const struct http_req *r, size_t *len)
 	if (len)
 		*len = r->body.len;
 	return buf_str(&r->body);
-}
-
-struct http_server *http_req_server(const struct http_req *r)
-{
-	return r->s;
 }
 
 bool http_req_peer_closed(const struct http_req *r)

@@ -101,8 +101,6 @@ const char *http_req_body(const struct http_req *r, size_t *len);
 /* True when the client has closed its end: MHD cannot see that while a
    request is parked, so a long poll checks before answering. */
 bool http_req_peer_closed(const struct http_req *r);
-/* The server the request came to. */
-struct http_server *http_req_server(const struct http_req *r);
 
 /*
  * Called once when a request ends: sent is true when its answer went out,
@@ -152,7 +150,5 @@ struct http_stream *http_reply_stream(struct http_req *r, int status,
 int http_stream_write(struct http_stream *st, const void *data, size_t n);
 /* Finish the stream after what is queued; on_close runs once it is sent. */
 void http_stream_end(struct http_stream *st);
-/* Bytes queued and not yet handed to the connection. */
-size_t http_stream_queued(const struct http_stream *st);
 
 #endif
