@@ -281,7 +281,9 @@ int control_new(uv_loop_t *loop, const struct control_options *opts,
 		{"GET", "/version", 0, on_version, c},
 	};
 	size_t n = ARRAY_SIZE(routes);
-	struct http_options ho = {.port = opts->port, .name = "api"};
+	/* Bodies up to Lambda's 6 MiB payload, for /api/invoke. */
+	struct http_options ho = {.port = opts->port, .name = "api",
+				  .max_body = 6u << 20};
 	int err;
 
 	c->ops = ops;
