@@ -352,6 +352,7 @@ function updateRow(u, fresh, newest) {
 }
 
 function renderUpdates() {
+  pending.updates = [];
   const list = $('updates');
   list.replaceChildren();
   const shown = updates.filter((u) => !selected || u.container === selected);
@@ -368,8 +369,26 @@ function addUpdate(u, live) {
   updates.push(u);
   if (updates.length > MAX_UPDATES) updates.shift();
   if (selected && u.container !== selected) return;
+  pending.updates.push({ u, live });
+  pending.side = true;
+  schedule();
+}
+
+/* New rows, newest on top; a failed step's output opens on the newest
+   row of its container. */
+function flushUpdates() {
+  const batch = pending.updates.slice(-60);
+  pending.updates = [];
+  if (!batch.length) return;
   const list = $('updates');
-  list.insertBefore(updateRow(u, live, true), list.firstChild);
+  const frag = document.createDocumentFragment();
+  const seen = new Set();
+  for (let i = batch.length - 1; i >= 0; i--) {
+    const { u, live } = batch[i];
+    frag.appendChild(updateRow(u, live, !seen.has(u.container)));
+    seen.add(u.container);
+  }
+  list.insertBefore(frag, list.firstChild);
   while (list.childElementCount > 60) list.lastChild.remove();
   $('u-empty').hidden = true;
 }
@@ -426,6 +445,7 @@ function logLine(l) {
 }
 
 function renderLogs() {
+  pending.logs = [];
   const box = $('logs');
   box.replaceChildren();
   const frag = document.createDocumentFragment();
@@ -436,14 +456,42 @@ function renderLogs() {
 
 function addLog(l) {
   logs.push(l);
-  const box = $('logs');
-  if (logs.length > MAX_LOG_LINES) {
-    logs.splice(0, logs.length - MAX_LOG_LINES);
-    if (box.firstChild && box.childElementCount > MAX_LOG_LINES) box.firstChild.remove();
-  }
+  if (logs.length > MAX_LOG_LINES) logs.splice(0, logs.length - MAX_LOG_LINES);
   if (!matches(l)) return;
-  box.appendChild(logLine(l));
+  pending.logs.push(l);
+  schedule();
+}
+
+/* Append what arrived since the last frame at once: one layout and one
+   scroll per frame, however many lines a replay brings. */
+function flushLogs() {
+  const batch = pending.logs.slice(-MAX_LOG_LINES);
+  pending.logs = [];
+  if (!batch.length) return;
+  const box = $('logs');
+  const frag = document.createDocumentFragment();
+  for (const l of batch) frag.appendChild(logLine(l));
+  box.appendChild(frag);
+  while (box.childElementCount > MAX_LOG_LINES) box.firstChild.remove();
   if ($('follow').checked) box.scrollTop = box.scrollHeight;
+}
+
+/* ---- rendering, at most once per frame ---- */
+
+const pending = { updates: [], logs: [], side: false, detail: false };
+let frame = 0;
+
+function schedule() {
+  if (!frame) frame = requestAnimationFrame(flush);
+}
+
+function flush() {
+  frame = 0;
+  flushUpdates();
+  flushLogs();
+  if (pending.side) renderSide();
+  if (pending.detail) renderDetail();
+  pending.side = pending.detail = false;
 }
 
 /* ---- the event stream ---- */
@@ -466,15 +514,15 @@ function onEvent(e) {
     if (f.ready !== undefined) c.ready = !!f.ready;
     if (f.urls) c.urls = f.urls;
     if (f.state === 'updating' || f.state === 'ready') c.progress = null;
-    renderSide();
-    if (selected === ev.container) renderDetail();
+    pending.side = true;
+    pending.detail = pending.detail || selected === ev.container;
+    schedule();
     refreshStatusSoon();
     break;
   }
   case 'update':
     entry(ev.container);
     addUpdate(ev, live);
-    renderSide();
     if (live && f.result === 'failed')
       toast(ev.container + ': update failed' + (f.output ? ' — see its output' : ''), 'error');
     break;
@@ -484,7 +532,8 @@ function onEvent(e) {
   case 'progress': {
     const c = entry(ev.container);
     c.progress = f.done ? null : (f.what ? f.what + ': ' : '') + (f.message || '');
-    if (selected === ev.container) renderDetail();
+    pending.detail = pending.detail || selected === ev.container;
+    schedule();
     break;
   }
   case 'notice':
