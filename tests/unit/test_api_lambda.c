@@ -436,7 +436,7 @@ static void spawn_runtime(struct fixture *f, struct py *py, const char *handler)
 	const char *data = getenv("DEVWATCH_TEST_DATA");
 	const char *const *fenv = lambda_fn_env(f->fn);
 	char script[512], hv[128], path[1024];
-	char *env[16];
+	char *env[17];
 	char *args[3];
 	struct uv_process_options_s o = {0};
 	uv_stdio_container_t stdio[3] = {
@@ -453,6 +453,7 @@ static void spawn_runtime(struct fixture *f, struct py *py, const char *handler)
 		env[n] = (char *)fenv[n];
 	env[n++] = hv;
 	env[n++] = path;
+	env[n++] = "PYTHONDONTWRITEBYTECODE=1"; /* nothing left in the tree */
 	env[n] = NULL;
 	args[0] = "python3";
 	args[1] = script;
