@@ -12,10 +12,13 @@
  * - parked: handled, unanswered, its connection suspended until a reply.
  * Answers and streams are in http-reply.c.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "api/guard.h"
 #include "api/http-int.h"
@@ -311,6 +314,26 @@ static void free_server(struct http_server *s)
 	free(s);
 }
 
+/* Bind and listen ourselves, so that a failure says why (in use, not
+   permitted); MHD takes the socket over and closes it when it stops. */
+static int listen_on(const struct sockaddr_in *sa, int *out)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int one = 1, err;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) != 0 ||
+	    listen(fd, 511) != 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	*out = fd;
+	return 0;
+}
+
 int http_server_new(uv_loop_t *loop, const struct http_options *opts,
 		    const struct http_route *routes, size_t n,
 		    struct http_server **out, char **cause)
@@ -321,7 +344,7 @@ int http_server_new(uv_loop_t *loop, const struct http_options *opts,
 	const union MHD_DaemonInfo *info;
 	size_t max_header = opts->max_header ? opts->max_header
 					     : DEFAULT_MAX_HEADER;
-	int err;
+	int err, fd = -1;
 
 	if (inet_pton(AF_INET, address, &sa.sin_addr) != 1) {
 		dw_cause(cause, "cannot listen on '%s': expected an IPv4 address",
@@ -340,10 +363,17 @@ int http_server_new(uv_loop_t *loop, const struct http_options *opts,
 	s->max_body = opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
 	s->name = xstrdup(opts->name ? opts->name : "api");
 	copy_routes(s, routes, n);
+	err = listen_on(&sa, &fd);
+	if (err != 0) {
+		dw_cause(cause, "cannot listen on '%s:%d': %s", address, opts->port,
+			 uv_strerror(err));
+		free_server(s);
+		return err;
+	}
 	s->mhd = MHD_start_daemon(
 		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, access_cb, s,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, max_header,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
@@ -351,10 +381,11 @@ int http_server_new(uv_loop_t *loop, const struct http_options *opts,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 		MHD_OPTION_END);
 	if (s->mhd == NULL) {
-		dw_cause(cause, "cannot listen on '%s:%d': the address is in use or not ours",
+		dw_cause(cause, "cannot serve HTTP on '%s:%d': libmicrohttpd refused to start",
 			 address, opts->port);
+		close(fd);
 		free_server(s);
-		return UV_EADDRINUSE;
+		return UV_EINVAL;
 	}
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : opts->port;

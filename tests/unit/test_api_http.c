@@ -407,6 +407,25 @@ static void test_stream_drops_slow_client(void **state)
 		uv_run(&f->loop, UV_RUN_ONCE);
 }
 
+static void test_port_in_use(void **state)
+{
+	struct fixture *f = *state;
+	struct http_options o = {.port = http_server_port(f->s), .name = "second"};
+	struct http_server *s2 = NULL;
+	char *cause = NULL;
+
+	assert_int_equal(http_server_new(&f->loop, &o, NULL, 0, &s2, &cause), UV_EADDRINUSE);
+	assert_null(s2);
+	assert_non_null(strstr(cause, "cannot listen on '127.0.0.1:"));
+	assert_non_null(strstr(cause, "address already in use"));
+	free(cause);
+	cause = NULL;
+	o.address = "localhost";
+	assert_int_equal(http_server_new(&f->loop, &o, NULL, 0, &s2, &cause), DW_USAGE);
+	assert_non_null(strstr(cause, "expected an IPv4 address"));
+	free(cause);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -418,6 +437,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reply_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_ends_parked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_drops_slow_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
