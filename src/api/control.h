@@ -36,8 +36,15 @@ struct control;
 struct control_ops {
 	/* The project's container names. */
 	size_t (*names)(void *ctx, const char *const **out);
-	/* {"project", "version", "containers": [...]} as dashboard.js reads
-	   it; the caller frees. */
+	/*
+	 * The session now, as `devwatch status --json` and the dashboard
+	 * read it; the caller frees:
+	 * {"project": NAME, "version": V, "containers": [{"name", "state",
+	 *  "ready": bool, "function": bool, "image", "urls": ["http://..."],
+	 *  "replicas": [{"replica": N, "id", "state", "ready"}],
+	 *  "last_update": {the fields of its last "update" event}}]}
+	 * with "state" one of events.h's.
+	 */
 	cJSON *(*status)(void *ctx);
 	/* Apply NAME's pending changes now / restart NAME. 0, or a negative
 	   code with *cause (answered 409 with it). */
