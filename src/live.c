@@ -21,6 +21,7 @@
 #include "build/image.h"
 #include "cmd-util.h"
 #include "decide.h"
+#include "monitor.h"
 #include "session.h"
 #include "sync/channel.h"
 #include "sync/plan.h"
@@ -53,6 +54,8 @@ struct live_c {
 	int failed_rc;
 	int transport_err;
 	int retries;
+	int waking;		/* instances session_wake is bringing back */
+	bool wake_failed;
 	bool update_failed;
 	struct live_inst *li;
 };
@@ -215,8 +218,9 @@ static void applied(struct channel *ch, int err, int step, int rc, void *arg)
 		return;
 	}
 	if (lc->transport_err != 0) {
-		/* The channel died (a restart, say): apply the same set again. */
-		if (lc->retries++ < 2) {
+		/* The channel died (a restart, say): apply the same set again;
+		   with the engine gone, once it is back. */
+		if (session_engine_lost(lc->s) || lc->retries++ < 2) {
 			changeset_merge(&lc->pending, &lc->current);
 			finish_update(lc);
 			return;
@@ -317,7 +321,8 @@ static void rebuilt(void *arg, int err, const char *ref, bool built, const char 
 	if (err != 0) {
 		lc->update_failed = true;
 		session_say(lc->s, &lc->cs->inst[0], "update-failed",
-			    "rebuild failed, the running container is unchanged: %s",
+			    "rebuild failed: %s; the running container is unchanged; "
+			    "fix it and save, and devwatch rebuilds",
 			    cause != NULL ? cause : dw_strerror(err));
 		finish_update(lc);
 		return;
@@ -359,14 +364,41 @@ static void start_rebuild(struct live_c *lc)
 		rebuilt(lc, DW_BUILD, NULL, false, "cannot start the build");
 }
 
+static void woken(struct instance *in, int err, void *arg)
+{
+	struct live_c *lc = arg;
+
+	(void)in;
+	if (err != 0)
+		lc->wake_failed = true;
+	if (--lc->waking > 0)
+		return;
+	lc->busy = false;
+	/* One that could not come back keeps the changes for the next save. */
+	if (!lc->wake_failed)
+		kick(lc);
+}
+
 static void kick(struct live_c *lc)
 {
 	struct live *lv = lc->s->live;
 
 	if (lc->busy || lv == NULL || lv->stopping || lc->s->shutting_down)
 		return;
+	if (session_engine_lost(lc->s))
+		return; /* the changes wait in the pending set */
 	if (lc->pending.n == 0 && !lc->rebuild)
 		return;
+	/* An exited or recovering container comes back first. */
+	lc->wake_failed = false;
+	lc->waking = 0;
+	for (int i = 0; i < lc->cs->n_inst; i++)
+		if (session_wake(&lc->cs->inst[i], woken, lc))
+			lc->waking++;
+	if (lc->waking > 0) {
+		lc->busy = true;
+		return;
+	}
 	if (lc->held.n > 0) {
 		/* What could not be synced goes again, as older than this. */
 		changeset_merge(&lc->held, &lc->pending);
@@ -488,6 +520,30 @@ void session_live_stop(struct session *s)
 		for (int r = 0; r < lv->c[i].cs->n_inst; r++)
 			if (lv->c[i].li[r].ch != NULL)
 				channel_reset(lv->c[i].li[r].ch);
+}
+
+void session_live_resume(struct session *s)
+{
+	struct live *lv = s->live;
+
+	if (lv == NULL)
+		return;
+	for (size_t i = 0; i < lv->n; i++) {
+		struct live_c *lc = &lv->c[i];
+
+		for (int r = 0; r < lc->cs->n_inst && !lc->busy; r++) {
+			/* Its exec died with the engine: open a fresh one. */
+			channel_free(lc->li[r].ch);
+			lc->li[r].ch = NULL;
+			free(lc->li[r].cid);
+			lc->li[r].cid = NULL;
+		}
+		if (lc->pending.n == 0 && lc->held.n > 0) {
+			lc->pending = lc->held;
+			changeset_init(&lc->held);
+		}
+		kick(lc);
+	}
 }
 
 void session_live_free(struct session *s)

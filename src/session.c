@@ -22,6 +22,7 @@
 #include "base/util.h"
 #include "build/container.h"
 #include "build/image.h"
+#include "monitor.h"
 
 static void inst_create(struct instance *in);
 static void liveness_start(struct instance *in);
@@ -96,6 +97,14 @@ void session_fail(struct session *s, struct instance *in, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		abort();
 	va_end(ap);
+	if (in != NULL && in->ready_cb == NULL && session_engine_lost(s)) {
+		/* Nothing answers while the engine is gone; monitor.c brings
+		   the instance back with the engine. */
+		log_debug("%s: %s (the engine is gone)", in->label, msg);
+		in->state = INST_EXITED;
+		free(msg);
+		return;
+	}
 	if (in != NULL)
 		in->state = INST_FAILED;
 	if (in != NULL && in->ready_cb != NULL) {
@@ -678,6 +687,7 @@ void session_restart(struct instance *in, session_ready_cb cb, void *arg)
 
 	in->ready_cb = cb;
 	in->ready_arg = arg;
+	monitor_expect_exit(in);
 	in->restarting = true;
 	in->synced_once = true; /* a restart keeps the container's files */
 	in->state = INST_STOPPING;
@@ -759,6 +769,7 @@ static void on_new_ready(struct instance *nw, int err, void *arg)
 		return;
 	}
 	session_log_close(r->old);
+	monitor_expect_exit(r->old);
 	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", r->old->id);
 	call.path = path;
 	engine_request(nw->s->e, &call, on_old_gone, r, NULL);
@@ -895,6 +906,7 @@ static void on_stopped(struct engine_req *req, int err,
 static void teardown(struct session *s)
 {
 	s->shutting_down = true;
+	monitor_stop(s);
 	session_live_stop(s);
 	if (s->images_pending > 0)
 		return; /* image_done calls back here */
@@ -959,6 +971,7 @@ static void on_engine(struct engine *e, int err, void *arg)
 		finish_if_done(s);
 		return;
 	}
+	monitor_start(s);
 	for (size_t i = 0; i < s->n_cs; i++) {
 		struct cstate *cs = &s->cs[i];
 
@@ -1050,6 +1063,7 @@ static void free_instance(struct instance *in)
 
 static void free_session(struct session *s)
 {
+	monitor_free(s);
 	session_live_free(s);
 	for (size_t i = 0; i < s->n_cs; i++) {
 		struct cstate *cs = &s->cs[i];

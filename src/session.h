@@ -31,6 +31,7 @@ enum inst_state {
 	INST_FAILED,
 	INST_STOPPING,
 	INST_GONE,
+	INST_EXITED,	/* crashed or the engine went away (src/monitor.c) */
 };
 
 /* One replica of one container, as running on the engine. */
@@ -64,6 +65,7 @@ struct instance {
 	int tail_next;
 	FILE *logf;
 	void *live;		/* sync/'s state for this instance */
+	void *mon;		/* src/monitor.c's state for this instance */
 };
 
 /* One entry of "containers" and its replicas. */
@@ -104,6 +106,7 @@ struct session {
 	char *logdir;
 	void *watcher;		/* watch/'s watcher once everything is ready */
 	void *live;		/* sync/'s session-wide state */
+	void *monitor;		/* src/monitor.c: engine events, reconnects */
 };
 
 /* Run a whole session; returns the exit code. */
@@ -139,6 +142,10 @@ void session_live_stop(struct session *s);
 /* The initial sync of an instance: every synced path written in. Returns
    false when there is nothing to sync (cb not called). */
 bool session_live_initial(struct instance *in, session_ready_cb cb, void *arg);
+/* The engine is back (src/monitor.c): channels reopen, and what waited
+   (pending and held changes) is applied, each container once session_wake
+   lets it. */
+void session_live_resume(struct session *s);
 /* Free the live-update state once the engine is closed. */
 void session_live_free(struct session *s);
 
