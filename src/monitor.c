@@ -17,7 +17,6 @@
  * Updates wait (session_wake) in every phase but OK.
  */
 #include "monitor.h"
-
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,83 +27,26 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "build/container.h"
+#include "monitor-int.h"
 
 #define EVENT_LINE_MAX (64u << 10)
-#define EVENT_QUEUE 64 /* events of ours waiting for the loop */
 #define TAIL_LINE_MAX (16u << 10)
 
-enum mon_phase {
-	MP_OK = 0,
-	MP_EXITED,
-	MP_LOOPED,
-	MP_RESTARTING,
-	MP_WAKING,
-	MP_LOST,
-	MP_RECOVERING,
-};
-
-struct monitor;
-
-struct mon_inst {
-	struct monitor *m;
-	struct instance *in;
-	enum mon_phase phase;
-	uint64_t exits[MONITOR_LOOP_EXITS]; /* ring of unexpected exit times */
-	int next_exit;
-	int last_code;
-	bool started_seen;  /* a start event since the last unexpected die */
-	bool policy_off;    /* the crash loop turned its restart policy off */
-	bool catchup;       /* needs a catch-up sync once ready */
-	char *expect_id;    /* a container devwatch stops itself */
-	int stop_tries;
-	session_ready_cb wake_cb;
-	void *wake_arg;
-};
-
-/* A die or start of one of our containers, handled outside curl's
-   callback (a request started from inside a stream's callback stalls). */
-struct event {
-	bool die;
-	int code;
-	char id[72];
-};
-
-struct monitor {
-	struct session *s;
-	struct engine_req *events;
-	uv_timer_t timer;   /* reconnect backoff */
-	uv_timer_t defer;   /* handles the queued events */
-	int open_timers;
-	struct event queue[EVENT_QUEUE];
-	int queued;
-	uint64_t backoff_ms;
-	uint64_t lost_ns;
-	char last_time[48]; /* "sec.nsec" of the last event seen */
-	bool lost;
-	bool stopped;
-	struct mon_inst *mi;
-	size_t n;
-};
-
 static void subscribe(struct monitor *m);
-static void engine_lost(struct monitor *m, const char *why);
-static void bring_up(struct mon_inst *mi);
-static void probe_ready(struct mon_inst *mi);
-static void on_ready(struct instance *in, int err, void *arg);
 
 static const char *policy_name(enum restart_policy p)
 {
 	return p == RESTART_ALWAYS ? "always" : p == RESTART_ON_FAILURE ? "on-failure" : "never";
 }
 
-static bool gone(const struct monitor *m)
+bool mon_gone(const struct monitor *m)
 {
 	return m->stopped || m->s->shutting_down;
 }
 
 /* ---- waiters ---- */
 
-static void resolve(struct mon_inst *mi, int err)
+void mon_resolve(struct mon_inst *mi, int err)
 {
 	session_ready_cb cb = mi->wake_cb;
 
@@ -113,8 +55,7 @@ static void resolve(struct mon_inst *mi, int err)
 		cb(mi->in, err, mi->wake_arg);
 }
 
-/* Take the instance away from whatever probed it: no timer, no probe. */
-static void quiesce(struct instance *in, enum inst_state st)
+void mon_quiesce(struct instance *in, enum inst_state st)
 {
 	uv_timer_stop(&in->timer);
 	in->liveness = false;
@@ -180,7 +121,7 @@ static void tail_done(struct engine_req *req, int err, const struct engine_resp 
 	(void)req, (void)resp;
 	if (t->part.len > 0)
 		tail_line(t, t->part.data, t->part.len);
-	if (err != DW_CANCELED && !gone(t->mi->m)) {
+	if (err != DW_CANCELED && !mon_gone(t->mi->m)) {
 		session_say(in->s, in, "exited", "%s", t->msg);
 		if (t->n == 0)
 			fprintf(stderr, "%s: no log output\n", in->label);
@@ -242,7 +183,7 @@ static void on_loop_inspect(struct engine_req *req, int err, const struct engine
 	struct container_info ci;
 
 	(void)req;
-	if (err != 0 || gone(mi->m) || mi->phase != MP_LOOPED || resp->status != 200)
+	if (err != 0 || mon_gone(mi->m) || mi->phase != MP_LOOPED || resp->status != 200)
 		return;
 	if (container_info_parse(resp->body, resp->len, NULL, &ci) != 0)
 		return;
@@ -260,7 +201,7 @@ static void on_loop_stopped(struct engine_req *req, int err, const struct engine
 	char path[256];
 
 	(void)req, (void)resp;
-	if (err != 0 || gone(mi->m) || mi->phase != MP_LOOPED || mi->in->id == NULL)
+	if (err != 0 || mon_gone(mi->m) || mi->phase != MP_LOOPED || mi->in->id == NULL)
 		return;
 	snprintf(path, sizeof(path), "/containers/%s/json", mi->in->id);
 	call.path = path;
@@ -284,7 +225,7 @@ static void on_policy_off(struct engine_req *req, int err, const struct engine_r
 	struct mon_inst *mi = arg;
 
 	(void)req;
-	if (err != 0 || gone(mi->m) || mi->phase != MP_LOOPED)
+	if (err != 0 || mon_gone(mi->m) || mi->phase != MP_LOOPED)
 		return;
 	if (resp->status != 200) {
 		char *m = engine_error_message(resp->body, resp->len);
@@ -295,31 +236,11 @@ static void on_policy_off(struct engine_req *req, int err, const struct engine_r
 	loop_stop(mi);
 }
 
-static void set_policy(struct mon_inst *mi, bool on, engine_done_cb cb)
-{
-	const struct project_container *c = mi->in->cs->c;
-	struct engine_call call = {.method = "POST", .timeout_ms = 30000};
-	char path[256], body[128];
-
-	if (on && c->restart == RESTART_ON_FAILURE)
-		snprintf(body, sizeof(body),
-			 "{\"RestartPolicy\":{\"Name\":\"on-failure\",\"MaximumRetryCount\":%d}}",
-			 c->max_restarts);
-	else
-		snprintf(body, sizeof(body), "{\"RestartPolicy\":{\"Name\":\"%s\"}}",
-			 on && c->restart == RESTART_ALWAYS ? "always" : "no");
-	snprintf(path, sizeof(path), "/containers/%s/update", mi->in->id);
-	call.path = path;
-	call.body = body;
-	call.body_len = strlen(body);
-	engine_request(mi->m->s->e, &call, cb, mi, NULL);
-}
-
 static void crash_loop(struct mon_inst *mi, const char *id)
 {
 	struct instance *in = mi->in;
 
-	quiesce(in, INST_EXITED);
+	mon_quiesce(in, INST_EXITED);
 	in->ready_cb = NULL;
 	mi->phase = MP_LOOPED;
 	mi->policy_off = true;
@@ -329,8 +250,8 @@ static void crash_loop(struct mon_inst *mi, const char *id)
 				   "stopped it and turned its restarts off; the next save "
 				   "that touches it starts it again",
 				   recent_exits(mi), MONITOR_LOOP_SECS, mi->last_code));
-	set_policy(mi, false, on_policy_off);
-	resolve(mi, DW_CRASHED);
+	mon_set_policy(mi, false, on_policy_off);
+	mon_resolve(mi, DW_CRASHED);
 }
 
 /* The engine started it again after a crash: readiness again. */
@@ -343,7 +264,7 @@ static void engine_restarted(struct mon_inst *mi)
 	session_say(in->s, in, "restarted",
 		    "restarted by the engine (restart: %s); waiting for readiness",
 		    policy_name(in->cs->c->restart));
-	bring_up(mi);
+	mon_bring_up(mi);
 }
 
 static void on_die_inspect(struct engine_req *req, int err, const struct engine_resp *resp,
@@ -355,9 +276,7 @@ static void on_die_inspect(struct engine_req *req, int err, const struct engine_
 	bool restarts;
 
 	(void)req;
-	log_debug("%s: inspect after its exit: %s, %ld", in->label, dw_strerror(err),
-		  err == 0 ? resp->status : 0L);
-	if (err != 0 || gone(mi->m) || resp->status != 200)
+	if (err != 0 || mon_gone(mi->m) || resp->status != 200)
 		return; /* removed (ours), or the engine went away */
 	if (container_info_parse(resp->body, resp->len, NULL, &ci) != 0)
 		return;
@@ -371,7 +290,7 @@ static void on_die_inspect(struct engine_req *req, int err, const struct engine_
 		crash_loop(mi, ci.id);
 	} else if (restarts) {
 		if (in->state == INST_READY)
-			quiesce(in, INST_EXITED);
+			mon_quiesce(in, INST_EXITED);
 		mi->phase = MP_RESTARTING;
 		report_with_tail(mi, ci.id,
 				 xasprintf("exited unexpectedly with code %d (%d in %d s); the "
@@ -381,30 +300,27 @@ static void on_die_inspect(struct engine_req *req, int err, const struct engine_
 		if (mi->started_seen)
 			engine_restarted(mi);
 	} else {
-		quiesce(in, INST_EXITED);
+		mon_quiesce(in, INST_EXITED);
 		in->ready_cb = NULL;
 		mi->phase = MP_EXITED;
 		report_with_tail(mi, ci.id,
-				 xasprintf("exited unexpectedly with code %d and stays stopped "
+				 xasprintf("%s with code %d and stays stopped "
 					   "(restart: %s); the next save that touches it starts "
 					   "it again",
+					   mi->killed ? "was stopped from outside devwatch"
+						      : "exited unexpectedly",
 					   mi->last_code, policy_name(in->cs->c->restart)));
-		resolve(mi, DW_CRASHED);
+		mon_resolve(mi, DW_CRASHED);
 	}
 	container_info_free(&ci);
 }
 
-static void on_die(struct mon_inst *mi, const char *id, int code)
+static void on_die(struct mon_inst *mi, const char *id, int code, bool killed)
 {
 	struct instance *in = mi->in;
 	struct engine_call call = {.method = "GET"};
 	char path[256];
 
-	if (mi->expect_id != NULL && strcmp(mi->expect_id, id) == 0) {
-		free(mi->expect_id);
-		mi->expect_id = NULL;
-		return;
-	}
 	if (in->restarting || in->removing || in->state == INST_STOPPING ||
 	    in->state == INST_GONE)
 		return;
@@ -417,6 +333,7 @@ static void on_die(struct mon_inst *mi, const char *id, int code)
 	mi->exits[mi->next_exit] = now_ns();
 	mi->next_exit = (mi->next_exit + 1) % MONITOR_LOOP_EXITS;
 	mi->last_code = code;
+	mi->killed = killed;
 	mi->started_seen = false;
 	snprintf(path, sizeof(path), "/containers/%s/json", id);
 	call.path = path;
@@ -455,19 +372,35 @@ static struct mon_inst *find(struct monitor *m, const char *id)
 static void handle_events(uv_timer_t *t)
 {
 	struct monitor *m = container_of(t, struct monitor, defer);
+	uint64_t now = now_ns(), next = 0;
+	int kept = 0;
 
-	for (int i = 0; i < m->queued && !gone(m); i++) {
+	/* In order; from the first one not due yet, everything waits. */
+	for (int i = 0; i < m->queued; i++) {
 		struct event *ev = &m->queue[i];
-		struct mon_inst *mi = find(m, ev->id);
+		struct mon_inst *mi;
 
+		if (kept > 0 || ev->due_ns > now) {
+			if (kept == 0)
+				next = ev->due_ns;
+			m->queue[kept++] = *ev;
+			continue;
+		}
+		if (mon_gone(m) || m->lost)
+			continue;
+		if (ev->killed && m->events == NULL)
+			continue; /* the stream ended since: the engine went down */
+		mi = find(m, ev->id);
 		if (mi == NULL)
 			continue;
 		if (ev->die)
-			on_die(mi, ev->id, ev->code);
+			on_die(mi, ev->id, ev->code, ev->killed);
 		else
 			on_start(mi, ev->id);
 	}
-	m->queued = 0;
+	m->queued = kept;
+	if (kept > 0)
+		uv_timer_start(&m->defer, handle_events, (next - now) / 1000000 + 1, 0);
 }
 
 static int on_event(const char *line, size_t len, void *arg)
@@ -478,6 +411,7 @@ static int on_event(const char *line, size_t len, void *arg)
 	cJSON *actor = cJSON_GetObjectItem(o, "Actor");
 	cJSON *id = cJSON_GetObjectItem(actor, "ID");
 	cJSON *tn = cJSON_GetObjectItem(o, "timeNano");
+	struct mon_inst *mi;
 
 	log_trace("engine event %.*s", (int)len, line);
 	if (cJSON_IsNumber(tn) && tn->valuedouble > 0) {
@@ -486,13 +420,24 @@ static int on_event(const char *line, size_t len, void *arg)
 		snprintf(m->last_time, sizeof(m->last_time), "%lld.%09lld", ns / 1000000000,
 			 ns % 1000000000);
 	}
-	if (gone(m) || !cJSON_IsString(action) || !cJSON_IsString(id) ||
+	if (mon_gone(m) || !cJSON_IsString(action) || !cJSON_IsString(id) ||
 	    strlen(id->valuestring) >= sizeof(m->queue[0].id) ||
-	    (strcmp(action->valuestring, "die") != 0 && strcmp(action->valuestring, "start") != 0)) {
+	    (mi = find(m, id->valuestring)) == NULL) {
 		cJSON_Delete(o);
 		return 0;
 	}
-	if (m->queued == EVENT_QUEUE) {
+	/* Bookkeeping only here: a request started from inside this
+	   callback would stall, so the rest waits for handle_events. */
+	if (strcmp(action->valuestring, "kill") == 0)
+		mi->kill_ns = now_ns();
+	if (strcmp(action->valuestring, "die") == 0 && mi->expect_id != NULL &&
+	    strcmp(mi->expect_id, id->valuestring) == 0) {
+		free(mi->expect_id); /* our own stop */
+		mi->expect_id = NULL;
+	} else if (strcmp(action->valuestring, "die") != 0 &&
+		   strcmp(action->valuestring, "start") != 0) {
+		/* not ours to handle */
+	} else if (m->queued == EVENT_QUEUE) {
 		log_warn("too many engine events at once; dropped a '%s'", action->valuestring);
 	} else {
 		struct event *ev = &m->queue[m->queued++];
@@ -501,8 +446,12 @@ static int on_event(const char *line, size_t len, void *arg)
 
 		ev->die = strcmp(action->valuestring, "die") == 0;
 		ev->code = cJSON_IsString(code) ? atoi(code->valuestring) : -1;
+		ev->killed = ev->die && mi->kill_ns != 0 && now_ns() - mi->kill_ns < KILL_WINDOW_NS;
+		ev->due_ns = ev->killed ? now_ns() + KILL_GRACE_MS * 1000000ull : 0;
 		snprintf(ev->id, sizeof(ev->id), "%s", id->valuestring);
-		uv_timer_start(&m->defer, handle_events, 0, 0);
+		if (m->queued == 1 || ev->due_ns == 0)
+			uv_timer_start(&m->defer, handle_events,
+				       ev->due_ns != 0 ? KILL_GRACE_MS : 0, 0);
 	}
 	cJSON_Delete(o);
 	return 0;
@@ -514,10 +463,10 @@ static void on_ping_after_end(struct engine_req *req, int err, const struct engi
 	struct monitor *m = arg;
 
 	(void)req;
-	if (gone(m) || err == DW_CANCELED)
+	if (mon_gone(m) || err == DW_CANCELED)
 		return;
 	if (err != 0 || resp->status != 200) {
-		engine_lost(m, err != 0 ? dw_strerror(err) : "it answered with an error");
+		mon_engine_lost(m, err != 0 ? dw_strerror(err) : "it answered with an error");
 		return;
 	}
 	/* The stream ended but the engine answers: follow it again. */
@@ -533,11 +482,11 @@ static void events_ended(struct engine_req *req, int err, const struct engine_re
 	(void)resp;
 	if (m->events == req)
 		m->events = NULL;
-	if (gone(m) || err == DW_CANCELED || m->lost)
+	if (mon_gone(m) || err == DW_CANCELED || m->lost)
 		return;
 	log_debug("the engine's event stream ended: %s", err != 0 ? dw_strerror(err) : "closed");
 	if (engine_request(m->s->e, &call, on_ping_after_end, m, NULL) != 0)
-		engine_lost(m, "cannot ask it");
+		mon_engine_lost(m, "cannot ask it");
 }
 
 static void subscribe(struct monitor *m)
@@ -587,7 +536,7 @@ static void engine_back(struct monitor *m)
 		memset(m->mi[i].exits, 0, sizeof(m->mi[i].exits));
 	}
 	for (size_t i = 0; i < m->n; i++)
-		bring_up(&m->mi[i]);
+		mon_bring_up(&m->mi[i]);
 	/* Updates that waited go now: each waits in session_wake until its
 	   container is recovered and caught up. */
 	session_live_resume(s);
@@ -598,7 +547,7 @@ static void on_ping(struct engine_req *req, int err, const struct engine_resp *r
 	struct monitor *m = arg;
 
 	(void)req;
-	if (gone(m) || err == DW_CANCELED || !m->lost)
+	if (mon_gone(m) || err == DW_CANCELED || !m->lost)
 		return;
 	if (err == 0 && resp->status == 200) {
 		engine_back(m);
@@ -614,19 +563,19 @@ static void retry(uv_timer_t *t)
 	struct monitor *m = container_of(t, struct monitor, timer);
 	struct engine_call call = {.method = "GET", .path = "/_ping", .timeout_ms = 3000};
 
-	if (gone(m) || !m->lost)
+	if (mon_gone(m) || !m->lost)
 		return;
 	if (engine_request(m->s->e, &call, on_ping, m, NULL) != 0)
 		uv_timer_start(&m->timer, retry, m->backoff_ms, 0);
 }
 
-static void engine_lost(struct monitor *m, const char *why)
+void mon_engine_lost(struct monitor *m, const char *why)
 {
 	struct session *s = m->s;
 	char when[32];
 	time_t now = time(NULL);
 
-	if (m->lost || gone(m))
+	if (m->lost || mon_gone(m))
 		return;
 	if (!s->all_ready) {
 		session_fail(s, NULL, "lost the engine at %s while starting: %s",
@@ -647,9 +596,9 @@ static void engine_lost(struct monitor *m, const char *why)
 
 		mi->phase = MP_LOST;
 		in->ready_cb = NULL;
-		quiesce(in, INST_EXITED);
+		mon_quiesce(in, INST_EXITED);
 		/* A restart of a live update waited on it: that update ends. */
-		if (cb != NULL && cb != on_ready)
+		if (cb != NULL && cb != mon_on_ready)
 			cb(in, DW_ENGINE_DOWN, in->ready_arg);
 	}
 	m->backoff_ms = MONITOR_BACKOFF_MIN_MS;
@@ -661,307 +610,6 @@ bool session_engine_lost(const struct session *s)
 	const struct monitor *m = s->monitor;
 
 	return m != NULL && m->lost;
-}
-
-/* ---- bringing an instance up: inspect, start or create, readiness ---- */
-
-static void caught_up(struct instance *in, int err, void *arg)
-{
-	struct mon_inst *mi = arg;
-
-	if (gone(mi->m) || mi->phase != MP_RECOVERING)
-		return;
-	if (err != 0) {
-		/* What the catch-up could not write is still pending or is
-		   written by the next one. */
-		session_say(in->s, in, "notice", "catch-up sync failed (%s); the next save "
-			    "syncs again", dw_strerror(err));
-	}
-	mi->phase = MP_OK;
-	session_say(in->s, in, "recovered", "recovered: ready and caught up");
-	resolve(mi, 0);
-}
-
-static void on_ready(struct instance *in, int err, void *arg)
-{
-	struct mon_inst *mi = arg;
-	enum mon_phase was = mi->phase;
-
-	if (gone(mi->m) || mi->m->lost)
-		return;
-	if (err != 0) {
-		mi->phase = MP_EXITED;
-		session_say(in->s, in, "not-ready",
-			    "did not become ready; the next save that touches it starts it again");
-		resolve(mi, err);
-		return;
-	}
-	if (mi->catchup) {
-		mi->catchup = false;
-		mi->phase = MP_RECOVERING;
-		if (!session_live_initial(in, caught_up, mi))
-			caught_up(in, 0, mi);
-		return;
-	}
-	mi->phase = MP_OK;
-	session_say(in->s, in, "ready", "ready again%s",
-		    was == MP_WAKING ? "; applying the change" : "");
-	resolve(mi, 0);
-}
-
-static void probe_ready(struct mon_inst *mi)
-{
-	struct instance *in = mi->in;
-
-	in->synced_once = true; /* the catch-up, if any, is ours */
-	in->ready_cb = on_ready;
-	in->ready_arg = mi;
-	session_probe(in);
-}
-
-/* Something in the chain failed: the engine went away, or the container
-   cannot be brought back. */
-static void up_failed(struct mon_inst *mi, int err, const char *what, const char *why)
-{
-	struct instance *in = mi->in;
-
-	if (gone(mi->m) || mi->m->lost)
-		return;
-	if (err == DW_ENGINE_DOWN) {
-		engine_lost(mi->m, dw_strerror(err));
-		return;
-	}
-	in->state = INST_FAILED;
-	mi->phase = MP_EXITED;
-	session_say(in->s, in, "not-ready", "cannot %s %s: %s; the next save that touches it "
-		    "tries again", what, in->name, why);
-	resolve(mi, DW_NOTREADY);
-}
-
-static void fail_resp(struct mon_inst *mi, int err, const struct engine_resp *resp,
-		      const char *what)
-{
-	char *m = err != 0 ? xstrdup(dw_strerror(err))
-			   : engine_error_message(resp->body, resp->len);
-
-	up_failed(mi, err, what, m);
-	free(m);
-}
-
-static void on_up_ports(struct engine_req *req, int err, const struct engine_resp *resp,
-			void *arg)
-{
-	struct mon_inst *mi = arg;
-	struct container_info ci;
-
-	(void)req;
-	if (gone(mi->m) || mi->m->lost || err == DW_CANCELED)
-		return;
-	if (err != 0 || resp->status != 200 ||
-	    container_info_parse(resp->body, resp->len, mi->in->cs->c, &ci) != 0) {
-		fail_resp(mi, err, resp, "inspect");
-		return;
-	}
-	free(mi->in->host_ports);
-	mi->in->host_ports = ci.host_ports;
-	ci.host_ports = NULL;
-	container_info_free(&ci);
-	if (mi->in->logs == NULL)
-		session_follow_logs(mi->in, (long)time(NULL) - 1);
-	probe_ready(mi);
-}
-
-static void inspect_ports(struct mon_inst *mi)
-{
-	struct engine_call call = {.method = "GET"};
-	char path[256];
-
-	snprintf(path, sizeof(path), "/containers/%s/json", mi->in->id);
-	call.path = path;
-	engine_request(mi->m->s->e, &call, on_up_ports, mi, NULL);
-}
-
-static void on_up_started(struct engine_req *req, int err, const struct engine_resp *resp,
-			  void *arg)
-{
-	struct mon_inst *mi = arg;
-
-	(void)req;
-	if (gone(mi->m) || mi->m->lost || err == DW_CANCELED)
-		return;
-	if (err != 0 || (resp->status != 204 && resp->status != 304)) {
-		fail_resp(mi, err, resp, "start");
-		return;
-	}
-	inspect_ports(mi);
-}
-
-static void start_it(struct mon_inst *mi)
-{
-	struct engine_call call = {.method = "POST", .timeout_ms = 60000};
-	char path[256];
-
-	snprintf(path, sizeof(path), "/containers/%s/start", mi->in->id);
-	call.path = path;
-	engine_request(mi->m->s->e, &call, on_up_started, mi, NULL);
-}
-
-static void on_policy_on(struct engine_req *req, int err, const struct engine_resp *resp,
-			 void *arg)
-{
-	struct mon_inst *mi = arg;
-
-	(void)req;
-	if (gone(mi->m) || mi->m->lost || err == DW_CANCELED)
-		return;
-	if (err != 0 || resp->status != 200) {
-		fail_resp(mi, err, resp, "restore the restart policy of");
-		return;
-	}
-	mi->policy_off = false;
-	start_it(mi);
-}
-
-static void on_up_created(struct engine_req *req, int err, const struct engine_resp *resp,
-			  void *arg)
-{
-	struct mon_inst *mi = arg;
-	cJSON *o, *id;
-
-	(void)req;
-	if (gone(mi->m) || mi->m->lost || err == DW_CANCELED)
-		return;
-	if (err != 0 || resp->status != 201) {
-		fail_resp(mi, err, resp, "create");
-		return;
-	}
-	o = cJSON_ParseWithLength(resp->body, resp->len);
-	id = cJSON_GetObjectItem(o, "Id");
-	if (!cJSON_IsString(id) || id->valuestring[0] == '\0') {
-		cJSON_Delete(o);
-		up_failed(mi, DW_ENGINE_PROTO, "create", "the engine's answer has no 'Id'");
-		return;
-	}
-	free(mi->in->id);
-	mi->in->id = xstrdup(id->valuestring);
-	cJSON_Delete(o);
-	mi->catchup = true; /* a new container: only the image's files */
-	mi->policy_off = false;
-	start_it(mi);
-}
-
-static void create_it(struct mon_inst *mi)
-{
-	struct instance *in = mi->in;
-	struct engine_call call = {.method = "POST", .timeout_ms = 60000};
-	char *body = container_create_body(in->s->p, in->cs->c, in->replica, in->cs->image_ref);
-	char *enc = engine_urlencode(in->name);
-	char *path = xasprintf("/containers/create?name=%s", enc);
-
-	session_say(in->s, in, "notice", "%s is gone; creating it anew", in->name);
-	call.path = path;
-	call.body = body;
-	call.body_len = strlen(body);
-	engine_request(in->s->e, &call, on_up_created, mi, NULL);
-	free(body);
-	free(enc);
-	free(path);
-}
-
-static void on_up_inspect(struct engine_req *req, int err, const struct engine_resp *resp,
-			  void *arg)
-{
-	struct mon_inst *mi = arg;
-	struct instance *in = mi->in;
-	struct container_info ci;
-
-	(void)req;
-	if (gone(mi->m) || mi->m->lost || err == DW_CANCELED)
-		return;
-	if (err != 0) {
-		fail_resp(mi, err, resp, "inspect");
-		return;
-	}
-	if (resp->status == 404) {
-		create_it(mi);
-		return;
-	}
-	if (resp->status != 200 || container_info_parse(resp->body, resp->len, in->cs->c, &ci) != 0) {
-		fail_resp(mi, 0, resp, "inspect");
-		return;
-	}
-	free(in->id);
-	in->id = ci.id;
-	ci.id = NULL;
-	if (mi->policy_off) {
-		container_info_free(&ci);
-		set_policy(mi, true, on_policy_on);
-		return;
-	}
-	if (ci.running && !ci.restarting) {
-		free(in->host_ports);
-		in->host_ports = ci.host_ports;
-		ci.host_ports = NULL;
-		container_info_free(&ci);
-		if (mi->phase == MP_RECOVERING)
-			session_say(in->s, in, "adopted", "still running; adopted it again");
-		session_follow_logs(in, (long)time(NULL));
-		probe_ready(mi);
-		return;
-	}
-	container_info_free(&ci);
-	start_it(mi);
-}
-
-/* Inspect by name: running is adopted, stopped is started (with its
-   restart policy back, after a crash loop), gone is created anew; then
-   readiness. The engine restarting it already skips to readiness. */
-static void bring_up(struct mon_inst *mi)
-{
-	struct instance *in = mi->in;
-	struct engine_call call = {.method = "GET"};
-	char path[256];
-
-	quiesce(in, INST_STARTING);
-	if (mi->phase == MP_RESTARTING) {
-		inspect_ports(mi);
-		return;
-	}
-	snprintf(path, sizeof(path), "/containers/%s/json", in->name);
-	call.path = path;
-	engine_request(in->s->e, &call, on_up_inspect, mi, NULL);
-}
-
-bool session_wake(struct instance *in, session_ready_cb cb, void *arg)
-{
-	struct mon_inst *mi = in->mon;
-
-	if (mi == NULL || gone(mi->m))
-		return false;
-	switch (mi->phase) {
-	case MP_OK:
-		/* Readiness failed after a live restart: a save wakes it too. */
-		if (in->state != INST_FAILED || !in->s->all_ready)
-			return false;
-		break;
-	case MP_EXITED:
-	case MP_LOOPED:
-		break;
-	default:
-		/* Already coming back: wait for it. */
-		mi->wake_cb = cb;
-		mi->wake_arg = arg;
-		return true;
-	}
-	mi->wake_cb = cb;
-	mi->wake_arg = arg;
-	mi->phase = MP_WAKING;
-	memset(mi->exits, 0, sizeof(mi->exits));
-	free(mi->expect_id);
-	mi->expect_id = NULL;
-	session_say(in->s, in, "wake", "starting it again for this change");
-	bring_up(mi);
-	return true;
 }
 
 /* ---- lifecycle ---- */
