@@ -43,23 +43,6 @@ void mon_set_policy(struct mon_inst *mi, bool on, engine_done_cb cb)
 
 /* ---- bringing an instance up: inspect, start or create, readiness ---- */
 
-static void caught_up(struct instance *in, int err, void *arg)
-{
-	struct mon_inst *mi = arg;
-
-	if (mon_gone(mi->m) || mi->phase != MP_RECOVERING)
-		return;
-	if (err != 0) {
-		/* What the catch-up could not write is still pending or is
-		   written by the next one. */
-		session_say(in->s, in, "notice", "catch-up sync failed (%s); the next save "
-			    "syncs again", dw_strerror(err));
-	}
-	mi->phase = MP_OK;
-	session_say(in->s, in, "recovered", "recovered: ready and caught up");
-	mon_resolve(mi, 0);
-}
-
 void mon_on_ready(struct instance *in, int err, void *arg)
 {
 	struct mon_inst *mi = arg;
@@ -74,16 +57,13 @@ void mon_on_ready(struct instance *in, int err, void *arg)
 		mon_resolve(mi, err);
 		return;
 	}
-	if (mi->catchup) {
-		mi->catchup = false;
-		mi->phase = MP_RECOVERING;
-		if (!session_live_initial(in, caught_up, mi))
-			caught_up(in, 0, mi);
-		return;
-	}
+	mi->catchup = false;
 	mi->phase = MP_OK;
-	session_say(in->s, in, "ready", "ready again%s",
-		    was == MP_WAKING ? "; applying the change" : "");
+	if (was == MP_RECOVERING)
+		session_say(in->s, in, "recovered", "recovered: ready and caught up");
+	else
+		session_say(in->s, in, "ready", "ready again%s",
+			    was == MP_WAKING ? "; applying the change" : "");
 	mon_resolve(mi, 0);
 }
 
@@ -91,7 +71,9 @@ static void probe_ready(struct mon_inst *mi)
 {
 	struct instance *in = mi->in;
 
-	in->synced_once = true; /* the catch-up, if any, is ours */
+	/* session.c's readiness catches it up (restarting it if
+	   restart_container asks) when its files may be behind. */
+	in->synced_once = !mi->catchup;
 	in->ready_cb = mon_on_ready;
 	in->ready_arg = mi;
 	session_probe(in);
