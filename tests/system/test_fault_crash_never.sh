@@ -16,7 +16,8 @@ crash
 wait_for 30 up_log_has "app +exited unexpectedly with code 3 and stays stopped \(restart: never\); the next save" ||
 	fail "the crash was not reported"
 wait_for 10 up_log_has "app \| fatal: got SIGUSR1" || fail "no log tail with the crash"
-[ "$(state '{{.State.Running}}')" = false ] || fail "the container is running after its crash"
+not_running() { [ "$(state '{{.State.Running}}')" = false ]; }
+wait_for 10 not_running || fail "the container is running after its crash"
 up_alive || fail "devwatch up ended after the crash"
 
 edit_tree
