@@ -53,6 +53,7 @@ struct event {
 	bool die;
 	bool killed;
 	int code;
+	unsigned stream;	/* which subscription it came on */
 	uint64_t due_ns;
 	char id[72];
 };
@@ -65,6 +66,7 @@ struct monitor {
 	int open_timers;
 	struct event queue[EVENT_QUEUE];
 	int queued;
+	unsigned stream;	/* subscriptions so far */
 	uint64_t backoff_ms;
 	uint64_t lost_ns;
 	char last_time[48]; /* "sec.nsec" of the last event seen */

@@ -388,7 +388,7 @@ static void handle_events(uv_timer_t *t)
 		}
 		if (mon_gone(m) || m->lost)
 			continue;
-		if (ev->killed && m->events == NULL)
+		if (ev->killed && (m->events == NULL || ev->stream != m->stream))
 			continue; /* the stream ended since: the engine went down */
 		mi = find(m, ev->id);
 		if (mi == NULL)
@@ -448,6 +448,7 @@ static int on_event(const char *line, size_t len, void *arg)
 		ev->code = cJSON_IsString(code) ? atoi(code->valuestring) : -1;
 		ev->killed = ev->die && mi->kill_ns != 0 && now_ns() - mi->kill_ns < KILL_WINDOW_NS;
 		ev->due_ns = ev->killed ? now_ns() + KILL_GRACE_MS * 1000000ull : 0;
+		ev->stream = m->stream;
 		snprintf(ev->id, sizeof(ev->id), "%s", id->valuestring);
 		if (m->queued == 1 || ev->due_ns == 0)
 			uv_timer_start(&m->defer, handle_events,
@@ -506,6 +507,7 @@ static void subscribe(struct monitor *m)
 		path = xasprintf("/events?filters=%s", enc);
 	call.path = path;
 	call.stream_arg = m;
+	m->stream++;
 	if (engine_request(m->s->e, &call, events_ended, m, &m->events) != 0)
 		m->events = NULL;
 	free(path);
@@ -584,6 +586,7 @@ void mon_engine_lost(struct monitor *m, const char *why)
 	}
 	m->lost = true;
 	m->lost_ns = now_ns();
+	m->queued = 0; /* what the old engine said no longer holds */
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
 	session_say(s, NULL, "engine-lost",
 		    "lost the engine at %s at %s (%s); still watching, reconnecting",

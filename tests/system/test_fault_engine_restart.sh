@@ -93,5 +93,8 @@ echo v4 >"$T/proj/app/index.html"
 rm "$T/proj/app/keep/b.txt"
 pconverge 30
 [ "$(grep -c 'lost the engine' "$T/up.log")" = 1 ] || fail "the lost engine was reported more than once"
+if up_log_has "exited unexpectedly|stopped from outside|restarted by the engine"; then
+	fail "the engine's own restart was reported as a crash"
+fi
 up_alive || fail "devwatch up ended"
 echo ok
