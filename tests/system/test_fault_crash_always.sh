@@ -25,4 +25,8 @@ edit_tree
 dw_converge 60 "$C" /app "$T/proj/app"
 [ "$(cid app)" = "$id0" ] || fail "not the same container"
 up_alive || fail "devwatch up ended"
+# SIGTERM still ends it cleanly, removing what it started.
+dw_stop
+[ "$UP_RC" -eq 0 ] || fail "up exited $UP_RC after SIGTERM"
+[ "$(count_containers)" -eq 0 ] || fail "containers left behind"
 echo ok

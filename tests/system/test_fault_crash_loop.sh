@@ -12,7 +12,8 @@ echo v2 >"$T/proj/app/index.html"
 dw_converge 30 "$C" /app "$T/proj/app"
 
 # The next four starts fail at once: five exits in a row.
-docker exec "$C" sh -c 'echo 0 >/tmp/n; kill -USR1 1'
+docker exec "$C" sh -c 'echo 0 >/tmp/n'
+crash
 wait_for 60 up_log_has "app +crash loop: exited 5 times in 60 s \(last exit code 3\); stopped it and turned its restarts off; the next save" ||
 	fail "the crash loop was not reported"
 stopped_for_good() {
@@ -28,4 +29,8 @@ dw_converge 60 "$C" /app "$T/proj/app"
 [ "$(state '{{.State.Running}} {{.HostConfig.RestartPolicy.Name}}')" = "true always" ] ||
 	fail "after the save: $(state '{{.State.Running}} {{.HostConfig.RestartPolicy.Name}}')"
 up_alive || fail "devwatch up ended"
+# SIGTERM still ends it cleanly, removing what it started.
+dw_stop
+[ "$UP_RC" -eq 0 ] || fail "up exited $UP_RC after SIGTERM"
+[ "$(count_containers)" -eq 0 ] || fail "containers left behind"
 echo ok

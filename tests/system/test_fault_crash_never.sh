@@ -26,4 +26,8 @@ dw_converge 60 "$C" /app "$T/proj/app"
 [ "$(cid app)" = "$id0" ] || fail "not the same container: $id0 became $(cid app)"
 [ "$(state '{{.State.Running}}')" = true ] || fail "not running after the save"
 up_alive || fail "devwatch up ended"
+# SIGTERM still ends it cleanly, removing what it started.
+dw_stop
+[ "$UP_RC" -eq 0 ] || fail "up exited $UP_RC after SIGTERM"
+[ "$(count_containers)" -eq 0 ] || fail "containers left behind"
 echo ok

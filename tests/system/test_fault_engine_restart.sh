@@ -97,4 +97,8 @@ if up_log_has "exited unexpectedly|stopped from outside|restarted by the engine"
 	fail "the engine's own restart was reported as a crash"
 fi
 up_alive || fail "devwatch up ended"
+# SIGTERM still ends it cleanly, removing what it started.
+dw_stop
+[ "$UP_RC" -eq 0 ] || fail "up exited $UP_RC after SIGTERM"
+[ "$(docker -H "$DH" ps -aq | wc -l)" -eq 0 ] || fail "containers left behind"
 echo ok
