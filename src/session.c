@@ -664,6 +664,27 @@ static void inst_begin(struct instance *in)
 	engine_request(in->s->e, &call, on_existing, in, NULL);
 }
 
+static void on_stale_next(struct engine_req *req, int err,
+			  const struct engine_resp *resp, void *arg)
+{
+	(void)req, (void)err, (void)resp;
+	inst_begin(arg);
+}
+
+/* A replacement cut short by a killed devwatch leaves "<name>-next",
+   which may hold the fixed host ports the new container needs: remove it
+   (whatever the answer: 404 is the usual one) before looking at <name>. */
+static void inst_start(struct instance *in)
+{
+	struct engine_call call = {.method = "DELETE", .timeout_ms = 30000};
+	char path[256];
+
+	snprintf(path, sizeof(path), "/containers/%s-next?force=1&v=1", in->name);
+	call.path = path;
+	if (engine_request(in->s->e, &call, on_stale_next, in, NULL) != 0)
+		inst_begin(in);
+}
+
 /* ---- restart and replacement (live update) ---- */
 
 static void on_restarted(struct engine_req *req, int err,
@@ -948,7 +969,7 @@ static void image_done(void *arg, int err, const char *ref, bool built,
 			  : (cs->c->build != NULL ? "up to date, not rebuilt"
 						  : "present"));
 	for (int i = 0; i < cs->n_inst; i++)
-		inst_begin(&cs->inst[i]);
+		inst_start(&cs->inst[i]);
 }
 
 /* ---- teardown ---- */
