@@ -39,7 +39,9 @@ struct mon_inst {
 	bool started_seen;  /* a start event since the last unexpected die */
 	bool policy_off;    /* the crash loop turned its restart policy off */
 	bool catchup;       /* needs a catch-up sync once ready */
-	char *expect_id;    /* a container devwatch stops itself */
+	char *expect_id;    /* a container devwatch stops or removes itself:
+			       its die and destroy are ignored until it
+			       starts again */
 	uint64_t kill_ns;   /* when the engine last signalled it */
 	bool killed;        /* the exit being handled followed a kill */
 	int stop_tries;
@@ -51,6 +53,7 @@ struct mon_inst {
    callback (a request started from inside a stream's callback stalls). */
 struct event {
 	bool die;
+	bool destroy;
 	bool killed;
 	int code;
 	unsigned stream;	/* which subscription it came on */

@@ -340,6 +340,26 @@ static void on_die(struct mon_inst *mi, const char *id, int code, bool killed)
 	engine_request(in->s->e, &call, on_die_inspect, mi, NULL);
 }
 
+/* Removed from outside devwatch: the next save creates it anew. */
+static void on_destroy(struct mon_inst *mi)
+{
+	struct instance *in = mi->in;
+
+	if (in->restarting || in->removing || in->state == INST_STOPPING ||
+	    in->state == INST_GONE || !in->s->all_ready ||
+	    mi->phase == MP_LOST || mi->phase == MP_RECOVERING || mi->phase == MP_WAKING)
+		return;
+	mon_quiesce(in, INST_EXITED);
+	if (in->ready_cb == mon_on_ready)
+		in->ready_cb = NULL;
+	mi->phase = MP_EXITED;
+	mi->policy_off = false;
+	session_say(in->s, in, "removed",
+		    "%s was removed outside devwatch; the next save that touches it "
+		    "creates it again", in->name);
+	mon_resolve(mi, DW_CRASHED);
+}
+
 static void on_start(struct mon_inst *mi, const char *id)
 {
 	struct instance *in = mi->in;
@@ -350,7 +370,7 @@ static void on_start(struct mon_inst *mi, const char *id)
 	    strcmp(in->id, id) == 0)
 		session_follow_logs(in, (long)time(NULL) - 1);
 	if (mi->expect_id != NULL && strcmp(mi->expect_id, id) == 0) {
-		/* Started again after our own stop: that exit has passed. */
+		/* Started again after our own stop: its next exit is news. */
 		free(mi->expect_id);
 		mi->expect_id = NULL;
 	}
@@ -395,6 +415,8 @@ static void handle_events(uv_timer_t *t)
 			continue;
 		if (ev->die)
 			on_die(mi, ev->id, ev->code, ev->killed);
+		else if (ev->destroy)
+			on_destroy(mi);
 		else
 			on_start(mi, ev->id);
 	}
@@ -430,12 +452,13 @@ static int on_event(const char *line, size_t len, void *arg)
 	   callback would stall, so the rest waits for handle_events. */
 	if (strcmp(action->valuestring, "kill") == 0)
 		mi->kill_ns = now_ns();
-	if (strcmp(action->valuestring, "die") == 0 && mi->expect_id != NULL &&
-	    strcmp(mi->expect_id, id->valuestring) == 0) {
-		free(mi->expect_id); /* our own stop */
-		mi->expect_id = NULL;
+	if ((strcmp(action->valuestring, "die") == 0 ||
+	     strcmp(action->valuestring, "destroy") == 0) &&
+	    mi->expect_id != NULL && strcmp(mi->expect_id, id->valuestring) == 0) {
+		/* our own stop or removal */
 	} else if (strcmp(action->valuestring, "die") != 0 &&
-		   strcmp(action->valuestring, "start") != 0) {
+		   strcmp(action->valuestring, "start") != 0 &&
+		   strcmp(action->valuestring, "destroy") != 0) {
 		/* not ours to handle */
 	} else if (m->queued == EVENT_QUEUE) {
 		log_warn("too many engine events at once; dropped a '%s'", action->valuestring);
@@ -445,6 +468,7 @@ static int on_event(const char *line, size_t len, void *arg)
 						  "exitCode");
 
 		ev->die = strcmp(action->valuestring, "die") == 0;
+		ev->destroy = strcmp(action->valuestring, "destroy") == 0;
 		ev->code = cJSON_IsString(code) ? atoi(code->valuestring) : -1;
 		ev->killed = ev->die && mi->kill_ns != 0 && now_ns() - mi->kill_ns < KILL_WINDOW_NS;
 		ev->due_ns = ev->killed ? now_ns() + KILL_GRACE_MS * 1000000ull : 0;
