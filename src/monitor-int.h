@@ -75,6 +75,7 @@ struct monitor {
 	char last_time[48]; /* "sec.nsec" of the last event seen */
 	bool lost;
 	bool stopped;
+	bool refused;		/* the engine refused /events (said once) */
 	struct mon_inst *mi;
 	size_t n;
 };

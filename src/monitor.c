@@ -96,12 +96,10 @@ static int tail_frame(int stream, const char *data, size_t len, void *arg)
 	while (len > 0) {
 		const char *nl = memchr(data, '\n', len);
 		size_t take = nl != NULL ? (size_t)(nl - data) : len;
+		size_t room = TAIL_LINE_MAX - t->part.len;
 
-		if (buf_add(&t->part, data, take) != 0) {
-			tail_line(t, t->part.data, t->part.len);
-			buf_reset(&t->part);
-			continue;
-		}
+		/* A longer line is cut at the cap. */
+		buf_add(&t->part, data, take < room ? take : room);
 		if (nl == NULL)
 			break;
 		tail_line(t, buf_str(&t->part), t->part.len);
@@ -241,7 +239,8 @@ static void crash_loop(struct mon_inst *mi, const char *id)
 	struct instance *in = mi->in;
 
 	mon_quiesce(in, INST_EXITED);
-	in->ready_cb = NULL;
+	if (in->ready_cb == mon_on_ready)
+		in->ready_cb = NULL;
 	mi->phase = MP_LOOPED;
 	mi->policy_off = true;
 	mi->stop_tries = 0;
@@ -301,7 +300,8 @@ static void on_die_inspect(struct engine_req *req, int err, const struct engine_
 			engine_restarted(mi);
 	} else {
 		mon_quiesce(in, INST_EXITED);
-		in->ready_cb = NULL;
+		if (in->ready_cb == mon_on_ready)
+			in->ready_cb = NULL;
 		mi->phase = MP_EXITED;
 		report_with_tail(mi, ci.id,
 				 xasprintf("%s with code %d and stays stopped "
@@ -482,6 +482,14 @@ static int on_event(const char *line, size_t len, void *arg)
 	return 0;
 }
 
+static void resubscribe(uv_timer_t *t)
+{
+	struct monitor *m = container_of(t, struct monitor, timer);
+
+	if (!mon_gone(m) && !m->lost && m->events == NULL)
+		subscribe(m);
+}
+
 static void on_ping_after_end(struct engine_req *req, int err, const struct engine_resp *resp,
 			      void *arg)
 {
@@ -494,8 +502,9 @@ static void on_ping_after_end(struct engine_req *req, int err, const struct engi
 		mon_engine_lost(m, err != 0 ? dw_strerror(err) : "it answered with an error");
 		return;
 	}
-	/* The stream ended but the engine answers: follow it again. */
-	subscribe(m);
+	/* The stream ended but the engine answers: follow it again (not at
+	   once, should it keep ending). */
+	uv_timer_start(&m->timer, resubscribe, MONITOR_BACKOFF_MIN_MS, 0);
 }
 
 static void events_ended(struct engine_req *req, int err, const struct engine_resp *resp,
@@ -504,11 +513,24 @@ static void events_ended(struct engine_req *req, int err, const struct engine_re
 	struct monitor *m = arg;
 	struct engine_call call = {.method = "GET", .path = "/_ping", .timeout_ms = 3000};
 
-	(void)resp;
 	if (m->events == req)
 		m->events = NULL;
 	if (mon_gone(m) || err == DW_CANCELED || m->lost)
 		return;
+	if (err == 0 && resp->status != 200) {
+		char *msg = engine_error_message(resp->body, resp->len);
+
+		/* Crashes go unreported until it answers; try again later. */
+		if (!m->refused)
+			session_say(m->s, NULL, "notice",
+				    "cannot follow the engine's events (%ld: %s); crashes are "
+				    "not reported meanwhile; trying again every %d s",
+				    resp->status, msg, MONITOR_BACKOFF_MAX_MS / 1000);
+		m->refused = true;
+		free(msg);
+		uv_timer_start(&m->timer, resubscribe, MONITOR_BACKOFF_MAX_MS, 0);
+		return;
+	}
 	log_debug("the engine's event stream ended: %s", err != 0 ? dw_strerror(err) : "closed");
 	if (engine_request(m->s->e, &call, on_ping_after_end, m, NULL) != 0)
 		mon_engine_lost(m, "cannot ask it");
