@@ -354,7 +354,7 @@ static void on_destroy(struct mon_inst *mi)
 		in->ready_cb = NULL;
 	mi->phase = MP_EXITED;
 	mi->policy_off = false;
-	session_say(in->s, in, "removed",
+	session_say(in->s, in, "removed-outside",
 		    "%s was removed outside devwatch; the next save that touches it "
 		    "creates it again", in->name);
 	mon_resolve(mi, DW_CRASHED);
