@@ -42,6 +42,7 @@ void session_say(struct session *s, struct instance *in, const char *event,
 	if (vasprintf(&msg, fmt, ap) < 0)
 		abort();
 	va_end(ap);
+	progress_hide(&s->progress);
 	if (s->o.json) {
 		cJSON *o = cJSON_CreateObject();
 		char *t;
@@ -63,6 +64,7 @@ void session_say(struct session *s, struct instance *in, const char *event,
 		printf("%-*s  %s\n", s->label_width, "devwatch", msg);
 	}
 	fflush(stdout);
+	progress_show(&s->progress);
 	free(msg);
 }
 
@@ -70,6 +72,7 @@ void session_print_tail(struct session *s, struct instance *in)
 {
 	int n = 0;
 
+	progress_hide(&s->progress);
 	for (int i = 0; i < SESSION_TAIL; i++)
 		if (in->tail[(in->tail_next + i) % SESSION_TAIL] != NULL)
 			n++;
@@ -105,6 +108,7 @@ void session_fail(struct session *s, struct instance *in, const char *fmt, ...)
 		free(msg);
 		return;
 	}
+	progress_hide(&s->progress);
 	if (in != NULL)
 		in->state = INST_FAILED;
 	if (in != NULL && in->ready_cb != NULL) {
@@ -941,7 +945,7 @@ static void image_progress(void *arg, const char *line)
 
 	if (s->o.json)
 		session_say(s, &cs->inst[0], "build", "%s", line);
-	else
+	else if (!progress_update(&s->progress, cs->c->name, cs->colour, line))
 		printf("%s%-*s%s  %s\n", log_colour_code(cs->colour), s->label_width,
 		       cs->c->name, log_colour_reset(), line);
 	fflush(stdout);
@@ -954,6 +958,7 @@ static void image_done(void *arg, int err, const char *ref, bool built,
 	struct session *s = cs->inst[0].s;
 
 	s->images_pending--;
+	progress_done(&s->progress, cs->c->name, err != 0);
 	if (s->shutting_down) {
 		teardown(s);
 		return;
@@ -1220,6 +1225,7 @@ static void free_session(struct session *s)
 	}
 	free(s->cs);
 	free(s->logdir);
+	progress_release(&s->progress);
 	project_free(s->p);
 }
 
@@ -1247,6 +1253,8 @@ int session_run(const struct session_opts *o)
 	s.logdir = xasprintf("%s/.devwatch/logs", s.p->root);
 	mkdirs(s.logdir);
 	setup_instances(&s);
+	/* With -v (or --json) every builder line is printed as it comes. */
+	progress_init(&s.progress, !o->json && dw_log_level <= DW_LOG_INFO, s.label_width);
 	uv_signal_init(s.loop, &s.sigint);
 	uv_signal_init(s.loop, &s.sigterm);
 	s.sigint.data = s.sigterm.data = &s;
