@@ -121,6 +121,7 @@ static void tail_done(struct engine_req *req, int err, const struct engine_resp 
 		tail_line(t, t->part.data, t->part.len);
 	if (err != DW_CANCELED && !mon_gone(t->mi->m)) {
 		session_say(in->s, in, "exited", "%s", t->msg);
+		progress_hide(&in->s->progress);
 		if (t->n == 0)
 			fprintf(stderr, "%s: no log output\n", in->label);
 		else
@@ -129,6 +130,7 @@ static void tail_done(struct engine_req *req, int err, const struct engine_resp 
 		for (int i = 0; i < t->n; i++)
 			fprintf(stderr, "  %s | %s\n", in->label, t->lines[i]);
 		fflush(stderr);
+		progress_show(&in->s->progress);
 	}
 	for (int i = 0; i < t->n; i++)
 		free(t->lines[i]);
