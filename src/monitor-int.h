@@ -39,6 +39,7 @@ struct mon_inst {
 	bool started_seen;  /* a start event since the last unexpected die */
 	bool policy_off;    /* the crash loop turned its restart policy off */
 	bool catchup;       /* needs a catch-up sync once ready */
+	bool woke;          /* started for a save, readiness still to come */
 	char *expect_id;    /* a container devwatch stops or removes itself:
 			       its die and destroy are ignored until it
 			       starts again */

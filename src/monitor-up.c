@@ -52,6 +52,7 @@ void mon_on_ready(struct instance *in, int err, void *arg)
 		return;
 	if (err != 0) {
 		mi->phase = MP_EXITED;
+		mi->woke = false;
 		session_say(in->s, in, "not-ready",
 			    "did not become ready; the next save that touches it starts it again");
 		mon_resolve(mi, err);
@@ -64,6 +65,7 @@ void mon_on_ready(struct instance *in, int err, void *arg)
 	else
 		session_say(in->s, in, "ready", "ready again%s",
 			    was == MP_WAKING ? "; applying the change" : "");
+	mi->woke = false;
 	mon_resolve(mi, 0);
 }
 
@@ -152,6 +154,16 @@ static void on_up_started(struct engine_req *req, int err, const struct engine_r
 	if (err != 0 || (resp->status != 204 && resp->status != 304)) {
 		fail_resp(mi, err, resp, "start");
 		return;
+	}
+	if (mi->phase == MP_WAKING && !mi->catchup) {
+		/* Running again with its files: the save that woke it applies
+		   now, while readiness is probed, so a fix reaches the
+		   container before it next fails. */
+		session_say(mi->in->s, mi->in, "wake", "started it again; applying the change, "
+			    "then waiting for readiness");
+		mi->phase = MP_OK;
+		mi->woke = true;
+		mon_resolve(mi, 0);
 	}
 	inspect_ports(mi);
 }

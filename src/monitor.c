@@ -244,6 +244,7 @@ static void crash_loop(struct mon_inst *mi, const char *id)
 	if (in->ready_cb == mon_on_ready)
 		in->ready_cb = NULL;
 	mi->phase = MP_LOOPED;
+	mi->woke = false;
 	mi->policy_off = true;
 	mi->stop_tries = 0;
 	report_with_tail(mi, id,
@@ -305,6 +306,7 @@ static void on_die_inspect(struct engine_req *req, int err, const struct engine_
 		if (in->ready_cb == mon_on_ready)
 			in->ready_cb = NULL;
 		mi->phase = MP_EXITED;
+		mi->woke = false;
 		report_with_tail(mi, ci.id,
 				 xasprintf("%s with code %d and stays stopped "
 					   "(restart: %s); the next save that touches it starts "
@@ -330,7 +332,7 @@ static void on_die(struct mon_inst *mi, const char *id, int code, bool killed)
 		return;
 	/* Before readiness (start-up, or a restart of a live update) the
 	   waiting side decides; session.c fails start-up with the log tail. */
-	if (mi->phase == MP_OK && in->state != INST_READY)
+	if (mi->phase == MP_OK && in->state != INST_READY && !mi->woke)
 		return;
 	mi->exits[mi->next_exit] = now_ns();
 	mi->next_exit = (mi->next_exit + 1) % MONITOR_LOOP_EXITS;
@@ -646,6 +648,7 @@ void mon_engine_lost(struct monitor *m, const char *why)
 		session_ready_cb cb = in->ready_cb;
 
 		mi->phase = MP_LOST;
+		mi->woke = false;
 		in->ready_cb = NULL;
 		mon_quiesce(in, INST_EXITED);
 		/* A restart of a live update waited on it: that update ends. */
