@@ -425,7 +425,7 @@ static void kick(struct live_c *lc)
 	lc->wake_failed = false;
 	lc->waking = 0;
 	for (int i = 0; i < lc->cs->n_inst; i++)
-		if (session_wake(&lc->cs->inst[i], woken, lc))
+		if (session_wake(&lc->cs->inst[i], &lc->pending, woken, lc))
 			lc->waking++;
 	if (lc->waking > 0) {
 		lc->busy = true;

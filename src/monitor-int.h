@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/changeset.h"
 #include "monitor.h"
 
 #define EVENT_QUEUE 64 /* events of ours waiting for the loop */
@@ -28,6 +29,7 @@ enum mon_phase {
 };
 
 struct monitor;
+struct prewrite;
 
 struct mon_inst {
 	struct monitor *m;
@@ -40,6 +42,7 @@ struct mon_inst {
 	bool policy_off;    /* the crash loop turned its restart policy off */
 	bool catchup;       /* needs a catch-up sync once ready */
 	bool woke;          /* started for a save, readiness still to come */
+	struct prewrite *pre; /* what to write before it starts, or NULL */
 	char *expect_id;    /* a container devwatch stops or removes itself:
 			       its die and destroy are ignored until it
 			       starts again */
@@ -100,5 +103,15 @@ void mon_bring_up(struct mon_inst *mi);
 void mon_on_ready(struct instance *in, int err, void *arg);
 /* POST /containers/{id}/update: the restart policy off, or back on. */
 void mon_set_policy(struct mon_inst *mi, bool on, engine_done_cb cb);
+
+/* monitor-pre.c: the waking change's files, written into the stopped
+   container before it starts. */
+typedef void (*mon_prewrite_cb)(struct mon_inst *mi, int err);
+/* Plan what cs writes (replacing an earlier plan); nothing when it writes
+   nothing. */
+void mon_prewrite_plan(struct mon_inst *mi, const struct changeset *cs);
+/* Write the plan (if any) and drop it; cb gets 0 or why it could not. */
+void mon_prewrite(struct mon_inst *mi, mon_prewrite_cb cb);
+void mon_prewrite_free(struct mon_inst *mi);
 
 #endif

@@ -240,6 +240,19 @@ static void create_it(struct mon_inst *mi)
 	free(path);
 }
 
+/* After the waking change's files went in (or could not): its restart
+   policy back after a crash loop, then start. */
+static void start_stopped(struct mon_inst *mi, int err)
+{
+	(void)err; /* the live update brings what could not go in first */
+	if (mon_gone(mi->m) || mi->m->lost)
+		return;
+	if (mi->policy_off)
+		mon_set_policy(mi, true, on_policy_on);
+	else
+		start_it(mi);
+}
+
 static void on_up_inspect(struct engine_req *req, int err, const struct engine_resp *resp,
 			  void *arg)
 {
@@ -265,12 +278,7 @@ static void on_up_inspect(struct engine_req *req, int err, const struct engine_r
 	free(in->id);
 	in->id = ci.id;
 	ci.id = NULL;
-	if (mi->policy_off) {
-		container_info_free(&ci);
-		mon_set_policy(mi, true, on_policy_on);
-		return;
-	}
-	if (ci.running && !ci.restarting) {
+	if (ci.running && !ci.restarting && !mi->policy_off) {
 		free(in->host_ports);
 		in->host_ports = ci.host_ports;
 		ci.host_ports = NULL;
@@ -281,8 +289,13 @@ static void on_up_inspect(struct engine_req *req, int err, const struct engine_r
 		probe_ready(mi);
 		return;
 	}
+	if (ci.running) {
+		container_info_free(&ci);
+		start_stopped(mi, 0);
+		return;
+	}
 	container_info_free(&ci);
-	start_it(mi);
+	mon_prewrite(mi, start_stopped);
 }
 
 /* Inspect by name: running is adopted, stopped is started (with its
@@ -304,7 +317,8 @@ void mon_bring_up(struct mon_inst *mi)
 	engine_request(in->s->e, &call, on_up_inspect, mi, NULL);
 }
 
-bool session_wake(struct instance *in, session_ready_cb cb, void *arg)
+bool session_wake(struct instance *in, const struct changeset *cs, session_ready_cb cb,
+		  void *arg)
 {
 	struct mon_inst *mi = in->mon;
 
@@ -328,6 +342,7 @@ bool session_wake(struct instance *in, session_ready_cb cb, void *arg)
 	mi->wake_cb = cb;
 	mi->wake_arg = arg;
 	mi->phase = MP_WAKING;
+	mon_prewrite_plan(mi, cs);
 	memset(mi->exits, 0, sizeof(mi->exits));
 	free(mi->expect_id);
 	mi->expect_id = NULL;

@@ -733,6 +733,7 @@ void monitor_free(struct session *s)
 		return;
 	monitor_stop(s);
 	for (size_t i = 0; i < m->n; i++) {
+		mon_prewrite_free(&m->mi[i]);
 		free(m->mi[i].expect_id);
 		m->mi[i].in->mon = NULL;
 	}

@@ -45,13 +45,17 @@ void monitor_expect_exit(struct instance *in);
 bool session_engine_lost(const struct session *s);
 
 /*
- * Before an update applies to `in`: returns false when the instance is
+ * Before the update of change set cs applies to `in`: returns false when
+ * the instance is
  * running and may be updated now. Otherwise (it exited, it is in a crash
  * loop, the engine is restarting it, it is being recovered after the
  * engine came back) returns true and calls cb once it is ready again, with
  * 0, or an error when it could not be brought back (the update should be
- * kept for the next save).
+ * kept for the next save). A stopped container gets the files cs writes
+ * before it starts (so a fix reaches one that fails at once); cs is read
+ * during the call only.
  */
-bool session_wake(struct instance *in, session_ready_cb cb, void *arg);
+bool session_wake(struct instance *in, const struct changeset *cs, session_ready_cb cb,
+		  void *arg);
 
 #endif

@@ -12,7 +12,8 @@
 # The container's /run.sh counts its starts in /tmp/n (which lives with the
 # container, not the image): while that count is 4 or less a start exits 3
 # at once, so writing 0 there before a crash makes a crash loop of exactly
-# five exits. Readiness is the file /tmp/up, made once a start survived.
+# five exits. A synced /app/mode holding "crash" makes every start exit 3
+# (a bad config). Readiness is the file /tmp/up, made once a start survived.
 
 fault_project() {
 	mkdir -p "$T/proj/app/keep"
@@ -24,6 +25,10 @@ echo "$n" >/tmp/n
 echo "start $n"
 if [ "$n" -le 4 ]; then
 	echo "fatal: start $n fails" >&2
+	exit 3
+fi
+if [ "$(cat /app/mode 2>/dev/null)" = crash ]; then
+	echo "fatal: /app/mode says crash" >&2
 	exit 3
 fi
 trap 'echo "fatal: got SIGUSR1" >&2; exit 3' USR1
