@@ -993,6 +993,7 @@ static void finish_if_done(struct session *s)
 	s->finished = true;
 	uv_signal_stop(&s->sigint);
 	uv_signal_stop(&s->sigterm);
+	uv_signal_stop(&s->sighup);
 	for (size_t i = 0; i < s->n_cs; i++)
 		for (int r = 0; r < s->cs[i].n_inst; r++)
 			uv_timer_stop(&s->cs[i].inst[r].timer);
@@ -1084,7 +1085,9 @@ static void on_signal(uv_signal_t *h, int signum)
 	if (++s->signals == 1) {
 		if (!s->o.json)
 			fprintf(stderr, "\ndevwatch: %s, stopping (again to force)\n",
-				signum == SIGINT ? "interrupted" : "terminated");
+				signum == SIGINT   ? "interrupted"
+				: signum == SIGHUP ? "the terminal closed"
+						   : "terminated");
 		teardown(s);
 		return;
 	}
@@ -1257,13 +1260,16 @@ int session_run(const struct session_opts *o)
 	progress_init(&s.progress, !o->json && dw_log_level <= DW_LOG_INFO, s.label_width);
 	uv_signal_init(s.loop, &s.sigint);
 	uv_signal_init(s.loop, &s.sigterm);
-	s.sigint.data = s.sigterm.data = &s;
+	uv_signal_init(s.loop, &s.sighup);
+	s.sigint.data = s.sigterm.data = s.sighup.data = &s;
 	uv_signal_start(&s.sigint, on_signal, SIGINT);
 	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&s.sighup, on_signal, SIGHUP);
 	engine_negotiate(s.e, on_engine, &s);
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	uv_close((uv_handle_t *)&s.sigint, NULL);
 	uv_close((uv_handle_t *)&s.sigterm, NULL);
+	uv_close((uv_handle_t *)&s.sighup, NULL);
 	free_session(&s);
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	uv_loop_close(s.loop);

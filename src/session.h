@@ -93,7 +93,7 @@ struct session {
 	struct session_opts o;
 	struct cstate *cs;
 	size_t n_cs;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup; /* a closed terminal is a Ctrl-C */
 	int label_width;
 	int images_pending;
 	int not_ready;
