@@ -456,6 +456,8 @@ static int on_event(const char *line, size_t len, void *arg)
 	   callback would stall, so the rest waits for handle_events. */
 	if (strcmp(action->valuestring, "kill") == 0)
 		mi->kill_ns = now_ns();
+	else if (strcmp(action->valuestring, "start") == 0)
+		mi->kill_ns = 0; /* a kill stops the run it was sent to only */
 	if ((strcmp(action->valuestring, "die") == 0 ||
 	     strcmp(action->valuestring, "destroy") == 0) &&
 	    mi->expect_id != NULL && strcmp(mi->expect_id, id->valuestring) == 0) {
