@@ -23,6 +23,7 @@
 #include "build/container.h"
 #include "build/image.h"
 #include "datasets.h"
+#include "monitor.h"
 #include "network.h"
 #include "order.h"
 
@@ -103,6 +104,14 @@ void session_fail(struct session *s, struct instance *in, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		abort();
 	va_end(ap);
+	if (in != NULL && in->ready_cb == NULL && session_engine_lost(s)) {
+		/* Nothing answers while the engine is gone; monitor.c brings
+		   the instance back with the engine. */
+		log_debug("%s: %s (the engine is gone)", in->label, msg);
+		in->state = INST_EXITED;
+		free(msg);
+		return;
+	}
 	progress_hide(&s->progress);
 	if (in != NULL)
 		in->state = INST_FAILED;
@@ -736,6 +745,7 @@ void session_restart(struct instance *in, session_ready_cb cb, void *arg)
 
 	in->ready_cb = cb;
 	in->ready_arg = arg;
+	monitor_expect_exit(in);
 	in->restarting = true;
 	in->synced_once = true; /* a restart keeps the container's files */
 	in->state = INST_STOPPING;
@@ -896,6 +906,7 @@ static void on_new_ready(struct instance *nw, int err, void *arg)
 		return;
 	}
 	session_log_close(r->old);
+	monitor_expect_exit(r->old);
 	if (r->old->cs->c->job) {
 		remove_old(r->old, r);
 		return;
@@ -955,6 +966,7 @@ void session_replace(struct instance *old, session_ready_cb cb, void *arg)
 			engine_cancel(old->probe);
 		session_log_close(old);
 		old->state = INST_STOPPING;
+		monitor_expect_exit(old);
 		r->stopped_old = true;
 		/* The old container is thrown away: a short grace. */
 		snprintf(path, sizeof(path), "/containers/%s/stop?t=1", old->id);
@@ -1105,6 +1117,7 @@ static void on_stopped(struct engine_req *req, int err,
 static void teardown(struct session *s)
 {
 	s->shutting_down = true;
+	monitor_stop(s);
 	session_live_stop(s);
 	if (s->images_pending > 0)
 		return; /* image_done calls back here */
@@ -1218,6 +1231,7 @@ static void on_engine(struct engine *e, int err, void *arg)
 		finish_if_done(s);
 		return;
 	}
+	monitor_start(s);
 	/* Watch from the first moment: the images are built from the tree
 	   the watcher has scanned, and what changes while they build and
 	   start is applied once each container is ready. */
@@ -1303,6 +1317,7 @@ static void free_instance(struct instance *in)
 
 static void free_session(struct session *s)
 {
+	monitor_free(s);
 	session_live_free(s);
 	for (size_t i = 0; i < s->n_cs; i++) {
 		struct cstate *cs = &s->cs[i];
