@@ -1,14 +1,20 @@
 /*
  * The engine client's private state, shared by engine.c (requests through
- * curl), hijack.c (raw upgraded connections) and stream.c (decoding).
+ * curl), hijack.c (raw upgraded connections), stream.c (decoding), tls.c
+ * (TLS over memory BIOs for hijacked streams) and ssh.c (dial-stdio
+ * children for ssh:// engines).
  */
 #ifndef DW_ENGINE_ENGINE_INT_H
 #define DW_ENGINE_ENGINE_INT_H
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 
 #include "base/buf.h"
 #include "engine/engine.h"
+#include "engine/resolve.h"
+
+struct engine_ssh_child;
 
 enum engine_state {
 	ENGINE_NEW = 0,
@@ -25,11 +31,11 @@ struct engine {
 	enum engine_state state;
 	char api[16];
 
-	char *address;	 /* as given: unix:///... or tcp://... */
-	char *sock_path; /* unix socket, or NULL for tcp */
-	char *tcp_host;
-	int tcp_port;
+	struct engine_target t; /* where the engine is, and how */
 	char *base_url;
+	char *port_host;   /* where published ports are reached, for URLs */
+	SSL_CTX *ssl_ctx;  /* hijacked TLS streams, made at first use */
+	struct engine_ssh_child *ssh_children;
 	char *down_reason; /* why the last connection failed */
 
 	struct engine_req *reqs;     /* every live request (all_next) */
@@ -80,5 +86,48 @@ void engine_check_done(struct engine *e);
 void engine_defer_finish(struct engine_req *r, int err);
 void engine_handle_closed(struct engine *e);
 void engine_hijack_close_all(struct engine *e);
+
+/* ---- ssh.c ---- */
+
+/*
+ * A new connection to an ssh:// engine: a socketpair whose other end is the
+ * stdin and stdout of `ssh ... docker system dial-stdio`. Returns the
+ * connected descriptor (close-on-exec; the caller owns it) or a negative
+ * code with e->down_reason set.
+ */
+int engine_ssh_dial(struct engine *e);
+/* SIGTERM every dial-stdio child still running; each is reaped, and its
+   handle closed, from the loop. */
+void engine_ssh_kill_all(struct engine *e);
+
+/* ---- tls.c ---- */
+
+/* One TLS client session over memory BIOs: ciphertext in and out is the
+   caller's to move. */
+struct engine_tls {
+	SSL *ssl;
+	BIO *in;  /* from the engine */
+	BIO *out; /* to the engine */
+};
+
+/* Make the engine's SSL_CTX once (its CA, certificate, key and verify
+   mode). Returns 0 or DW_ENGINE_DOWN with e->down_reason set. */
+int engine_tls_ctx(struct engine *e);
+/* Start a client session for e's host. Returns 0 or DW_ENGINE_DOWN. */
+int engine_tls_start(struct engine *e, struct engine_tls *c);
+/* Advance the handshake: 1 done, 0 needs more input, or DW_ENGINE_DOWN
+   with e->down_reason set. */
+int engine_tls_handshake(struct engine *e, struct engine_tls *c);
+/* Hand ciphertext from the engine to the session. */
+void engine_tls_feed(struct engine_tls *c, const char *data, size_t n);
+/* Decrypted bytes into buf: > 0 bytes, 0 when more input is needed,
+   UV_EOF after the engine's close_notify, or DW_ENGINE_PROTO. */
+ssize_t engine_tls_read(struct engine_tls *c, char *buf, size_t size);
+/* Encrypt n bytes; the ciphertext waits for engine_tls_take. Returns 0 or
+   DW_ENGINE_PROTO. */
+int engine_tls_write(struct engine_tls *c, const void *data, size_t n);
+/* Ciphertext waiting to be sent, as a malloc'd buffer (NULL when none). */
+char *engine_tls_take(struct engine_tls *c, size_t *n);
+void engine_tls_free(struct engine_tls *c);
 
 #endif

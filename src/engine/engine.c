@@ -39,53 +39,47 @@ static void finish(struct engine_req *r, int err);
 
 /* ---- address ---- */
 
-static int parse_host(struct engine *e, const char *host, char **cause)
+static void set_address(struct engine *e)
 {
-	if (host == NULL || host[0] == '\0')
-		host = getenv("DOCKER_HOST");
-	if (host == NULL || host[0] == '\0')
-		host = "unix:///var/run/docker.sock";
-	if (str_starts(host, "unix://")) {
-		if (host[7] != '/') {
-			dw_cause(cause,
-				 "DOCKER_HOST '%s': expected unix:///absolute/path",
-				 host);
-			return DW_USAGE;
-		}
-		e->sock_path = xstrdup(host + 7);
-		e->base_url = xstrdup("http://localhost");
-		e->tcp_port = 0;
-	} else if (str_starts(host, "tcp://")) {
-		const char *hp = host + 6, *colon = strrchr(hp, ':');
-		char *end;
-		long port;
+	const struct engine_target *t = &e->t;
+	char *h;
 
-		if (colon == NULL || colon == hp) {
-			dw_cause(cause, "DOCKER_HOST '%s': expected tcp://HOST:PORT",
-				 host);
-			return DW_USAGE;
-		}
-		port = strtol(colon + 1, &end, 10);
-		if (*end != '\0' && strcmp(end, "/") != 0) {
-			dw_cause(cause, "DOCKER_HOST '%s': bad port", host);
-			return DW_USAGE;
-		}
-		if (port <= 0 || port > 65535) {
-			dw_cause(cause, "DOCKER_HOST '%s': port out of range",
-				 host);
-			return DW_USAGE;
-		}
-		e->tcp_host = xstrndup(hp, (size_t)(colon - hp));
-		e->tcp_port = (int)port;
-		e->base_url = xasprintf("http://%s:%ld", e->tcp_host, port);
+	if (t->transport == ENGINE_TCP) {
+		h = strchr(t->host, ':') != NULL ? xasprintf("[%s]", t->host)
+						 : xstrdup(t->host);
+		e->base_url = xasprintf("%s://%s:%d", t->tls ? "https" : "http",
+					h, t->port);
+		free(h);
 	} else {
-		dw_cause(cause,
-			 "DOCKER_HOST '%s': expected unix:///path or tcp://host:port",
-			 host);
-		return DW_USAGE;
+		/* A unix socket, or an ssh child's stdio: the name is unused. */
+		e->base_url = xstrdup("http://127.0.0.1");
 	}
-	e->address = xstrdup(host);
-	return 0;
+	/* Published ports are on the engine's machine. */
+	if (t->transport == ENGINE_UNIX || engine_host_is_local(t->host))
+		e->port_host = xstrdup("127.0.0.1");
+	else if (strchr(t->host, ':') != NULL)
+		e->port_host = xasprintf("[%s]", t->host);
+	else
+		e->port_host = xstrdup(t->host);
+}
+
+/* An ssh:// engine's connections: curl asks for a socket, gets one end of
+   a dial-stdio child's socketpair, and is told it is already connected. */
+static curl_socket_t ssh_open(void *arg, curlsocktype purpose,
+			      struct curl_sockaddr *addr)
+{
+	struct engine *e = arg;
+	int fd;
+
+	(void)purpose, (void)addr;
+	fd = engine_ssh_dial(e);
+	return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+static int ssh_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	(void)arg, (void)fd, (void)purpose;
+	return CURL_SOCKOPT_ALREADY_CONNECTED;
 }
 
 /* ---- curl <-> libuv glue ---- */
@@ -179,11 +173,13 @@ int engine_new(uv_loop_t *loop, const char *host, struct engine **out,
 	int err;
 
 	e->loop = loop;
-	err = parse_host(e, host, cause);
+	err = engine_resolve(host, &e->t, cause);
 	if (err != 0) {
 		free(e);
 		return err;
 	}
+	set_address(e);
+	log_debug("engine %s (%s)", e->t.address, e->t.how);
 	e->multi = curl_multi_init();
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
@@ -203,7 +199,28 @@ uv_loop_t *engine_loop(const struct engine *e)
 
 const char *engine_address(const struct engine *e)
 {
-	return e->address;
+	return e->t.address;
+}
+
+const char *engine_how(const struct engine *e)
+{
+	return e->t.how;
+}
+
+bool engine_is_remote(const struct engine *e)
+{
+	return strcmp(e->port_host, "127.0.0.1") != 0;
+}
+
+const char *engine_host_for_ports(const struct engine *e, const char *host_ip,
+				  char *buf, size_t size)
+{
+	if (host_ip == NULL || host_ip[0] == '\0' ||
+	    strcmp(host_ip, "0.0.0.0") == 0 || strcmp(host_ip, "::") == 0)
+		return e->port_host;
+	snprintf(buf, size, strchr(host_ip, ':') != NULL ? "[%s]" : "%s",
+		 host_ip);
+	return buf;
 }
 
 const char *engine_api_version(const struct engine *e)
@@ -216,20 +233,25 @@ char *engine_down_message(const struct engine *e)
 	const char *why = e->down_reason;
 	char tmp[256];
 
-	if (e->sock_path != NULL) {
+	if (e->t.transport == ENGINE_UNIX) {
 		struct stat st;
 
-		if (stat(e->sock_path, &st) != 0) {
+		if (stat(e->t.sock_path, &st) != 0) {
 			snprintf(tmp, sizeof(tmp), "%s", strerror(errno));
 			why = tmp;
 		} else if (!S_ISSOCK(st.st_mode)) {
 			why = "not a socket";
 		}
 	}
-	return xasprintf("cannot reach the Docker engine at %s: %s; start it "
-			 "with 'sudo dockerd' or 'bash scripts/engine.sh', "
-			 "or set DOCKER_HOST",
-			 e->address, why != NULL ? why : "no answer");
+	if (strcmp(e->t.how, "default socket") == 0)
+		return xasprintf("cannot reach the Docker engine at %s: %s; "
+				 "start it with 'sudo dockerd' or 'bash "
+				 "scripts/engine.sh', or set DOCKER_HOST",
+				 e->t.address, why != NULL ? why : "no answer");
+	return xasprintf("cannot reach the Docker engine at %s: %s; is it "
+			 "running and reachable from here? (address: %s)",
+			 e->t.address, why != NULL ? why : "no answer",
+			 e->t.how);
 }
 
 /* Compare "1.41" style versions. */
@@ -263,12 +285,18 @@ static void negotiated(struct engine_req *req, int err,
 				 ENGINE_NEWEST_API);
 		cJSON_Delete(j);
 		e->state = ENGINE_READY;
-		log_debug("engine %s: API %s", e->address, e->api);
+		log_debug("engine %s: API %s", e->t.address, e->api);
 	} else {
 		if (err == 0) {
 			free(e->down_reason);
-			e->down_reason = xasprintf("GET /version answered %ld",
-						   resp->status);
+			e->down_reason = xasprintf(
+				"GET /version answered %ld%s", resp->status,
+				resp->status == 400 && !e->t.tls &&
+						e->t.transport == ENGINE_TCP
+					? " (an engine that wants TLS does: "
+					  "set DOCKER_TLS_VERIFY=1 and "
+					  "DOCKER_CERT_PATH)"
+					: "");
 		}
 		e->state = ENGINE_DOWN;
 		err = err != 0 ? err : DW_ENGINE_DOWN;
@@ -427,6 +455,31 @@ static size_t read_cb(char *p, size_t size, size_t nmemb, void *arg)
 	return (size_t)n;
 }
 
+/* How curl reaches the engine (not a probe's URL): its socket, its ssh
+   child or its TLS material. */
+static void engine_options(struct engine *e, CURL *c)
+{
+	const struct engine_target *t = &e->t;
+
+	if (t->transport == ENGINE_UNIX) {
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, t->sock_path);
+	} else if (t->transport == ENGINE_SSH) {
+		curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, ssh_open);
+		curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, e);
+		curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, ssh_sockopt);
+		/* ssh closes the descriptor's peer; curl closes ours. */
+	} else if (t->tls) {
+		if (t->ca_file != NULL)
+			curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
+		if (t->cert_file != NULL) {
+			curl_easy_setopt(c, CURLOPT_SSLCERT, t->cert_file);
+			curl_easy_setopt(c, CURLOPT_SSLKEY, t->key_file);
+		}
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, t->tls_verify ? 1L : 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, t->tls_verify ? 2L : 0L);
+	}
+}
+
 static void start_transfer(struct engine_req *r)
 {
 	struct engine *e = r->e;
@@ -442,8 +495,8 @@ static void start_transfer(struct engine_req *r)
 	else
 		r->url = xasprintf("%s%s", e->base_url, r->call.path);
 	curl_easy_setopt(c, CURLOPT_URL, r->url);
-	if (e->sock_path != NULL && r->call.url == NULL)
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->sock_path);
+	if (r->call.url == NULL)
+		engine_options(e, c);
 	curl_easy_setopt(c, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
@@ -727,9 +780,9 @@ void engine_handle_closed(struct engine *e)
 		return;
 	if (e->close_cb != NULL)
 		e->close_cb(e->close_arg);
-	free(e->address);
-	free(e->sock_path);
-	free(e->tcp_host);
+	engine_target_release(&e->t);
+	SSL_CTX_free(e->ssl_ctx);
+	free(e->port_host);
 	free(e->base_url);
 	free(e->down_reason);
 	free(e);
@@ -765,6 +818,7 @@ void engine_close(struct engine *e, void (*cb)(void *arg), void *arg)
 	engine_hijack_close_all(e);
 	curl_multi_cleanup(e->multi);
 	e->multi = NULL;
+	engine_ssh_kill_all(e);
 	e->open_handles += 2;
 	e->timer.data = e;
 	e->defer.data = e;

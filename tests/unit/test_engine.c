@@ -275,12 +275,19 @@ static void test_engine_down_and_hosts(void **state)
 	assert_int_equal(engine_new(&loop, "tcp://127.0.0.1:2375", &e, NULL), 0);
 	assert_string_equal(engine_address(e), "tcp://127.0.0.1:2375");
 	close_client(&loop, e);
-	assert_int_equal(engine_new(&loop, "tcp://nohost", &e, &cause), DW_USAGE);
-	assert_non_null(strstr(cause, "expected tcp://HOST:PORT"));
-	assert_int_equal(engine_new(&loop, "ssh://x", &e, &cause), DW_USAGE);
-	assert_non_null(strstr(cause, "expected unix:///path or tcp://host:port"));
+	uv_loop_init(&loop);
+	assert_int_equal(engine_new(&loop, "tcp://nohost", &e, &cause), 0);
+	assert_string_equal(engine_address(e), "tcp://nohost:2375");
+	assert_true(engine_is_remote(e));
+	close_client(&loop, e);
+	uv_loop_init(&loop);
+	assert_int_equal(engine_new(&loop, "tcp://nohost:x", &e, &cause), DW_USAGE);
+	assert_non_null(strstr(cause, "expected tcp://HOST[:PORT]"));
+	assert_int_equal(engine_new(&loop, "ftp://x", &e, &cause), DW_USAGE);
+	assert_non_null(strstr(cause, "expected unix:///PATH, tcp://HOST[:PORT] or ssh://[USER@]HOST[:PORT]"));
 	assert_int_equal(engine_new(&loop, "unix://relative", &e, &cause), DW_USAGE);
 	free(cause);
+	assert_int_equal(uv_loop_close(&loop), 0);
 
 	msg = engine_urlencode("a b/c?d=é");
 	assert_string_equal(msg, "a%20b%2Fc%3Fd%3D%C3%A9");
