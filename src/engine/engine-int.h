@@ -34,6 +34,7 @@ struct engine {
 	struct engine_target t; /* where the engine is, and how */
 	char *base_url;
 	char *port_host;   /* where published ports are reached, for URLs */
+	bool remote;	   /* on another machine */
 	SSL_CTX *ssl_ctx;  /* hijacked TLS streams, made at first use */
 	struct engine_ssh_child *ssh_children;
 	char *down_reason; /* why the last connection failed */

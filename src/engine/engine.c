@@ -54,13 +54,15 @@ static void set_address(struct engine *e)
 		/* A unix socket, or an ssh child's stdio: the name is unused. */
 		e->base_url = xstrdup("http://127.0.0.1");
 	}
-	/* Published ports are on the engine's machine. */
-	if (t->transport == ENGINE_UNIX || engine_host_is_local(t->host))
+	/* Published ports are on the engine's machine, at the address we
+	   reach it by. */
+	if (t->transport == ENGINE_UNIX)
 		e->port_host = xstrdup("127.0.0.1");
 	else if (strchr(t->host, ':') != NULL)
 		e->port_host = xasprintf("[%s]", t->host);
 	else
 		e->port_host = xstrdup(t->host);
+	e->remote = t->transport != ENGINE_UNIX && !engine_host_is_local(t->host);
 }
 
 /* An ssh:// engine's connections: curl asks for a socket, gets one end of
@@ -209,7 +211,7 @@ const char *engine_how(const struct engine *e)
 
 bool engine_is_remote(const struct engine *e)
 {
-	return strcmp(e->port_host, "127.0.0.1") != 0;
+	return e->remote;
 }
 
 const char *engine_host_for_ports(const struct engine *e, const char *host_ip,

@@ -97,8 +97,9 @@ bool engine_is_remote(const struct engine *e);
 /*
  * The host for a URL that reaches a port the engine published on host_ip
  * (as the engine reports it; NULL, "", "0.0.0.0" and "::" mean every
- * address): host_ip itself when specific, else the engine's host, or
- * 127.0.0.1 for a local engine. IPv6 comes in brackets. Returns e's string
+ * address): host_ip itself when specific, else the host in the engine's
+ * tcp:// or ssh:// address, or 127.0.0.1 for a unix socket. IPv6 comes in
+ * brackets. Returns e's string
  * or buf (size bytes).
  */
 const char *engine_host_for_ports(const struct engine *e, const char *host_ip,
