@@ -9,6 +9,9 @@
 #                       $PD_NET.128/25), no iptables; loads
 #                       busybox:1.36 into it. Stopped by the EXIT trap.
 #   free_port           an unused TCP port on loopback
+#   make_certs DIR IP   a CA, a server certificate for IP and localhost
+#                       (DIR/server-*.pem) and a client certificate
+#                       (DIR/client/{ca,cert,key}.pem), made with openssl
 #   engine_scenario     on $DOCKER_HOST & co: up samples/website, check the
 #                       printed URL (expects $WANT_URL_HOST), save a page,
 #                       compare the container's files with the tree, stop
@@ -60,6 +63,25 @@ shared_docker() {
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+make_certs() {
+	local d=$1 ip=$2
+	mkdir -p "$d/client"
+	(
+		cd "$d"
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=devwatch test CA" \
+			-keyout ca-key.pem -out ca.pem
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=$ip" -keyout server-key.pem -out server.csr
+		printf 'subjectAltName=IP:%s,DNS:localhost\nextendedKeyUsage=serverAuth\n' "$ip" >server.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+			-days 2 -extfile server.ext -out server-cert.pem
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=client" -keyout client/key.pem -out client.csr
+		printf 'extendedKeyUsage=clientAuth\n' >client.ext
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+			-days 2 -extfile client.ext -out client/cert.pem
+		cp ca.pem client/ca.pem
+	) >"$d.log" 2>&1 || { cat "$d.log" >&2; fail "openssl could not make certificates"; }
 }
 
 pd_start() {
