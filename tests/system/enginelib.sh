@@ -140,7 +140,7 @@ engine_scenario() {
 	[ -z "$(shared_docker ps -aq --filter "label=dev.devwatch.project=$P")" ] ||
 		fail "the project's container is on the shared engine"
 
-	echo "<h1>saved through $DOCKER_HOST $P</h1>" >"$T/website/site/index.html"
+	echo "<h1>saved through ${DOCKER_HOST:-${DOCKER_CONTEXT:-the context}} $P</h1>" >"$T/website/site/index.html"
 	printf 'new file %s\n' "$P" >"$T/website/site/new.txt"
 	wait_for 30 site_matches || fail "the container's /www does not match site/"
 	curl -gsf "$url" | grep -q "saved through" || fail "$url does not serve the saved page"
