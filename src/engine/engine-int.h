@@ -37,6 +37,10 @@ struct engine {
 	bool remote;	   /* on another machine */
 	SSL_CTX *ssl_ctx;  /* hijacked TLS streams, made at first use */
 	struct engine_ssh_child *ssh_children;
+	uv_pipe_t ssh_listener; /* ssh://: connections become dial-stdio */
+	bool ssh_listening;
+	char *ssh_dir;		/* its private folder */
+	char *ssh_sock;		/* and socket, where curl and hijacks go */
 	char *down_reason; /* why the last connection failed */
 
 	struct engine_req *reqs;     /* every live request (all_next) */
@@ -91,15 +95,15 @@ void engine_hijack_close_all(struct engine *e);
 /* ---- ssh.c ---- */
 
 /*
- * A new connection to an ssh:// engine: a socketpair whose other end is the
- * stdin and stdout of `ssh ... docker system dial-stdio`. Returns the
- * connected descriptor (close-on-exec; the caller owns it) or a negative
- * code with e->down_reason set.
+ * For an ssh:// engine: listen on a unix socket in a new private folder
+ * (e->ssh_sock); each connection accepted there becomes the stdin and
+ * stdout of its own `ssh ... docker system dial-stdio`. Returns 0 or
+ * DW_USAGE with *cause.
  */
-int engine_ssh_dial(struct engine *e);
-/* SIGTERM every dial-stdio child still running; each is reaped, and its
-   handle closed, from the loop. */
-void engine_ssh_kill_all(struct engine *e);
+int engine_ssh_listen(struct engine *e, char **cause);
+/* Stop listening, remove the socket and its folder, and SIGTERM every
+   child still running; handles close through the loop. */
+void engine_ssh_close(struct engine *e);
 
 /* ---- tls.c ---- */
 

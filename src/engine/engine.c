@@ -51,8 +51,8 @@ static void set_address(struct engine *e)
 					h, t->port);
 		free(h);
 	} else {
-		/* A unix socket, or an ssh child's stdio: the name is unused. */
-		e->base_url = xstrdup("http://127.0.0.1");
+		/* A unix socket (ssh's too): the name is unused. */
+		e->base_url = xstrdup("http://localhost");
 	}
 	/* Published ports are on the engine's machine, at the address we
 	   reach it by. */
@@ -63,25 +63,6 @@ static void set_address(struct engine *e)
 	else
 		e->port_host = xstrdup(t->host);
 	e->remote = t->transport != ENGINE_UNIX && !engine_host_is_local(t->host);
-}
-
-/* An ssh:// engine's connections: curl asks for a socket, gets one end of
-   a dial-stdio child's socketpair, and is told it is already connected. */
-static curl_socket_t ssh_open(void *arg, curlsocktype purpose,
-			      struct curl_sockaddr *addr)
-{
-	struct engine *e = arg;
-	int fd;
-
-	(void)purpose, (void)addr;
-	fd = engine_ssh_dial(e);
-	return fd < 0 ? CURL_SOCKET_BAD : fd;
-}
-
-static int ssh_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
-{
-	(void)arg, (void)fd, (void)purpose;
-	return CURL_SOCKOPT_ALREADY_CONNECTED;
 }
 
 /* ---- curl <-> libuv glue ---- */
@@ -190,6 +171,14 @@ int engine_new(uv_loop_t *loop, const char *host, struct engine **out,
 	uv_timer_init(loop, &e->timer);
 	uv_timer_init(loop, &e->defer);
 	e->defer.data = e;
+	if (e->t.transport == ENGINE_SSH) {
+		err = engine_ssh_listen(e, cause);
+		if (err != 0) {
+			/* Its handles close, and it is freed, through the loop. */
+			engine_close(e, NULL, NULL);
+			return err;
+		}
+	}
 	*out = e;
 	return 0;
 }
@@ -466,10 +455,7 @@ static void engine_options(struct engine *e, CURL *c)
 	if (t->transport == ENGINE_UNIX) {
 		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, t->sock_path);
 	} else if (t->transport == ENGINE_SSH) {
-		curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, ssh_open);
-		curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, e);
-		curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, ssh_sockopt);
-		/* ssh closes the descriptor's peer; curl closes ours. */
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->ssh_sock);
 	} else if (t->tls) {
 		if (t->ca_file != NULL)
 			curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
@@ -783,6 +769,8 @@ void engine_handle_closed(struct engine *e)
 	if (e->close_cb != NULL)
 		e->close_cb(e->close_arg);
 	engine_target_release(&e->t);
+	free(e->ssh_dir);
+	free(e->ssh_sock);
 	SSL_CTX_free(e->ssl_ctx);
 	free(e->port_host);
 	free(e->base_url);
@@ -820,7 +808,7 @@ void engine_close(struct engine *e, void (*cb)(void *arg), void *arg)
 	engine_hijack_close_all(e);
 	curl_multi_cleanup(e->multi);
 	e->multi = NULL;
-	engine_ssh_kill_all(e);
+	engine_ssh_close(e);
 	e->open_handles += 2;
 	e->timer.data = e;
 	e->defer.data = e;

@@ -8,13 +8,11 @@
  * The stream is a unix socket, TCP (an IPv6 literal is resolved without its
  * brackets), TLS over TCP (tls.c: the HTTP request waits for the handshake;
  * reads are decrypted before the head parser sees them, writes encrypted
- * before they are queued), or one end of an ssh dial-stdio child's
- * socketpair (ssh.c), opened as a pipe.
+ * before they are queued), or an ssh:// engine's local socket (ssh.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/error.h"
 #include "base/log.h"
@@ -377,26 +375,15 @@ int engine_hijack_open(struct engine *e, const char *path, const char *body,
 			       "Upgrade: tcp\r\n"
 			       "Content-Length: %zu\r\n\r\n%s",
 			       api, path, blen, body != NULL ? body : "");
-	if (e->t.transport == ENGINE_UNIX) {
+	if (e->t.transport != ENGINE_TCP) {
 		rc = uv_pipe_init(e->loop, &h->u.pipe, 0);
 		if (rc == 0) {
 			h->initialized = true;
-			uv_pipe_connect(&h->conn, &h->u.pipe, e->t.sock_path,
+			uv_pipe_connect(&h->conn, &h->u.pipe,
+					e->t.transport == ENGINE_SSH
+						? e->ssh_sock
+						: e->t.sock_path,
 					on_connect);
-		}
-	} else if (e->t.transport == ENGINE_SSH) {
-		int fd = engine_ssh_dial(e);
-
-		rc = fd < 0 ? fd : uv_pipe_init(e->loop, &h->u.pipe, 0);
-		if (rc == 0) {
-			h->initialized = true;
-			rc = uv_pipe_open(&h->u.pipe, fd);
-			if (rc == 0)
-				rc = stream_open(h);
-			else
-				close(fd);
-		} else if (fd >= 0) {
-			close(fd);
 		}
 	} else {
 		char port[16];
