@@ -84,7 +84,9 @@ make_certs() {
 	) >"$d.log" 2>&1 || { cat "$d.log" >&2; fail "openssl could not make certificates"; }
 }
 
-pd_start() {
+# pd_bridge: the private daemon's folder and bridge, so that a test can
+# name $PD_NET in the daemon's arguments; pd_start calls it when needed.
+pd_bridge() {
 	local n
 	# After dw_init, whose trap this extends.
 	trap 'rc=$?; engine_cleanup; (exit $rc); dw_cleanup' EXIT
@@ -99,6 +101,10 @@ pd_start() {
 	ip addr add "$PD_NET.1/24" dev "$PD_BRIDGE"
 	ip addr add "$PD_NET.2/32" dev "$PD_BRIDGE"
 	ip link set "$PD_BRIDGE" up
+}
+
+pd_start() {
+	[ -n "$PD_DIR" ] || pd_bridge
 	dockerd --data-root "$PD_DIR/data" --exec-root "$PD_DIR/exec" \
 		--pidfile "$PD_DIR/docker.pid" -H "unix://$PD_SOCK" \
 		--bridge "$PD_BRIDGE" --fixed-cidr "$PD_NET.128/25" \
