@@ -8,11 +8,14 @@
 #                       $PD_NET.2 as a second address; containers get
 #                       $PD_NET.128/25), no iptables; loads
 #                       busybox:1.36 into it. Stopped by the EXIT trap.
+#   pd_netns            first, to run the daemon in a network namespace
+#                       reached at $PD_REMOTE, as a remote machine
 #   free_port           an unused TCP port on loopback
 #   make_certs DIR IP   a CA, a server certificate for IP and localhost
 #                       (DIR/server-*.pem) and a client certificate
 #                       (DIR/client/{ca,cert,key}.pem), made with openssl
-#   engine_scenario     on $DOCKER_HOST & co: up samples/website, check the
+#   engine_scenario     on $DOCKER_HOST & co: up samples/website (copied
+#                       unless $PROJ is set already), check the
 #                       printed URL (expects $WANT_URL_HOST), save a page,
 #                       compare the container's files with the tree, stop
 #
@@ -22,6 +25,8 @@
 PD_DIR=
 PD_PID=
 PD_BRIDGE=
+PD_NS=
+PD_IN=
 EXTRA_CLEANUP=
 
 engine_cleanup() {
@@ -50,7 +55,11 @@ engine_cleanup() {
 		rm -rf "$PD_DIR"
 	fi
 	if [ -n "$PD_BRIDGE" ]; then
-		ip link del "$PD_BRIDGE" 2>/dev/null || true
+		$PD_IN ip link del "$PD_BRIDGE" 2>/dev/null || true
+	fi
+	if [ -n "$PD_NS" ]; then
+		ip link del "$PD_NS-h" 2>/dev/null || true
+		ip netns del "$PD_NS" 2>/dev/null || true
 	fi
 	unset DOCKER_HOST DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_CONTEXT DOCKER_CONFIG
 }
@@ -97,15 +106,41 @@ pd_bridge() {
 		ip -4 addr | grep -q " 10.213.$n\." || break
 	done
 	PD_NET=10.213.$n
-	ip link add "$PD_BRIDGE" type bridge
-	ip addr add "$PD_NET.1/24" dev "$PD_BRIDGE"
-	ip addr add "$PD_NET.2/32" dev "$PD_BRIDGE"
-	ip link set "$PD_BRIDGE" up
+	$PD_IN ip link add "$PD_BRIDGE" type bridge
+	$PD_IN ip addr add "$PD_NET.1/24" dev "$PD_BRIDGE"
+	$PD_IN ip addr add "$PD_NET.2/32" dev "$PD_BRIDGE"
+	$PD_IN ip link set "$PD_BRIDGE" up
+}
+
+# pd_netns: put the private daemon in a network namespace of its own, the
+# way another machine would be: reached through a veth pair at
+# $PD_REMOTE (this side is $PD_LOCAL), with its published ports there.
+# Call before pd_bridge or pd_start.
+pd_netns() {
+	local n
+	trap 'rc=$?; engine_cleanup; (exit $rc); dw_cleanup' EXIT
+	PD_NS=dwn$(basename "$T" | tr -dc 'a-z0-9' | tail -c 8)
+	for n in $(shuf -i 2-254); do
+		ip -4 addr | grep -q " 10.216.$n\." || break
+	done
+	PD_LOCAL=10.216.$n.1
+	PD_REMOTE=10.216.$n.2
+	ip netns add "$PD_NS"
+	ip link add "$PD_NS-h" type veth peer name "$PD_NS-c"
+	ip link set "$PD_NS-c" netns "$PD_NS"
+	ip addr add "$PD_LOCAL/30" dev "$PD_NS-h"
+	ip link set "$PD_NS-h" up
+	# nsenter, not `ip netns exec`: that one remounts /sys and hides the
+	# cgroup mounts dockerd needs.
+	PD_IN="nsenter --net=/run/netns/$PD_NS"
+	$PD_IN ip addr add "$PD_REMOTE/30" dev "$PD_NS-c"
+	$PD_IN ip link set "$PD_NS-c" up
+	$PD_IN ip link set lo up
 }
 
 pd_start() {
 	[ -n "$PD_DIR" ] || pd_bridge
-	dockerd --data-root "$PD_DIR/data" --exec-root "$PD_DIR/exec" \
+	$PD_IN dockerd --data-root "$PD_DIR/data" --exec-root "$PD_DIR/exec" \
 		--pidfile "$PD_DIR/docker.pid" -H "unix://$PD_SOCK" \
 		--bridge "$PD_BRIDGE" --fixed-cidr "$PD_NET.128/25" \
 		--iptables=false --ip-masq=false \
@@ -131,7 +166,7 @@ site_matches() {
 
 engine_scenario() {
 	local url
-	dw_copy_sample website
+	[ -n "$PROJ" ] || dw_copy_sample website
 	dw_up
 	dw_wait_ready 240
 	up_log_has "warning" && [ -z "${WANT_WARNING:-}" ] && fail "unexpected warning"
