@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run one system test against Podman's Docker-compatible API instead of
 # Docker: `bash tests/system/podman.sh test_up_website`. ctest runs each test
-# named in podman.list this way (podman/NAME).
+# named in podman.list this way (podman/NAME), and the list says which base
+# images each needs and why the other tests are left out.
 #
 # The service is private to the run: `podman system service` on a socket
 # of its own, with its own storage (graphroot, runroot) and network config
@@ -66,6 +67,9 @@ for _ in $(seq 200); do
 	sleep 0.05
 done
 docker -H "unix://$PM/podman.sock" version >/dev/null || { cat "$PM/service.log" >&2; exit 1; }
-docker save busybox:1.36 | podman load -q >/dev/null
+images=$(awk -v n="$name" '$1 == n { $1 = ""; print }' "$DEVWATCH_SRC/tests/system/podman.list")
+for img in busybox:1.36 $images; do
+	docker save "$img" | podman load -q >/dev/null
+done
 export DOCKER_HOST=unix://$PM/podman.sock DW_ENGINE_HOST=unix://$PM/podman.sock
 bash "$script"
