@@ -226,9 +226,12 @@ static int parse_ssh(const char *rest, const char *addr, const char *what,
 	}
 	if (at == rest)
 		return bad(cause, what, addr, "ssh://[USER@]HOST[:PORT]");
-	if (split_hostport(at != NULL ? at + 1 : rest, 0, &host, &port) != 0 ||
-	    host[0] == '-')
+	if (split_hostport(at != NULL ? at + 1 : rest, 0, &host, &port) != 0)
 		return bad(cause, what, addr, "ssh://[USER@]HOST[:PORT]");
+	if (host[0] == '-') { /* ssh would take it for an option */
+		free(host);
+		return bad(cause, what, addr, "ssh://[USER@]HOST[:PORT]");
+	}
 	t->transport = ENGINE_SSH;
 	t->host = host;
 	t->port = port;
