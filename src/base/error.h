@@ -26,7 +26,8 @@
 	XX(STEP, "run step failed")                                            \
 	XX(TIMEOUT, "timed out")                                               \
 	XX(CANCELED, "canceled")                                               \
-	XX(USAGE, "usage error")
+	XX(USAGE, "usage error")                                               \
+	XX(PUSH, "image push failed")
 
 enum dw_errno {
 	DW__ERRNO_BASE = -7000,

@@ -66,6 +66,7 @@ struct engine_req {
 	char *ctype;
 	char *req_body;
 	char *url;
+	char *auth; /* our copy of call.registry_auth */
 	struct curl_slist *headers;
 	struct buf body;
 	struct buf line;

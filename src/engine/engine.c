@@ -355,6 +355,7 @@ static void release_req(struct engine_req *r)
 	free(r->ctype);
 	free(r->path_copy);
 	free(r->req_body);
+	free(r->auth);
 	free(r);
 }
 
@@ -523,6 +524,12 @@ static void start_transfer(struct engine_req *r)
 		r->headers = curl_slist_append(r->headers, h);
 		free(h);
 	}
+	if (r->auth != NULL) {
+		char *h = xasprintf("X-Registry-Auth: %s", r->auth);
+
+		r->headers = curl_slist_append(r->headers, h);
+		free(h);
+	}
 	r->headers = curl_slist_append(r->headers, "Expect:");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->headers);
 	log_trace("engine %s %s", r->method, r->url);
@@ -560,6 +567,9 @@ int engine_request_raw(struct engine *e, const struct engine_call *call,
 		r->call.path = r->path_copy;
 	}
 	r->call.body = r->req_body;
+	if (call->registry_auth != NULL)
+		r->auth = xstrdup(call->registry_auth);
+	r->call.registry_auth = r->auth;
 	r->versioned = versioned;
 	buf_init(&r->body, call->max_body ? call->max_body : ENGINE_MAX_BODY);
 	buf_init(&r->line, call->max_body ? call->max_body : ENGINE_MAX_BODY);

@@ -75,6 +75,8 @@ struct engine_call {
 	size_t max_body;	  /* cap on a buffered body or one line;
 				     0 = 8 MiB */
 	long timeout_ms;	  /* 0 = none (streams like logs) */
+	const char *registry_auth; /* X-Registry-Auth value (auth.h), or
+				      NULL */
 };
 
 /*

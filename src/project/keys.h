@@ -18,6 +18,7 @@ enum key_level {
 	KEYS_STEP,
 	KEYS_SYNC,
 	KEYS_RUN,
+	KEYS_PUBLISH,
 };
 
 struct key_info {

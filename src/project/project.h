@@ -137,6 +137,8 @@ struct project {
 	struct strlist ignore;	/* globs relative to the root */
 	struct project_container *containers;
 	size_t n_containers;	/* in file order */
+	char *publish_registry;	/* "HOST[:PORT]/PREFIX", or NULL */
+	char *publish_tag;	/* the user tag `push` adds; default "latest" */
 };
 
 /*
