@@ -21,13 +21,13 @@
 	XX(NOTFOUND, "not found")                                              \
 	XX(BUILD, "image build failed")                                        \
 	XX(PULL, "image pull failed")                                          \
+	XX(PUSH, "image push failed")                                          \
 	XX(CRASHED, "container exited")                                        \
 	XX(NOTREADY, "container did not become ready")                         \
 	XX(STEP, "run step failed")                                            \
 	XX(TIMEOUT, "timed out")                                               \
 	XX(CANCELED, "canceled")                                               \
-	XX(USAGE, "usage error")                                               \
-	XX(PUSH, "image push failed")
+	XX(USAGE, "usage error")
 
 enum dw_errno {
 	DW__ERRNO_BASE = -7000,
