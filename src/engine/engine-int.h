@@ -1,6 +1,7 @@
 /*
  * The engine client's private state, shared by engine.c (requests through
- * curl), hijack.c (raw upgraded connections), stream.c (decoding), tls.c
+ * curl), endpoint.c (where the engine is), hijack.c (raw upgraded
+ * connections), stream.c (decoding), tls.c
  * (TLS over memory BIOs for hijacked streams) and ssh.c (dial-stdio
  * children for ssh:// engines).
  */
@@ -92,6 +93,13 @@ void engine_check_done(struct engine *e);
 void engine_defer_finish(struct engine_req *r, int err);
 void engine_handle_closed(struct engine *e);
 void engine_hijack_close_all(struct engine *e);
+
+/* ---- endpoint.c ---- */
+
+/* Fill e->base_url, e->port_host and e->remote from e->t. */
+void engine_endpoint_init(struct engine *e);
+/* Point a curl handle for an engine call (not a probe) at the engine. */
+void engine_endpoint_options(struct engine *e, CURL *c);
 
 /* ---- ssh.c ---- */
 

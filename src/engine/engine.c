@@ -37,34 +37,6 @@ struct sock_ctx {
 static void start_transfer(struct engine_req *r);
 static void finish(struct engine_req *r, int err);
 
-/* ---- address ---- */
-
-static void set_address(struct engine *e)
-{
-	const struct engine_target *t = &e->t;
-	char *h;
-
-	if (t->transport == ENGINE_TCP) {
-		h = strchr(t->host, ':') != NULL ? xasprintf("[%s]", t->host)
-						 : xstrdup(t->host);
-		e->base_url = xasprintf("%s://%s:%d", t->tls ? "https" : "http",
-					h, t->port);
-		free(h);
-	} else {
-		/* A unix socket (ssh's too): the name is unused. */
-		e->base_url = xstrdup("http://localhost");
-	}
-	/* Published ports are on the engine's machine, at the address we
-	   reach it by. */
-	if (t->transport == ENGINE_UNIX)
-		e->port_host = xstrdup("127.0.0.1");
-	else if (strchr(t->host, ':') != NULL)
-		e->port_host = xasprintf("[%s]", t->host);
-	else
-		e->port_host = xstrdup(t->host);
-	e->remote = t->transport != ENGINE_UNIX && !engine_host_is_local(t->host);
-}
-
 /* ---- curl <-> libuv glue ---- */
 
 static void on_poll(uv_poll_t *p, int status, int events)
@@ -161,7 +133,7 @@ int engine_new(uv_loop_t *loop, const char *host, struct engine **out,
 		free(e);
 		return err;
 	}
-	set_address(e);
+	engine_endpoint_init(e);
 	log_debug("engine %s (%s)", e->t.address, e->t.how);
 	e->multi = curl_multi_init();
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
@@ -186,32 +158,6 @@ int engine_new(uv_loop_t *loop, const char *host, struct engine **out,
 uv_loop_t *engine_loop(const struct engine *e)
 {
 	return e->loop;
-}
-
-const char *engine_address(const struct engine *e)
-{
-	return e->t.address;
-}
-
-const char *engine_how(const struct engine *e)
-{
-	return e->t.how;
-}
-
-bool engine_is_remote(const struct engine *e)
-{
-	return e->remote;
-}
-
-const char *engine_host_for_ports(const struct engine *e, const char *host_ip,
-				  char *buf, size_t size)
-{
-	if (host_ip == NULL || host_ip[0] == '\0' ||
-	    strcmp(host_ip, "0.0.0.0") == 0 || strcmp(host_ip, "::") == 0)
-		return e->port_host;
-	snprintf(buf, size, strchr(host_ip, ':') != NULL ? "[%s]" : "%s",
-		 host_ip);
-	return buf;
 }
 
 const char *engine_api_version(const struct engine *e)
@@ -447,28 +393,6 @@ static size_t read_cb(char *p, size_t size, size_t nmemb, void *arg)
 	return (size_t)n;
 }
 
-/* How curl reaches the engine (not a probe's URL): its socket, its ssh
-   child or its TLS material. */
-static void engine_options(struct engine *e, CURL *c)
-{
-	const struct engine_target *t = &e->t;
-
-	if (t->transport == ENGINE_UNIX) {
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, t->sock_path);
-	} else if (t->transport == ENGINE_SSH) {
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->ssh_sock);
-	} else if (t->tls) {
-		if (t->ca_file != NULL)
-			curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
-		if (t->cert_file != NULL) {
-			curl_easy_setopt(c, CURLOPT_SSLCERT, t->cert_file);
-			curl_easy_setopt(c, CURLOPT_SSLKEY, t->key_file);
-		}
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, t->tls_verify ? 1L : 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, t->tls_verify ? 2L : 0L);
-	}
-}
-
 static void start_transfer(struct engine_req *r)
 {
 	struct engine *e = r->e;
@@ -485,7 +409,7 @@ static void start_transfer(struct engine_req *r)
 		r->url = xasprintf("%s%s", e->base_url, r->call.path);
 	curl_easy_setopt(c, CURLOPT_URL, r->url);
 	if (r->call.url == NULL)
-		engine_options(e, c);
+		engine_endpoint_options(e, c);
 	curl_easy_setopt(c, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
