@@ -440,9 +440,19 @@ static void probe_once(struct instance *in)
 			if (in->cs->c->ports[i].container == pr->port && in->host_ports != NULL)
 				hp = in->host_ports[pi = i];
 		if (hp == 0) {
-			session_fail(in->s, in,
-				     "readiness port %d is not published; add it to 'ports'",
-				     pr->port);
+			bool listed = false;
+
+			for (size_t i = 0; i < in->cs->c->n_ports; i++)
+				listed = listed || in->cs->c->ports[i].container == pr->port;
+			if (listed)
+				session_fail(in->s, in,
+					     "the engine at %s published no host port for "
+					     "readiness port %d (it reports none bound)",
+					     engine_address(in->s->e), pr->port);
+			else
+				session_fail(in->s, in,
+					     "readiness port %d is not published; add it to 'ports'",
+					     pr->port);
 			return;
 		}
 		snprintf(url, sizeof(url), "http://%s:%d%s",
