@@ -9,7 +9,7 @@ packages=(
 	libarchive-dev libcmocka-dev libssl-dev
 	docker.io busybox-static debootstrap
 	inotify-tools xxhash python3 rsync vim-tiny tmux
-	openssl openssh-server openssh-client podman
+	openssl openssh-server openssh-client podman docker-registry apache2-utils
 )
 
 missing=()
