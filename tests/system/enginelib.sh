@@ -70,6 +70,12 @@ shared_docker() {
 		-u DOCKER_CONFIG docker -H unix:///var/run/docker.sock "$@"
 }
 
+# Extend lib.sh's EXIT trap (dw_init sets it; call after): ours first, then
+# lib.sh's with the test's status. set +e, or `(exit 1)` would end the trap.
+pd_trap() {
+	trap 'rc=$?; set +e; engine_cleanup; (exit $rc); dw_cleanup' EXIT
+}
+
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -97,8 +103,7 @@ make_certs() {
 # name $PD_NET in the daemon's arguments; pd_start calls it when needed.
 pd_bridge() {
 	local n
-	# After dw_init, whose trap this extends.
-	trap 'rc=$?; engine_cleanup; (exit $rc); dw_cleanup' EXIT
+	pd_trap
 	PD_DIR=$(mktemp -d /tmp/dwd.XXXXXX)
 	PD_SOCK=$PD_DIR/docker.sock
 	PD_BRIDGE=dwe$(basename "$PD_DIR" | tr -dc 'a-z0-9' | tail -c 6)
@@ -118,7 +123,7 @@ pd_bridge() {
 # Call before pd_bridge or pd_start.
 pd_netns() {
 	local n
-	trap 'rc=$?; engine_cleanup; (exit $rc); dw_cleanup' EXIT
+	pd_trap
 	PD_NS=dwn$(basename "$T" | tr -dc 'a-z0-9' | tail -c 8)
 	for n in $(shuf -i 2-254); do
 		ip -4 addr | grep -q " 10.216.$n\." || break

@@ -31,6 +31,11 @@ cleanup() {
 		podman ps -aq | xargs -r podman rm -f -t 0 >/dev/null 2>&1 || true
 		kill -TERM "$SVC_PID" 2>/dev/null || true
 		timeout 20 tail --pid="$SVC_PID" -f /dev/null || kill -KILL "$SVC_PID" 2>/dev/null || true
+		# Podman keeps a conmon per finished exec for 300 s (its exit
+		# delay); ours are those whose command line names $PM.
+		for pid in $(grep -lsF -- "$PM/" /proc/[0-9]*/cmdline | cut -d/ -f3); do
+			[ "$pid" = $$ ] || kill -TERM "$pid" 2>/dev/null || true
+		done
 		# The default network's bridge, which CNI made for this run.
 		ip link del cni-podman0 2>/dev/null || true
 	fi
