@@ -44,6 +44,7 @@ struct instance {
 	char *label;		/* what the user sees: "web" or "web-2" */
 	char *id;		/* engine ID once created */
 	int *host_ports;	/* per container port, read back after start */
+	char **host_ips;	/* per container port: the engine's HostIp, or NULL */
 	enum inst_state state;
 	bool adopted;
 	bool removing;
