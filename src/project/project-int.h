@@ -46,4 +46,9 @@ char *project_clean_abs(const char *s);
 int project_parse_container(struct pctx *x, const struct jnode *n,
 			    struct project_container *c);
 
+/* Validate a project tree (devwatch.json's, or one a compose file was
+   read into) as project_parse does; consumes root. */
+int project_parse_tree(const char *path, struct jnode *root,
+		       struct project **out, char **cause);
+
 #endif
