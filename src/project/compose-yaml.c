@@ -51,8 +51,13 @@ static void mark_of(struct fy_node *n, int *line, int *col)
 		}
 	}
 	if (t != NULL && fy_token_start_mark(t) != NULL) {
+		enum fy_node_style st = fy_node_get_style(n);
+
 		*line = fy_token_start_mark(t)->line + 1;
 		*col = fy_token_start_mark(t)->column + 1;
+		/* A quoted scalar's mark is its text; point at the quote. */
+		if ((st == FYNS_SINGLE_QUOTED || st == FYNS_DOUBLE_QUOTED) && *col > 1)
+			(*col)--;
 	}
 }
 
@@ -316,6 +321,12 @@ static struct jnode *conv(struct yr *r, struct fy_node *n, int depth,
 
 		/* !!str only says what a plain scalar would not. */
 		if (strcmp(t, "!!str") != 0 && strcmp(t, "tag:yaml.org,2002:str") != 0) {
+			struct fy_token *tt = fy_node_get_tag_token(n);
+
+			if (tt != NULL && fy_token_start_mark(tt) != NULL) {
+				j->line = fy_token_start_mark(tt)->line + 1;
+				j->column = fy_token_start_mark(tt)->column + 1;
+			}
 			cx_error(r->x, j, false, "tag '%s' is not supported yet", t);
 			free(t);
 			json_free(j);
@@ -344,6 +355,38 @@ static struct jnode *conv(struct yr *r, struct fy_node *n, int depth,
 	return j;
 }
 
+/* The first error libfyaml reports, from its "SOURCE:LINE:COL: error: MSG"
+   line (collecting errors instead leaks in libfyaml 0.7 when a build
+   fails). */
+struct first_error {
+	bool got;
+	int line, column;
+	char msg[256];
+};
+
+static void on_diag(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+	struct first_error *fe = user;
+	char text[512], *e, *c2, *c1;
+
+	if (fe->got || len >= sizeof(text))
+		return;
+	memcpy(text, buf, len);
+	text[len] = '\0';
+	if ((e = strstr(text, ": error: ")) == NULL)
+		return;
+	*e = '\0';
+	snprintf(fe->msg, sizeof(fe->msg), "%.*s", (int)strcspn(e + 9, "\n"), e + 9);
+	c2 = strrchr(text, ':');
+	if (c2 != NULL) {
+		*c2 = '\0';
+		c1 = strrchr(text, ':');
+		fe->column = atoi(c2 + 1);
+		fe->line = c1 != NULL ? atoi(c1 + 1) : 0;
+	}
+	fe->got = true;
+}
+
 int compose_yaml_read(struct cx *x, const char *text, size_t len,
 		      struct jnode **out)
 {
@@ -351,29 +394,31 @@ int compose_yaml_read(struct cx *x, const char *text, size_t len,
 	struct fy_diag *diag;
 	struct fy_parse_cfg cfg = {0};
 	struct fy_document *doc;
+	struct first_error fe = {0};
 	struct yr r = {.x = x};
 	struct jnode top = {.line = 1, .column = 1};
 	int err = 0;
 
 	fy_diag_cfg_default(&dc);
 	dc.fp = NULL;
+	dc.output_fn = on_diag;
+	dc.user = &fe;
+	dc.colorize = false;
+	dc.show_source = false;
+	dc.show_position = true;
 	diag = fy_diag_create(&dc);
 	if (diag == NULL)
 		abort();
-	fy_diag_set_collect_errors(diag, true);
 	cfg.flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2;
 	cfg.diag = diag;
 	doc = fy_document_build_from_string(&cfg, text, len);
 	if (doc == NULL) {
-		void *it = NULL;
-		struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
-
-		if (e != NULL) {
-			top.line = e->line > 0 ? e->line : 1;
-			top.column = e->column > 0 ? e->column : 1;
+		if (fe.line > 0) {
+			top.line = fe.line;
+			top.column = fe.column > 0 ? fe.column : 1;
 		}
 		err = cx_error(x, &top, false, "invalid YAML: %s",
-			       e != NULL && e->msg != NULL ? e->msg : "cannot parse");
+			       fe.got ? fe.msg : "cannot parse");
 	} else if (fy_document_root(doc) == NULL) {
 		err = cx_error(x, &top, false,
 			       "the file is empty; expected a mapping with 'services'");
