@@ -249,6 +249,11 @@ static int volume_short(struct cx *x, const struct jnode *v, struct jnode *out)
 	*dst++ = '\0';
 	if ((opts = strchr(dst, ':')) != NULL)
 		*opts++ = '\0';
+	if (s[0] == '\0' || dst[0] == '\0') {
+		free(s);
+		return cx_error(x, v, false, "volume '%s': expected \"SOURCE:TARGET[:OPTIONS]\"",
+				v->str);
+	}
 	for (char *o = opts, *next; err == 0 && o != NULL && *o != '\0'; o = next) {
 		next = strchr(o, ',');
 		if (next != NULL)

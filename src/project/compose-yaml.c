@@ -393,7 +393,8 @@ int compose_yaml_read(struct cx *x, const char *text, size_t len,
 	struct fy_diag_cfg dc;
 	struct fy_diag *diag;
 	struct fy_parse_cfg cfg = {0};
-	struct fy_document *doc;
+	struct fy_parser *fyp;
+	struct fy_document *doc, *more;
 	struct first_error fe = {0};
 	struct yr r = {.x = x};
 	struct jnode top = {.line = 1, .column = 1};
@@ -411,15 +412,22 @@ int compose_yaml_read(struct cx *x, const char *text, size_t len,
 		abort();
 	cfg.flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2;
 	cfg.diag = diag;
-	doc = fy_document_build_from_string(&cfg, text, len);
-	if (doc == NULL) {
+	fyp = fy_parser_create(&cfg);
+	if (fyp == NULL || fy_parser_set_string(fyp, text, len) != 0)
+		abort();
+	doc = fy_parse_load_document(fyp);
+	if (doc != NULL && !fe.got && (more = fy_parse_load_document(fyp)) != NULL) {
+		mark_of(fy_document_root(more), &top.line, &top.column);
+		err = cx_error(x, &top, false, "a second YAML document in the file is not "
+			       "supported yet");
+		fy_parse_document_destroy(fyp, more);
+	} else if (fe.got) {
 		if (fe.line > 0) {
 			top.line = fe.line;
 			top.column = fe.column > 0 ? fe.column : 1;
 		}
-		err = cx_error(x, &top, false, "invalid YAML: %s",
-			       fe.got ? fe.msg : "cannot parse");
-	} else if (fy_document_root(doc) == NULL) {
+		err = cx_error(x, &top, false, "invalid YAML: %s", fe.msg);
+	} else if (doc == NULL || fy_document_root(doc) == NULL) {
 		err = cx_error(x, &top, false,
 			       "the file is empty; expected a mapping with 'services'");
 	} else {
@@ -427,7 +435,8 @@ int compose_yaml_read(struct cx *x, const char *text, size_t len,
 		if (*out == NULL)
 			err = DW_PROJECT;
 	}
-	fy_document_destroy(doc);
+	fy_parse_document_destroy(fyp, doc);
+	fy_parser_destroy(fyp);
 	fy_diag_unref(diag);
 	return err;
 }

@@ -562,6 +562,10 @@ static void test_errors(void **state)
 	load_err("services:\n  w:\n    image: ${IMG:?set IMG}\n", "3:12: required variable IMG is missing a value: set IMG");
 	load_err("services:\n  w:\n    image: i\n    ports: [80\n", "5:1: invalid YAML");
 	load_err("services:\n  w: {image: i}\n  w: {image: j}\n", "3:3: invalid YAML: duplicate key");
+	load_err("# nothing\n", "1:1: the file is empty; expected a mapping with 'services'");
+	load_err("services: {w: {image: i}}\n---\nservices: {x: {image: j}}\n",
+		 "3:1: a second YAML document in the file is not supported yet");
+	load_err("services: {w: {image: i, volumes: [\":/x\"]}}\n", "1:36: volume ':/x': expected");
 	load_err("services:\n  w:\n    build: {context: web, ssh: [default]}\n",
 		 "3:27: 'ssh' in service 'w' is not supported yet");
 	load_err("services:\n  w:\n    restart: sometimes\n", "3:14: restart 'sometimes': expected no, always");
