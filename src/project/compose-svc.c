@@ -22,8 +22,8 @@
 
 struct svc {
 	struct jnode *image, *build, *pull, *cmd, *entrypoint, *env;
-	struct jnode *workdir, *user, *ports, *mounts, *cpus, *memory;
-	struct jnode *restart, *replicas, *tty, *stdin_open;
+	struct jnode *ports, *mounts, *cpus, *memory, *restart, *replicas;
+	struct jnode *extra;	/* the keys the table renames, in file order */
 	const struct jnode *image_at, *develop;
 };
 
@@ -260,47 +260,28 @@ static int map_environment(struct cx *x, const struct jnode *v, struct svc *s)
 	return err;
 }
 
-static int map_string(struct cx *x, const struct jnode *v, const char *what,
-		      struct jnode **slot)
+/* A key that means what a devwatch key of another name means. */
+static int as_string(struct cx *x, const struct jnode *v, const char *dkey,
+		     struct svc *s)
 {
 	char *t;
-	int err = cx_string(x, v, what, &t);
+	int err = cx_string(x, v, v->key, &t);
 
 	if (err == 0)
-		SET(*slot, jb_str(t, v));
+		jb_put(s->extra, dkey, jb_str(t, v));
 	free(t);
 	return err;
 }
 
-static int map_working_dir(struct cx *x, const struct jnode *v, struct svc *s)
-{
-	return map_string(x, v, "working_dir", &s->workdir);
-}
-
-static int map_user(struct cx *x, const struct jnode *v, struct svc *s)
-{
-	return map_string(x, v, "user", &s->user);
-}
-
-static int map_bool(struct cx *x, const struct jnode *v, const char *what,
-		    struct jnode **slot)
+static int as_bool(struct cx *x, const struct jnode *v, const char *dkey,
+		   struct svc *s)
 {
 	bool b;
-	int err = cx_bool(x, v, what, &b);
+	int err = cx_bool(x, v, v->key, &b);
 
 	if (err == 0)
-		SET(*slot, jb_bool(b, v));
+		jb_put(s->extra, dkey, jb_bool(b, v));
 	return err;
-}
-
-static int map_tty(struct cx *x, const struct jnode *v, struct svc *s)
-{
-	return map_bool(x, v, "tty", &s->tty);
-}
-
-static int map_stdin_open(struct cx *x, const struct jnode *v, struct svc *s)
-{
-	return map_bool(x, v, "stdin_open", &s->stdin_open);
 }
 
 /* A value compose accepts once per container, from either of two keys. */
@@ -549,109 +530,127 @@ static int map_tmpfs(struct cx *x, const struct jnode *v, struct svc *s)
 }
 
 /*
- * Every key of a compose service. fn NULL: "not supported yet" (with why),
- * or with warn, a warning and nothing else.
+ * Every key of a compose service, in the specification's order: mapped by a
+ * function (FN), renamed to a devwatch key of the same meaning (AS_STRING,
+ * AS_BOOL), not supported yet (TODO: an error at the key, with the reason
+ * when there is one), or a warning and nothing else (WARN). Mapping a key
+ * the model learns is one line here.
  */
+enum skind { S_TODO, S_WARN, S_FN, S_STRING, S_BOOL };
+
 static const struct skey {
 	const char *name;
+	enum skind kind;
 	int (*fn)(struct cx *x, const struct jnode *v, struct svc *s);
-	const char *why;
-	bool warn;
+	const char *dkey;	/* S_STRING, S_BOOL */
+	const char *why;	/* S_TODO, S_WARN */
 } service_keys[] = {
-	{"annotations", NULL, NULL, false},
-	{"attach", NULL, NULL, false},
-	{"blkio_config", NULL, NULL, false},
-	{"build", map_build, NULL, false},
-	{"cap_add", NULL, NULL, false},
-	{"cap_drop", NULL, NULL, false},
-	{"cgroup", NULL, NULL, false},
-	{"cgroup_parent", NULL, NULL, false},
-	{"command", map_command, NULL, false},
-	{"configs", NULL, NULL, false},
-	{"container_name", NULL, "devwatch names containers <project>-<service>-<replica>", false},
-	{"cpu_count", NULL, NULL, false},
-	{"cpu_percent", NULL, NULL, false},
-	{"cpu_period", NULL, NULL, false},
-	{"cpu_quota", NULL, NULL, false},
-	{"cpu_rt_period", NULL, NULL, false},
-	{"cpu_rt_runtime", NULL, NULL, false},
-	{"cpu_shares", NULL, NULL, false},
-	{"cpus", map_cpus, NULL, false},
-	{"cpuset", NULL, NULL, false},
-	{"credential_spec", NULL, NULL, false},
-	{"depends_on", NULL, NULL, false},
-	{"deploy", map_deploy, NULL, false},
-	{"develop", map_develop, NULL, false},
-	{"device_cgroup_rules", NULL, NULL, false},
-	{"devices", NULL, NULL, false},
-	{"dns", NULL, NULL, false},
-	{"dns_opt", NULL, NULL, false},
-	{"dns_search", NULL, NULL, false},
-	{"domainname", NULL, NULL, false},
-	{"entrypoint", map_entrypoint, NULL, false},
-	{"env_file", NULL, NULL, false},
-	{"environment", map_environment, NULL, false},
-	{"expose", NULL, "a port is reachable from the project's other containers without it; ignored", true},
-	{"extends", NULL, NULL, false},
-	{"external_links", NULL, NULL, false},
-	{"extra_hosts", NULL, NULL, false},
-	{"gpus", NULL, NULL, false},
-	{"group_add", NULL, NULL, false},
-	{"healthcheck", NULL, NULL, false},
-	{"hostname", NULL, NULL, false},
-	{"image", map_image, NULL, false},
-	{"init", NULL, NULL, false},
-	{"ipc", NULL, NULL, false},
-	{"isolation", NULL, NULL, false},
-	{"label_file", NULL, NULL, false},
-	{"labels", NULL, "devwatch sets only its own labels", false},
-	{"links", NULL, NULL, false},
-	{"logging", NULL, NULL, false},
-	{"mac_address", NULL, NULL, false},
-	{"mem_limit", map_mem_limit, NULL, false},
-	{"mem_reservation", NULL, NULL, false},
-	{"mem_swappiness", NULL, NULL, false},
-	{"memswap_limit", NULL, NULL, false},
-	{"models", NULL, NULL, false},
-	{"network_mode", NULL, NULL, false},
-	{"networks", NULL, NULL, false},
-	{"oom_kill_disable", NULL, NULL, false},
-	{"oom_score_adj", NULL, NULL, false},
-	{"pid", NULL, NULL, false},
-	{"pids_limit", NULL, NULL, false},
-	{"platform", NULL, NULL, false},
-	{"ports", map_ports, NULL, false},
-	{"post_start", NULL, NULL, false},
-	{"pre_start", NULL, NULL, false},
-	{"pre_stop", NULL, NULL, false},
-	{"privileged", NULL, NULL, false},
-	{"profiles", map_accepted, NULL, false},
-	{"provider", NULL, NULL, false},
-	{"pull_policy", map_pull, NULL, false},
-	{"pull_refresh_after", NULL, NULL, false},
-	{"read_only", NULL, NULL, false},
-	{"restart", map_restart, NULL, false},
-	{"runtime", NULL, NULL, false},
-	{"scale", map_scale, NULL, false},
-	{"secrets", NULL, NULL, false},
-	{"security_opt", NULL, NULL, false},
-	{"shm_size", NULL, NULL, false},
-	{"stdin_open", map_stdin_open, NULL, false},
-	{"stop_grace_period", NULL, NULL, false},
-	{"stop_signal", NULL, NULL, false},
-	{"storage_opt", NULL, NULL, false},
-	{"sysctls", NULL, NULL, false},
-	{"tmpfs", map_tmpfs, NULL, false},
-	{"tty", map_tty, NULL, false},
-	{"ulimits", NULL, NULL, false},
-	{"use_api_socket", NULL, NULL, false},
-	{"user", map_user, NULL, false},
-	{"userns_mode", NULL, NULL, false},
-	{"uts", NULL, NULL, false},
-	{"volumes", map_volumes, NULL, false},
-	{"volumes_from", NULL, NULL, false},
-	{"working_dir", map_working_dir, NULL, false},
-	{NULL, NULL, NULL, false},
+#define TODO(n) {n, S_TODO, NULL, NULL, NULL}
+#define TODO_WHY(n, why) {n, S_TODO, NULL, NULL, why}
+#define WARN(n, why) {n, S_WARN, NULL, NULL, why}
+#define FN(n, f) {n, S_FN, f, NULL, NULL}
+#define AS_STRING(n, d) {n, S_STRING, NULL, d, NULL}
+#define AS_BOOL(n, d) {n, S_BOOL, NULL, d, NULL}
+	TODO("annotations"),
+	TODO("attach"),
+	TODO("blkio_config"),
+	FN("build", map_build),
+	TODO("cap_add"),
+	TODO("cap_drop"),
+	TODO("cgroup"),
+	TODO("cgroup_parent"),
+	FN("command", map_command),
+	TODO("configs"),
+	TODO_WHY("container_name", "devwatch names containers <project>-<service>-<replica>"),
+	TODO("cpu_count"),
+	TODO("cpu_percent"),
+	TODO("cpu_period"),
+	TODO("cpu_quota"),
+	TODO("cpu_rt_period"),
+	TODO("cpu_rt_runtime"),
+	TODO("cpu_shares"),
+	FN("cpus", map_cpus),
+	TODO("cpuset"),
+	TODO("credential_spec"),
+	TODO("depends_on"),
+	FN("deploy", map_deploy),
+	FN("develop", map_develop),
+	TODO("device_cgroup_rules"),
+	TODO("devices"),
+	TODO("dns"),
+	TODO("dns_opt"),
+	TODO("dns_search"),
+	TODO("domainname"),
+	FN("entrypoint", map_entrypoint),
+	TODO("env_file"),
+	FN("environment", map_environment),
+	WARN("expose", "a port is reachable from the project's other containers without it; ignored"),
+	TODO("extends"),
+	TODO("external_links"),
+	TODO("extra_hosts"),
+	TODO("gpus"),
+	TODO("group_add"),
+	TODO("healthcheck"),
+	TODO("hostname"),
+	FN("image", map_image),
+	TODO("init"),
+	TODO("ipc"),
+	TODO("isolation"),
+	TODO("label_file"),
+	TODO_WHY("labels", "devwatch sets only its own labels"),
+	TODO("links"),
+	TODO("logging"),
+	TODO("mac_address"),
+	FN("mem_limit", map_mem_limit),
+	TODO("mem_reservation"),
+	TODO("mem_swappiness"),
+	TODO("memswap_limit"),
+	TODO("models"),
+	TODO("network_mode"),
+	TODO("networks"),
+	TODO("oom_kill_disable"),
+	TODO("oom_score_adj"),
+	TODO("pid"),
+	TODO("pids_limit"),
+	TODO("platform"),
+	FN("ports", map_ports),
+	TODO("post_start"),
+	TODO("pre_start"),
+	TODO("pre_stop"),
+	TODO("privileged"),
+	FN("profiles", map_accepted),
+	TODO("provider"),
+	FN("pull_policy", map_pull),
+	TODO("pull_refresh_after"),
+	TODO("read_only"),
+	FN("restart", map_restart),
+	TODO("runtime"),
+	FN("scale", map_scale),
+	TODO("secrets"),
+	TODO("security_opt"),
+	TODO("shm_size"),
+	AS_BOOL("stdin_open", "stdin"),
+	TODO("stop_grace_period"),
+	TODO("stop_signal"),
+	TODO("storage_opt"),
+	TODO("sysctls"),
+	FN("tmpfs", map_tmpfs),
+	AS_BOOL("tty", "tty"),
+	TODO("ulimits"),
+	TODO("use_api_socket"),
+	AS_STRING("user", "user"),
+	TODO("userns_mode"),
+	TODO("uts"),
+	FN("volumes", map_volumes),
+	TODO("volumes_from"),
+	AS_STRING("working_dir", "workdir"),
+	{NULL, S_TODO, NULL, NULL, NULL},
+#undef TODO
+#undef TODO_WHY
+#undef WARN
+#undef FN
+#undef AS_STRING
+#undef AS_BOOL
 };
 
 static const struct skey *find_key(const char *name)
@@ -685,9 +684,9 @@ static void put(struct jnode *c, const char *key, struct jnode **slot)
 static void release(struct svc *s)
 {
 	struct jnode **all[] = {&s->image, &s->build, &s->pull, &s->cmd,
-				&s->entrypoint, &s->env, &s->workdir, &s->user,
-				&s->ports, &s->mounts, &s->cpus, &s->memory,
-				&s->restart, &s->replicas, &s->tty, &s->stdin_open};
+				&s->entrypoint, &s->env, &s->ports, &s->mounts,
+				&s->cpus, &s->memory, &s->restart, &s->replicas,
+				&s->extra};
 
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		SET(*all[i], NULL);
@@ -695,27 +694,34 @@ static void release(struct svc *s)
 
 int compose_service(struct cx *x, const struct jnode *n, struct jnode **out)
 {
-	struct svc s = {0};
+	struct svc s = {.extra = jb_new(J_OBJECT, n)};
 	struct jnode *c = NULL, *steps = NULL;
 	int err = 0;
 
-	if (n->type != J_OBJECT)
+	if (n->type != J_OBJECT) {
+		release(&s);
 		return cx_error(x, n, true, "service '%s' is %s; expected a mapping", n->key,
 				n->type == J_NULL ? "empty" : "not a mapping");
-	if ((err = unknown(x, n)) != 0)
+	}
+	if ((err = unknown(x, n)) != 0) {
+		release(&s);
 		return err;
+	}
 	for (size_t i = 0; i < n->n && err == 0; i++) {
 		const struct jnode *v = &n->kids[i];
 		const struct skey *k = find_key(v->key);
 
 		if (k == NULL)
 			continue; /* an x- extension */
-		if (k->fn != NULL)
-			err = k->fn(x, v, &s);
-		else if (k->warn)
+		switch (k->kind) {
+		case S_FN: err = k->fn(x, v, &s); break;
+		case S_STRING: err = as_string(x, v, k->dkey, &s); break;
+		case S_BOOL: err = as_bool(x, v, k->dkey, &s); break;
+		case S_WARN:
 			cx_warn(x, v, true, "'%s' in service '%s': %s", v->key, x->svc, k->why);
-		else
-			err = cx_unsupported(x, v, k->why);
+			break;
+		default: err = cx_unsupported(x, v, k->why);
+		}
 	}
 	if (err == 0 && s.image == NULL && s.build == NULL)
 		err = cx_error(x, n, true, "service '%s' has neither an image nor a build "
@@ -742,8 +748,6 @@ int compose_service(struct cx *x, const struct jnode *n, struct jnode **out)
 		put(c, "cmd", &s.cmd);
 		put(c, "entrypoint", &s.entrypoint);
 		put(c, "env", &s.env);
-		put(c, "workdir", &s.workdir);
-		put(c, "user", &s.user);
 		put(c, "ports", &s.ports);
 		put(c, "mounts", &s.mounts);
 		if (s.cpus != NULL || s.memory != NULL) {
@@ -755,8 +759,13 @@ int compose_service(struct cx *x, const struct jnode *n, struct jnode **out)
 		}
 		put(c, "restart", &s.restart);
 		put(c, "replicas", &s.replicas);
-		put(c, "tty", &s.tty);
-		put(c, "stdin", &s.stdin_open);
+		for (size_t i = 0; i < s.extra->n; i++) {
+			struct jnode *kid = xmalloc(sizeof(*kid));
+
+			*kid = s.extra->kids[i];
+			jb_put(c, NULL, kid);
+		}
+		s.extra->n = 0;
 		put(c, "live_update", &steps);
 		c->line = n->key_line;
 		c->column = n->key_column;
