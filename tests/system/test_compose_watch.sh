@@ -5,8 +5,10 @@
 # up` finds compose.yaml in the folder, builds the dockerfile_inline image
 # and syncs ./data with its ignores ('*.foo', ./ignored). Create, modify and
 # delete a file; an ignored extension and an ignored folder; an empty new
-# folder; rapid rewrites where the last one wins; rm -rf of the folder. After
-# each step the container's /app/data must equal the local data/ tree.
+# folder; rapid rewrites where the last one wins; rm -rf of the folder. A
+# file there before `up` arrives too, though the image does not COPY it
+# (compose needs initial_sync for that). After each step the container's
+# /app/data must equal the local data/ tree.
 . "$(dirname "$0")/lib.sh"
 dw_init composewatch
 mkdir -p "$T/p/data"
@@ -32,6 +34,7 @@ services:
     command: sleep 86400
     develop: *x-dev
 YAML
+echo "there before up" >data/before.txt
 PROJ=$T/p/compose.yaml
 # No -f: up must find compose.yaml itself.
 "$DEVWATCH" up >"$T/up.log" 2>&1 &
@@ -42,6 +45,7 @@ C=$P-busybox-1
 same() {
 	dw_converge 30 "$C" /app/data "$T/p/data" --ignore '*.foo' --ignore ignored --ignore 'ignored/*'
 }
+same
 
 echo "hello watch" >data/hello.txt
 same
