@@ -42,6 +42,11 @@ struct live_c {
 	struct changeset held; /* could not be synced: retried with the next
 				  change, so it is never dropped */
 	bool rebuild;
+	bool recreate;	  /* ... replacing the container even if the tag stays */
+	bool recreating;  /* the rebuild in flight is one */
+	bool offline_recreate; /* a fall_back_on file changed while devwatch
+				  was stopped: an adopted container is
+				  recreated once everything is ready */
 	bool rebuild_due; /* the last rebuild failed: the next change retries */
 	char *reason;
 	bool busy;
@@ -64,6 +69,8 @@ struct live {
 	struct live_c *c;
 	size_t n;
 	bool scanned;	  /* the watcher's first scan is done */
+	bool images_started;
+	uv_timer_t *start; /* starts the images after the first settle */
 	bool stopping;
 	struct tree gone; /* paths the local tree had and lost: a catch-up
 			     deletes these in a container, and only these */
@@ -86,9 +93,11 @@ static void out_line(const char *line, size_t n, void *arg)
 		free(l);
 		return;
 	}
+	progress_hide(&s->progress);
 	printf("%s%-*s |%s %.*s\n", log_colour_code(li->in->colour), s->label_width,
 	       li->in->label, log_colour_reset(), (int)n, line);
 	fflush(stdout);
+	progress_show(&s->progress);
 }
 
 static void notice(const char *msg, void *arg)
@@ -162,9 +171,11 @@ static void report(struct live_c *lc, const char *what)
 	if (p->restart && !lc->update_failed)
 		buf_adds(&b, " · restarted");
 	buf_addf(&b, " · %.0f ms", ms);
+	progress_hide(&s->progress);
 	printf("%s%-*s%s  %s\n", log_colour_code(lc->cs->colour), s->label_width,
 	       lc->cs->c->name, log_colour_reset(), buf_str(&b));
 	fflush(stdout);
+	progress_show(&s->progress);
 	buf_release(&b);
 }
 
@@ -300,8 +311,10 @@ static void replaced(struct instance *in, int err, void *arg)
 		lc->update_failed = true;
 	if (--lc->left > 0)
 		return;
-	report(lc, lc->update_failed ? "rebuilt, but the new container did not become ready; kept the old one"
-				     : "rebuilt and replaced");
+	if (lc->update_failed)
+		report(lc, "the new container did not become ready; kept the old one");
+	else
+		report(lc, lc->cs->c->build != NULL ? "rebuilt and replaced" : "recreated");
 	finish_update(lc);
 }
 
@@ -309,7 +322,9 @@ static void rebuild_progress(void *arg, const char *line)
 {
 	struct live_c *lc = arg;
 
-	session_say(lc->s, &lc->cs->inst[0], "build", "%s", line);
+	if (lc->s->o.json ||
+	    !progress_update(&lc->s->progress, lc->cs->c->name, lc->cs->colour, line))
+		session_say(lc->s, &lc->cs->inst[0], "build", "%s", line);
 }
 
 static void rebuilt(void *arg, int err, const char *ref, bool built, const char *cause)
@@ -317,6 +332,7 @@ static void rebuilt(void *arg, int err, const char *ref, bool built, const char 
 	struct live_c *lc = arg;
 
 	(void)built;
+	progress_done(&lc->s->progress, lc->cs->c->name, err != 0);
 	if (lc->s->shutting_down) {
 		finish_update(lc);
 		return;
@@ -335,15 +351,17 @@ static void rebuilt(void *arg, int err, const char *ref, bool built, const char 
 		start_live(lc);
 		return;
 	}
-	if (lc->cs->c->build != NULL && lc->cs->image_ref != NULL &&
+	if (!lc->recreating && lc->cs->image_ref != NULL &&
 	    strcmp(lc->cs->image_ref, ref) == 0) {
-		/* Nothing the image reads changed (a fall_back_on file outside
-		   the context, say): the rest of the change goes in live. */
+		/* Nothing the image reads changed: the rest goes in live. */
 		session_say(lc->s, &lc->cs->inst[0], "update",
 			    "image %s unchanged; nothing to replace", ref);
 		start_live(lc);
 		return;
 	}
+	/* A fall_back_on match replaces even when the tag stays: the user
+	   asked to start over. The new container is caught up before it
+	   counts as ready, so it gets every pending change either way. */
 	free(lc->cs->image_ref);
 	lc->cs->image_ref = xstrdup(ref);
 	lc->left = lc->cs->n_inst;
@@ -394,9 +412,9 @@ static void kick(struct live_c *lc)
 	lc->t0 = lc->current.first_event_ns ? lc->current.first_event_ns : now_ns();
 	if (lc->rebuild) {
 		lc->rebuild_due = false;
-		/* A new image carries these changes, and a recreated registry
-		   image gets them by its catch-up sync; an image that did not
-		   change gets them live (rebuilt()). */
+		lc->recreating = lc->recreate || lc->cs->c->build == NULL;
+		lc->recreate = false;
+		/* The replacement's catch-up sync brings these changes. */
 		lc->rebuild = false;
 		start_rebuild(lc);
 		return;
@@ -448,9 +466,24 @@ static void on_change(struct watcher *w, struct changeset *cs, void *arg)
 
 		if (d == DECIDE_NOTHING)
 			continue;
+		if (!lv->images_started) {
+			/* What changed while devwatch was stopped (the hash cache
+			   tells): the new images and the catch-up syncs cover it;
+			   only a fall_back_on match matters, to an adopted
+			   container. */
+			if (d == DECIDE_RECREATE && !lc->offline_recreate) {
+				lc->offline_recreate = true;
+				free(lc->reason);
+				lc->reason = reason;
+				reason = NULL;
+			}
+			free(reason);
+			continue;
+		}
 		copy_into(&lc->pending, cs);
-		if (d == DECIDE_REBUILD && !lc->rebuild) {
+		if (d >= DECIDE_REBUILD && (!lc->rebuild || (d == DECIDE_RECREATE && !lc->recreate))) {
 			lc->rebuild = true;
+			lc->recreate |= d == DECIDE_RECREATE;
 			free(lc->reason);
 			lc->reason = reason;
 			reason = NULL;
@@ -465,6 +498,28 @@ static void on_change(struct watcher *w, struct changeset *cs, void *arg)
 	}
 }
 
+static void free_handle(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void stop_start_timer(struct live *lv)
+{
+	if (lv->start == NULL)
+		return;
+	uv_close((uv_handle_t *)lv->start, free_handle);
+	lv->start = NULL;
+}
+
+static void start_images(uv_timer_t *t)
+{
+	struct live *lv = t->data;
+
+	stop_start_timer(lv);
+	lv->images_started = true;
+	session_images_start(lv->s);
+}
+
 static void on_ready(struct watcher *w, int err, void *arg)
 {
 	struct live *lv = arg;
@@ -476,7 +531,12 @@ static void on_ready(struct watcher *w, int err, void *arg)
 			    (unsigned long long)s.files);
 	}
 	lv->scanned = err == 0;
-	session_images_start(lv->s);
+	/* The first settle reports what changed while devwatch was stopped
+	   right after this callback: see it before any image starts. */
+	lv->start = xmalloc(sizeof(*lv->start));
+	uv_timer_init(lv->s->loop, lv->start);
+	lv->start->data = lv;
+	uv_timer_start(lv->start, start_images, 0, 0);
 }
 
 void session_live_start(struct session *s)
@@ -525,6 +585,7 @@ void session_live_start(struct session *s)
 	if (watcher_new(s->loop, &lv->wo, on_change, on_ready, lv, &lv->w, &cause) != 0) {
 		free(cause);
 		lv->w = NULL;
+		lv->images_started = true;
 		session_images_start(s);
 	}
 }
@@ -533,8 +594,21 @@ void session_live_all_ready(struct session *s)
 {
 	struct live *lv = s->live;
 
-	for (size_t i = 0; lv != NULL && i < lv->n; i++)
-		kick(&lv->c[i]);
+	for (size_t i = 0; lv != NULL && i < lv->n; i++) {
+		struct live_c *lc = &lv->c[i];
+		bool adopted = false;
+
+		for (int r = 0; r < lc->cs->n_inst; r++)
+			adopted |= lc->cs->inst[r].adopted;
+		if (lc->offline_recreate && adopted) {
+			lc->rebuild = lc->recreate = true;
+		} else if (lc->offline_recreate) {
+			free(lc->reason); /* the fresh container needs nothing more */
+			lc->reason = NULL;
+		}
+		lc->offline_recreate = false;
+		kick(lc);
+	}
 }
 
 static void catchup_job_cancel(struct catchup_job *j);
@@ -546,6 +620,7 @@ void session_live_stop(struct session *s)
 	if (lv == NULL || lv->stopping)
 		return;
 	lv->stopping = true;
+	stop_start_timer(lv);
 	if (lv->w != NULL)
 		watcher_close(lv->w);
 	lv->w = NULL;

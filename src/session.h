@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "base/buf.h"
+#include "progress.h"
 #include "engine/engine.h"
 #include "project/project.h"
 
@@ -46,7 +47,7 @@ struct instance {
 	bool adopted;
 	bool removing;
 	bool restarting;
-	bool synced_once;	/* initial sync done */
+	bool synced_once;	/* caught up since it was created */
 	bool tail_only;		/* log lines go to the tail, not the screen */
 	bool liveness;		/* the probe timer runs the liveness probe */
 	int live_fails;		/* consecutive liveness failures */
@@ -102,6 +103,7 @@ struct session {
 	bool finished;
 	uint64_t start_ns;
 	char *logdir;
+	struct progress progress; /* long work as one line per container */
 	void *watcher;		/* watch/'s watcher once everything is ready */
 	void *live;		/* sync/'s session-wide state */
 };

@@ -177,9 +177,12 @@ static int cmp_str(const void *a, const void *b)
 /* Did the local tree have rel, or a folder above it, and lose it? */
 static bool was_local(char *const *gone, size_t n_gone, const char *rel)
 {
-	char *p = xstrdup(rel), *slash;
+	char *p, *slash;
 	bool hit = false;
 
+	if (n_gone == 0)
+		return false;
+	p = xstrdup(rel);
 	for (;;) {
 		if (bsearch(&p, gone, n_gone, sizeof(char *), cmp_str) != NULL) {
 			hit = true;
@@ -385,7 +388,8 @@ int catchup_start(struct engine *e, const char *cid,
 	changeset_init(local);
 	x->gone = gone;
 	x->n_gone = n_gone;
-	qsort(x->gone, x->n_gone, sizeof(char *), cmp_str);
+	if (x->n_gone > 1)
+		qsort(x->gone, x->n_gone, sizeof(char *), cmp_str);
 	changeset_init(&x->diff);
 	for (size_t i = 0; i < c->n_steps; i++) {
 		if (c->steps[i].kind != STEP_SYNC)
