@@ -19,6 +19,7 @@
 #include "base/error.h"
 #include "base/pattern.h"
 #include "base/util.h"
+#include "build/context.h"
 #include "project/compose-int.h"
 #include "project/compose.h"
 #include "project/project-int.h"
@@ -470,6 +471,8 @@ static void test_service_keys(void **state)
 {
 	struct project *p;
 	struct project_container *c;
+	struct build_context bc;
+	bool sent_df = false, sent_state = false;
 	char *df;
 	struct stat st;
 
@@ -508,6 +511,17 @@ static void test_service_keys(void **state)
 	df = path_join(dir, ".devwatch/compose/api.Dockerfile");
 	assert_int_equal(stat(df, &st), 0);
 	free(df);
+	/* The build context sends that Dockerfile, and nothing else of
+	   devwatch's state. */
+	write_at(".devwatch/hashcache", "state\n");
+	assert_int_equal(context_scan(&bc, dir, c->build->dockerfile, NULL), 0);
+	for (size_t i = 0; i < bc.n; i++) {
+		sent_df |= strcmp(bc.v[i].rel, ".devwatch/compose/api.Dockerfile") == 0;
+		sent_state |= strcmp(bc.v[i].rel, ".devwatch/hashcache") == 0;
+	}
+	assert_true(sent_df);
+	assert_false(sent_state);
+	context_close(&bc);
 	assert_int_equal(c->build->args.n, 2);
 	assert_string_equal(c->build->args.v[1].value, "env-arg");
 	assert_string_equal(c->build->target, "dev");
