@@ -20,6 +20,13 @@ char *container_create_body(const struct project *p,
 			    const struct project_container *c, int replica,
 			    const char *image);
 
+enum container_health {
+	HEALTH_NONE = 0,	/* the image has no HEALTHCHECK */
+	HEALTH_STARTING,
+	HEALTH_HEALTHY,
+	HEALTH_UNHEALTHY,
+};
+
 struct container_info {
 	char *id;
 	char *image;	   /* Config.Image */
@@ -27,6 +34,7 @@ struct container_info {
 	bool running;
 	bool restarting;
 	int exit_code;
+	enum container_health health; /* State.Health.Status */
 	int *host_ports;   /* per c->ports[i]: the bound host port, 0 if none */
 	size_t n_ports;
 };

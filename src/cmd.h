@@ -30,6 +30,9 @@ int cmd_watch(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* Print "usage: devwatch <usage>" and the given option help to f. */
 void cmd_usage(FILE *f, const char *name, const char *options_help);

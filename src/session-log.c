@@ -101,6 +101,8 @@ static void on_exit_inspect(struct engine_req *req, int err,
 	if (err != 0 || in->s->shutting_down || in->state == INST_STOPPING ||
 	    in->state == INST_GONE || in->state == INST_FAILED)
 		return;
+	if (in->cs->c->job)
+		return; /* a job's end is awaited by order.c */
 	if (resp->status != 200 ||
 	    container_info_parse(resp->body, resp->len, NULL, &ci) != 0) {
 		session_fail(in->s, in, "container disappeared");
@@ -194,7 +196,10 @@ static void tail_fetched(struct engine_req *req, int err,
 	(void)req, (void)err, (void)resp;
 	flush_partial(in);
 	in->tail_only = false;
-	session_fail(in->s, in, "exited with code %d before it was ready", x->code);
+	if (in->cs->c->job)
+		session_fail(in->s, in, "job failed with exit code %d", x->code);
+	else
+		session_fail(in->s, in, "exited with code %d before it was ready", x->code);
 	free(x);
 }
 

@@ -22,12 +22,16 @@
 #include "base/util.h"
 #include "build/container.h"
 #include "build/image.h"
+#include "datasets.h"
+#include "network.h"
+#include "order.h"
 
 static void inst_create(struct instance *in);
 static void liveness_start(struct instance *in);
 static void inst_begin(struct instance *in);
 static void inspect_ports(struct instance *in);
 static void teardown(struct session *s);
+static void finish_if_done(struct session *s);
 
 /* ---- output ---- */
 
@@ -195,8 +199,8 @@ static void ready_now(struct instance *in)
 		else
 			buf_addf(&urls, " http://localhost:%d/", in->host_ports[i]);
 	}
-	session_say(s, in, "ready", "ready%s%s · %.0f ms",
-		    urls.len ? " ·" : "", buf_str(&urls),
+	session_say(s, in, "ready", "%s%s%s · %.0f ms",
+		    c->job ? "completed (exit 0)" : "ready", urls.len ? " ·" : "", buf_str(&urls),
 		    (double)(now_ns() - s->start_ns) / 1e6);
 	buf_release(&urls);
 	if (--s->not_ready == 0 && !s->all_ready) {
@@ -208,6 +212,12 @@ static void ready_now(struct instance *in)
 			    (double)(now_ns() - s->start_ns) / 1e6);
 		session_live_all_ready(s);
 	}
+	order_kick(s);
+}
+
+void session_mark_ready(struct instance *in)
+{
+	ready_now(in);
 }
 
 static void probe_again(uv_timer_t *t);
@@ -235,6 +245,7 @@ static void on_probe_inspect(struct engine_req *req, int err,
 {
 	struct instance *in = arg;
 	struct container_info ci;
+	enum container_health health;
 
 	(void)req;
 	in->probe = NULL;
@@ -253,6 +264,7 @@ static void on_probe_inspect(struct engine_req *req, int err,
 		session_fail_exited(in, code);
 		return;
 	}
+	health = ci.health;
 	container_info_free(&ci);
 	if (now_ns() > in->probe_deadline_ns) {
 		session_fail(in->s, in, "not ready after %d ms (readiness %s)",
@@ -262,12 +274,17 @@ static void on_probe_inspect(struct engine_req *req, int err,
 				     : "command");
 		return;
 	}
-	if (!in->cs->c->readiness.set) {
+	if (!in->cs->c->readiness.set && health == HEALTH_UNHEALTHY) {
+		session_fail(in->s, in, "its image's HEALTHCHECK reports unhealthy");
+		return;
+	}
+	if (!in->cs->c->readiness.set && health != HEALTH_STARTING) {
+		/* No probe: the image's HEALTHCHECK decides, when it has one. */
 		ready(in);
 		return;
 	}
 	uv_timer_start(&in->timer, probe_again,
-		       (uint64_t)in->cs->c->readiness.interval_ms, 0);
+		       (uint64_t)(in->cs->c->readiness.set ? in->cs->c->readiness.interval_ms : 100), 0);
 }
 
 /* The probe failed this time: is the container still alive? */
@@ -476,8 +493,13 @@ void session_probe(struct instance *in)
 {
 	const struct probe *pr = &in->cs->c->readiness;
 
+	if (in->cs->c->job) {
+		job_wait(in);
+		return;
+	}
 	in->liveness = false;
 	in->state = INST_PROBING;
+	order_kick(in->s);
 	in->probe_deadline_ns = now_ns() + (uint64_t)(pr->set ? pr->start_timeout_ms : 60000) * 1000000u;
 	if (!pr->set) {
 		/* No probe: running and still running a moment later. */
@@ -501,7 +523,7 @@ static void on_ports(struct engine_req *req, int err,
 		session_fail(in->s, in, "cannot inspect the started container");
 		return;
 	}
-	if (!ci.running && !ci.restarting) {
+	if (!ci.running && !ci.restarting && !in->cs->c->job) {
 		int code = ci.exit_code;
 
 		container_info_free(&ci);
@@ -680,6 +702,12 @@ static void inst_start(struct instance *in)
 		inst_begin(in);
 }
 
+/* Start an instance whose dependencies are met (order.c). */
+void session_begin(struct instance *in)
+{
+	inst_start(in);
+}
+
 /* ---- restart and replacement (live update) ---- */
 
 static void on_restarted(struct engine_req *req, int err,
@@ -772,6 +800,7 @@ static void on_renamed(struct engine_req *req, int err,
 	old->adopted = false;
 	session_follow_logs(old, (long)time(NULL));
 	replace_end(r, 0);
+	order_replaced(old);
 }
 
 static void on_old_gone(struct engine_req *req, int err,
@@ -829,6 +858,17 @@ static void on_old_started(struct engine_req *req, int err,
 	inspect_ports(old);
 }
 
+static void remove_old(struct instance *old, void *arg)
+{
+	struct engine_call call = {.method = "DELETE", .timeout_ms = 30000};
+	char path[256];
+
+	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", old->id);
+	call.path = path;
+	if (engine_request(old->s->e, &call, on_old_gone, arg, NULL) != 0)
+		on_old_gone(NULL, DW_ENGINE_DOWN, NULL, arg);
+}
+
 static void on_new_ready(struct instance *nw, int err, void *arg)
 {
 	struct replace *r = arg;
@@ -856,10 +896,12 @@ static void on_new_ready(struct instance *nw, int err, void *arg)
 		return;
 	}
 	session_log_close(r->old);
-	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", r->old->id);
-	call.path = path;
-	if (engine_request(nw->s->e, &call, on_old_gone, r, NULL) != 0)
-		on_old_gone(NULL, DW_ENGINE_DOWN, NULL, r);
+	if (r->old->cs->c->job) {
+		remove_old(r->old, r);
+		return;
+	}
+	/* The old one stops and gives up its datasets before it goes. */
+	datasets_stop_and_store(r->old, r->old->id, remove_old, r);
 }
 
 static void on_old_stopped(struct engine_req *req, int err,
@@ -961,8 +1003,7 @@ static void image_done(void *arg, int err, const char *ref, bool built,
 		    built ? (cs->c->build != NULL ? "built" : "pulled")
 			  : (cs->c->build != NULL ? "up to date, not rebuilt"
 						  : "present"));
-	for (int i = 0; i < cs->n_inst; i++)
-		inst_start(&cs->inst[i]);
+	order_image_ready(cs);
 }
 
 /* ---- teardown ---- */
@@ -974,13 +1015,32 @@ static void engine_closed(void *arg)
 	s->e = NULL;
 }
 
+static void on_network_removed(int err, const char *msg, void *arg)
+{
+	struct session *s = arg;
+
+	if (err != 0)
+		fprintf(stderr, "devwatch: %s\n", msg);
+	s->teardown_pending--;
+	finish_if_done(s);
+}
+
 static void finish_if_done(struct session *s)
 {
 	if (s->teardown_pending > 0 || s->images_pending > 0 || s->finished)
 		return;
+	/* The network goes last, once no container is on it. */
+	if (s->network_up && !s->o.keep && s->e != NULL) {
+		s->network_up = false;
+		s->teardown_pending++;
+		if (network_remove(s->e, s->p, on_network_removed, s) == 0)
+			return;
+		s->teardown_pending--;
+	}
 	s->finished = true;
 	uv_signal_stop(&s->sigint);
 	uv_signal_stop(&s->sigterm);
+	uv_signal_stop(&s->sighup);
 	for (size_t i = 0; i < s->n_cs; i++)
 		for (int r = 0; r < s->cs[i].n_inst; r++)
 			uv_timer_stop(&s->cs[i].inst[r].timer);
@@ -1020,6 +1080,13 @@ static void remove_inst(struct instance *in)
 	engine_request(in->s->e, &call, on_removed, in, NULL);
 }
 
+static void stored_then_remove(struct instance *in, void *arg)
+{
+	(void)arg;
+	if (in->state != INST_GONE)
+		remove_inst(in);
+}
+
 static void on_stopped(struct engine_req *req, int err,
 		       const struct engine_resp *resp, void *arg)
 {
@@ -1028,7 +1095,11 @@ static void on_stopped(struct engine_req *req, int err,
 	(void)req, (void)err, (void)resp;
 	if (in->state == INST_GONE)
 		return;
-	remove_inst(in);
+	/* A job stored its datasets when it ended. */
+	if (in->cs->c->job || in->removing)
+		remove_inst(in);
+	else
+		datasets_store(in, stored_then_remove, NULL);
 }
 
 static void teardown(struct session *s)
@@ -1051,11 +1122,13 @@ static void teardown(struct session *s)
 				continue;
 			/* Graceful first; a second signal removes at once. */
 			struct engine_call call = {.method = "POST", .timeout_ms = 15000};
-			char path[256];
+			char path[256], grace[64];
 
 			in->state = INST_STOPPING;
 			s->teardown_pending++;
-			call.path = inst_path(in, "/containers/%s/stop?t=3", path, sizeof(path));
+			snprintf(grace, sizeof(grace), "/containers/%%s/stop?t=%d",
+				 (in->cs->c->stop_grace_ms + 999) / 1000);
+			call.path = inst_path(in, grace, path, sizeof(path));
 			engine_request(s->e, &call, on_stopped, in, NULL);
 		}
 	}
@@ -1071,7 +1144,9 @@ static void on_signal(uv_signal_t *h, int signum)
 	if (++s->signals == 1) {
 		if (!s->o.json)
 			fprintf(stderr, "\ndevwatch: %s, stopping (again to force)\n",
-				signum == SIGINT ? "interrupted" : "terminated");
+				signum == SIGINT   ? "interrupted"
+				: signum == SIGHUP ? "the terminal closed"
+						   : "terminated");
 		teardown(s);
 		return;
 	}
@@ -1084,7 +1159,7 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* ---- setup ---- */
 
-void session_images_start(struct session *s)
+static void start_images(struct session *s)
 {
 	if (s->shutting_down)
 		return;
@@ -1098,6 +1173,35 @@ void session_images_start(struct session *s)
 			return;
 		}
 	}
+}
+
+static void on_network(int err, const char *msg, void *arg)
+{
+	struct session *s = arg;
+
+	s->teardown_pending--;
+	if (err != 0) {
+		session_fail(s, NULL, "%s", msg);
+		return;
+	}
+	s->network_up = true;
+	if (s->shutting_down) {
+		finish_if_done(s);
+		return;
+	}
+	start_images(s);
+}
+
+/* The project network comes first: every container joins it. */
+void session_images_start(struct session *s)
+{
+	if (s->network_up || !network_needed(s->p)) {
+		start_images(s);
+		return;
+	}
+	s->teardown_pending++;
+	if (network_ensure(s->e, s->p, on_network, s) != 0)
+		on_network(DW_ENGINE_DOWN, "cannot create the project network", s);
 }
 
 static void on_engine(struct engine *e, int err, void *arg)
@@ -1242,13 +1346,16 @@ int session_run(const struct session_opts *o)
 	progress_init(&s.progress, !o->json && dw_log_level <= DW_LOG_INFO, s.label_width);
 	uv_signal_init(s.loop, &s.sigint);
 	uv_signal_init(s.loop, &s.sigterm);
-	s.sigint.data = s.sigterm.data = &s;
+	uv_signal_init(s.loop, &s.sighup);
+	s.sigint.data = s.sigterm.data = s.sighup.data = &s;
 	uv_signal_start(&s.sigint, on_signal, SIGINT);
 	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&s.sighup, on_signal, SIGHUP);
 	engine_negotiate(s.e, on_engine, &s);
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	uv_close((uv_handle_t *)&s.sigint, NULL);
 	uv_close((uv_handle_t *)&s.sigterm, NULL);
+	uv_close((uv_handle_t *)&s.sighup, NULL);
 	free_session(&s);
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	uv_loop_close(s.loop);

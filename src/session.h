@@ -48,6 +48,7 @@ struct instance {
 	bool removing;
 	bool restarting;
 	bool synced_once;	/* caught up since it was created */
+	bool completed;		/* a job that exited 0 */
 	bool tail_only;		/* log lines go to the tail, not the screen */
 	bool liveness;		/* the probe timer runs the liveness probe */
 	int live_fails;		/* consecutive liveness failures */
@@ -74,6 +75,8 @@ struct cstate {
 	struct instance *inst;
 	int n_inst;
 	int colour;
+	bool begun;		/* its instances were started (order.c) */
+	bool said_wait;		/* "waits for ..." was printed */
 	void *live;		/* sync/'s per-container state */
 };
 
@@ -91,7 +94,7 @@ struct session {
 	struct session_opts o;
 	struct cstate *cs;
 	size_t n_cs;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup; /* a closed terminal is a Ctrl-C */
 	int label_width;
 	int images_pending;
 	int not_ready;
@@ -101,6 +104,7 @@ struct session {
 	bool all_ready;
 	bool shutting_down;
 	bool finished;
+	bool network_up;	/* the project network exists: remove it last */
 	uint64_t start_ns;
 	char *logdir;
 	struct progress progress; /* long work as one line per container */
@@ -123,6 +127,10 @@ void session_print_tail(struct session *s, struct instance *in);
 /* Start following an instance's logs (since: unix seconds, 0 = all). */
 void session_follow_logs(struct instance *in, long since);
 void session_log_close(struct instance *in);
+/* Start an instance: adopt, or create and start (order.c decides when). */
+void session_begin(struct instance *in);
+/* Count an instance ready (a job that completed). */
+void session_mark_ready(struct instance *in);
 /* Start (or restart) readiness probing of a started instance. */
 void session_probe(struct instance *in);
 /* Wait for readiness again after a restart or replacement. */

@@ -18,6 +18,9 @@ enum key_level {
 	KEYS_STEP,
 	KEYS_SYNC,
 	KEYS_RUN,
+	KEYS_LIMIT,
+	KEYS_GPUS,
+	KEYS_DATASET,
 };
 
 struct key_info {

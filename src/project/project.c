@@ -345,6 +345,7 @@ static void free_container(struct project_container *c)
 		free_strlist(&s->triggers);
 	}
 	free(c->steps);
+	project_free_run_options(c);
 }
 
 void project_free(struct project *p)
@@ -354,6 +355,7 @@ void project_free(struct project *p)
 	for (size_t i = 0; i < p->n_containers; i++)
 		free_container(&p->containers[i]);
 	free(p->containers);
+	free(p->order);
 	free_strlist(&p->ignore);
 	free(p->file);
 	free(p->root);
@@ -460,6 +462,7 @@ int project_parse_tree(const char *path, struct jnode *root,
 		if (err != 0)
 			goto out;
 	}
+	err = project_check_graph(&x);
 out:
 	json_free(root);
 	if (err != 0) {
@@ -516,6 +519,11 @@ char *project_container_instance(const struct project *p,
 	return xasprintf("%s-%s-%d", p->name, c->name, replica);
 }
 
+char *project_network_name(const struct project *p)
+{
+	return xasprintf("devwatch-%s", p->name);
+}
+
 char *project_image_repo(const struct project *p,
 			 const struct project_container *c)
 {
@@ -527,7 +535,9 @@ void project_print_keys(FILE *f)
 	static const char *levels[] = {"", "", "containers.NAME.", "build.",
 				       "ports[].", "mounts[].", "resources.",
 				       "restart.", "readiness/liveness.",
-				       "live_update[].", "sync.", "run."};
+				       "live_update[].", "sync.", "run.",
+				       "resources.cpus/memory.", "gpus.",
+				       "datasets[]."};
 
 	for (const struct key_info *k = project_keys; k->name != NULL; k++) {
 		char key[64];

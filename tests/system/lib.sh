@@ -29,6 +29,7 @@ dw_cleanup() {
 	fi
 	if [ -n "${P:-}" ]; then
 		docker ps -aq --filter "label=dev.devwatch.project=$P" | xargs -r docker rm -f >/dev/null 2>&1 || true
+		docker network ls -q --filter "label=dev.devwatch.project=$P" | xargs -r docker network rm >/dev/null 2>&1 || true
 		# By tag, never by ID: an image built from a bare `FROM busybox:1.36`
 		# has busybox's ID, and removing that ID would untag the base image.
 		docker images --format '{{.Repository}}:{{.Tag}}' "devwatch/$P-*" |
