@@ -58,6 +58,7 @@ struct cx {
 	const struct jnode *volumes; /* top-level volumes, or NULL */
 	struct strlist ignore;	  /* globs for the project's ignore */
 	const char *svc;	  /* the service being read */
+	struct strlist optional;  /* "SERVICE/DEPENDENCY" with required: false */
 };
 
 /* Error at n's value (at_key: at its key) as "FILE:L:C: ..." in *cause;
@@ -104,6 +105,58 @@ void jb_put(struct jnode *parent, const char *key, struct jnode *child);
 /* compose-svc.c: one service into one devwatch container. */
 int compose_service(struct cx *x, const struct jnode *svc,
 		    struct jnode **out);
+
+/* A service's devwatch keys while its compose keys are read (the key
+   table's functions fill it); emitted in one order at the end. */
+struct compose_svc {
+	struct jnode *image, *build, *pull, *cmd, *entrypoint, *env;
+	struct jnode *ports, *mounts, *cpus, *memory, *restart, *replicas;
+	struct jnode *cpus_req, *mem_req, *gpus, *depends, *readiness;
+	struct jnode *network, *aliases, *env_file;
+	struct jnode *extra;	/* the keys the table renames, in file order */
+	const struct jnode *image_at, *develop, *networks_at, *mode_at;
+};
+
+#define SET(slot, v)                                                           \
+	do {                                                                   \
+		json_free(slot);                                               \
+		(slot) = (v);                                                  \
+	} while (0)
+
+/* compose-run.c: resources, deploy, restart and GPUs. */
+int compose_cpus(struct cx *x, const struct jnode *v, struct compose_svc *s);
+int compose_mem_limit(struct cx *x, const struct jnode *v,
+		      struct compose_svc *s);
+int compose_scale(struct cx *x, const struct jnode *v, struct compose_svc *s);
+int compose_restart(struct cx *x, const struct jnode *v,
+		    struct compose_svc *s);
+int compose_deploy(struct cx *x, const struct jnode *v, struct compose_svc *s);
+int compose_gpus(struct cx *x, const struct jnode *v, struct compose_svc *s);
+
+/* compose-deps.c: how a service stands among the others: depends_on,
+   healthcheck (readiness), network_mode, networks and aliases, env_file,
+   stop_grace_period; and the pass over all services once read. */
+int compose_depends_on(struct cx *x, const struct jnode *v,
+		       struct compose_svc *s);
+int compose_healthcheck(struct cx *x, const struct jnode *v,
+			struct compose_svc *s);
+int compose_network_mode(struct cx *x, const struct jnode *v,
+			 struct compose_svc *s);
+int compose_networks(struct cx *x, const struct jnode *v,
+		     struct compose_svc *s);
+int compose_env_file(struct cx *x, const struct jnode *v,
+		     struct compose_svc *s);
+int compose_stop_grace(struct cx *x, const struct jnode *v,
+		       struct compose_svc *s);
+/* A Go duration ("1m30s", "500ms", "0") in milliseconds (rounded up). */
+int compose_duration(struct cx *x, const struct jnode *v, const char *what,
+		     double *ms);
+/* After every enabled service is read (containers: the devwatch tree's
+   "containers"; services: the compose file's, all of them): a dependency
+   on a service not enabled is an error, or dropped with a warning when
+   not required; a service others wait on to complete becomes a job. */
+int compose_link_services(struct cx *x, const struct jnode *services,
+			  struct jnode *containers);
 /* compose-syntax.c: ports and volumes (short and long syntax) into
    devwatch ports and mounts, appended to *out (created when NULL). tmpfs:
    the service's 'tmpfs' key (paths) rather than 'volumes'. */

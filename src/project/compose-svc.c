@@ -20,20 +20,7 @@
 #include "project/compose-int.h"
 #include "project/project-int.h"
 
-struct svc {
-	struct jnode *image, *build, *pull, *cmd, *entrypoint, *env;
-	struct jnode *ports, *mounts, *cpus, *memory, *restart, *replicas;
-	struct jnode *extra;	/* the keys the table renames, in file order */
-	const struct jnode *image_at, *develop;
-};
-
-#define SET(slot, v)                                                           \
-	do {                                                                   \
-		json_free(slot);                                               \
-		(slot) = (v);                                                  \
-	} while (0)
-
-static int map_image(struct cx *x, const struct jnode *v, struct svc *s)
+static int map_image(struct cx *x, const struct jnode *v, struct compose_svc *s)
 {
 	char *img;
 	int err = cx_string(x, v, "image", &img);
@@ -98,7 +85,7 @@ static int write_inline(struct cx *x, const struct jnode *v, const char *ctx_abs
 	return err;
 }
 
-static int map_build(struct cx *x, const struct jnode *v, struct svc *s)
+static int map_build(struct cx *x, const struct jnode *v, struct compose_svc *s)
 {
 	static const char *const keys[] = {
 		"additional_contexts", "args", "cache_from", "cache_to", "context",
@@ -201,7 +188,7 @@ out:
 	return 0;
 }
 
-static int map_pull(struct cx *x, const struct jnode *v, struct svc *s)
+static int map_pull(struct cx *x, const struct jnode *v, struct compose_svc *s)
 {
 	static const char *const from[] = {"always", "never", "missing",
 					   "if_not_present", "build", NULL};
@@ -221,7 +208,7 @@ static int map_pull(struct cx *x, const struct jnode *v, struct svc *s)
 	return 0;
 }
 
-static int map_command(struct cx *x, const struct jnode *v, struct svc *s)
+static int map_command(struct cx *x, const struct jnode *v, struct compose_svc *s)
 {
 	struct jnode *a;
 	int err = cx_command(x, v, "command", &a);
@@ -235,7 +222,7 @@ static int map_command(struct cx *x, const struct jnode *v, struct svc *s)
 	return err;
 }
 
-static int map_entrypoint(struct cx *x, const struct jnode *v, struct svc *s)
+static int map_entrypoint(struct cx *x, const struct jnode *v, struct compose_svc *s)
 {
 	struct jnode *a;
 	int err = cx_command(x, v, "entrypoint", &a);
@@ -250,7 +237,7 @@ static int map_entrypoint(struct cx *x, const struct jnode *v, struct svc *s)
 	return err;
 }
 
-static int map_environment(struct cx *x, const struct jnode *v, struct svc *s)
+static int map_environment(struct cx *x, const struct jnode *v, struct compose_svc *s)
 {
 	struct jnode *d;
 	int err = cx_dict(x, v, "environment", &d);
@@ -262,7 +249,7 @@ static int map_environment(struct cx *x, const struct jnode *v, struct svc *s)
 
 /* A key that means what a devwatch key of another name means. */
 static int as_string(struct cx *x, const struct jnode *v, const char *dkey,
-		     struct svc *s)
+		     struct compose_svc *s)
 {
 	char *t;
 	int err = cx_string(x, v, v->key, &t);
@@ -274,7 +261,7 @@ static int as_string(struct cx *x, const struct jnode *v, const char *dkey,
 }
 
 static int as_bool(struct cx *x, const struct jnode *v, const char *dkey,
-		   struct svc *s)
+		   struct compose_svc *s)
 {
 	bool b;
 	int err = cx_bool(x, v, v->key, &b);
@@ -284,247 +271,28 @@ static int as_bool(struct cx *x, const struct jnode *v, const char *dkey,
 	return err;
 }
 
-/* A value compose accepts once per container, from either of two keys. */
-static int set_once(struct cx *x, const struct jnode *v, const char *what,
-		    struct jnode **slot, struct jnode *val)
-{
-	if (*slot != NULL && ((*slot)->num != val->num)) {
-		json_free(val);
-		return cx_error(x, v, true, "'%s' differs from the value set before; "
-				"expected one value", what);
-	}
-	SET(*slot, val);
-	return 0;
-}
-
-static int cpus_value(struct cx *x, const struct jnode *v, const char *what,
-		      struct svc *s)
-{
-	char *end = NULL;
-	double c = v->type == J_NUMBER ? v->num
-		   : v->type == J_STRING ? strtod(v->str, &end) : -1;
-
-	if ((end != NULL && (end == v->str || *end != '\0')) || !(c > 0 && c <= 1024))
-		return cx_error(x, v, false, "'%s' is '%s'; expected a number of CPUs above 0, "
-				"e.g. 0.5", what, v->str != NULL ? v->str : "");
-	return set_once(x, v, what, &s->cpus, jb_num(c, v));
-}
-
-/* Byte sizes as compose reads them: 1024-based k, m, g, t, p, optionally
-   followed by i and b ("512m", "1GiB", "2.5g", "1024"). */
-static int memory_value(struct cx *x, const struct jnode *v, const char *what,
-			struct svc *s)
-{
-	static const char units[] = "kmgtp";
-	double n = -1, mult = 1;
-	char *end = NULL;
-
-	if (v->type == J_NUMBER && v->integral) {
-		n = v->num;
-	} else if (v->type == J_STRING) {
-		n = strtod(v->str, &end);
-		if (end == v->str || n < 0)
-			n = -1;
-		while (end != NULL && *end == ' ')
-			end++;
-		if (end != NULL && *end != '\0' &&
-		    strchr(units, tolower((unsigned char)*end)) != NULL) {
-			for (const char *u = units; *u != tolower((unsigned char)*end); u++)
-				mult *= 1024;
-			mult *= 1024;
-			end++;
-		}
-		if (end != NULL && (*end == 'i' || *end == 'I'))
-			end++;
-		if (end != NULL && (*end == 'b' || *end == 'B'))
-			end++;
-		if (end != NULL && *end != '\0')
-			n = -1;
-	}
-	if (n < 0 || n * mult > 1e15)
-		return cx_error(x, v, false, "'%s' is '%s'; expected a size such as \"512m\" or "
-				"\"1g\"", what, v->str != NULL ? v->str : "");
-	return set_once(x, v, what, &s->memory, jb_num((double)(long long)(n * mult), v));
-}
-
-static int map_cpus(struct cx *x, const struct jnode *v, struct svc *s)
-{
-	return cpus_value(x, v, "cpus", s);
-}
-
-static int map_mem_limit(struct cx *x, const struct jnode *v, struct svc *s)
-{
-	return memory_value(x, v, "mem_limit", s);
-}
-
-static int map_scale(struct cx *x, const struct jnode *v, struct svc *s)
-{
-	long n;
-	int err = cx_int(x, v, v->key, 0, 1000000, &n);
-
-	if (err == 0 && n == 0)
-		return cx_error(x, v, false, "'%s' 0 (a service that never starts) is not "
-				"supported yet", v->key);
-	return err != 0 ? err : set_once(x, v, v->key, &s->replicas, jb_num((double)n, v));
-}
-
-static int map_restart(struct cx *x, const struct jnode *v, struct svc *s)
-{
-	long max = 0;
-	char *end;
-
-	if (v->type != J_STRING)
-		return cx_error(x, v, false, "'restart' is not a string; expected no, always, "
-				"on-failure[:N] or unless-stopped");
-	if (strcmp(v->str, "no") == 0) {
-		SET(s->restart, jb_str("never", v));
-	} else if (strcmp(v->str, "always") == 0 || strcmp(v->str, "unless-stopped") == 0) {
-		SET(s->restart, jb_str("always", v));
-	} else if (strcmp(v->str, "on-failure") == 0) {
-		SET(s->restart, jb_str("on-failure", v));
-	} else if (str_starts(v->str, "on-failure:")) {
-		struct jnode *r = jb_new(J_OBJECT, v);
-
-		max = strtol(v->str + 11, &end, 10);
-		if (end == v->str + 11 || *end != '\0' || max < 0 || max > 1000000) {
-			json_free(r);
-			return cx_error(x, v, false, "restart '%s': expected on-failure:N with N a "
-					"count of retries", v->str);
-		}
-		jb_put(r, "policy", jb_str("on-failure", v));
-		jb_put(r, "max_restarts", jb_num((double)max, v));
-		SET(s->restart, r);
-	} else {
-		return cx_error(x, v, false, "restart '%s': expected no, always, on-failure[:N] "
-				"or unless-stopped", v->str);
-	}
-	return 0;
-}
-
-static int deploy_restart(struct cx *x, const struct jnode *v, struct svc *s)
-{
-	static const char *const keys[] = {"condition", "delay", "max_attempts",
-					   "window", NULL};
-	const struct jnode *c = json_get(v, "condition"), *m = json_get(v, "max_attempts");
-	const char *policy = "always";
-	struct jnode *r;
-	long max = 0;
-	int err;
-
-	if (v->type != J_OBJECT)
-		return cx_error(x, v, false, "'restart_policy' is not a mapping");
-	if ((err = cx_keys(x, v, keys, "deploy.restart_policy")) != 0)
-		return err;
-	if ((c = json_get(v, "delay")) != NULL || (c = json_get(v, "window")) != NULL)
-		return cx_unsupported(x, c, NULL);
-	c = json_get(v, "condition");
-	if (c != NULL) {
-		if (c->type != J_STRING || (strcmp(c->str, "none") && strcmp(c->str, "on-failure") &&
-					    strcmp(c->str, "any")))
-			return cx_error(x, c, false, "condition: expected none, on-failure or any");
-		policy = strcmp(c->str, "none") == 0 ? "never"
-			 : strcmp(c->str, "any") == 0 ? "always" : "on-failure";
-	}
-	if (m != NULL && (err = cx_int(x, m, "max_attempts", 0, 1000000, &max)) != 0)
-		return err;
-	r = jb_new(J_OBJECT, v);
-	jb_put(r, "policy", jb_str(policy, c != NULL ? c : v));
-	if (m != NULL)
-		jb_put(r, "max_restarts", jb_num((double)max, m));
-	if (s->restart != NULL) {
-		json_free(r);
-		return cx_error(x, v, true, "'restart_policy' and 'restart' both set; "
-				"expected one of them");
-	}
-	SET(s->restart, r);
-	return 0;
-}
-
-static int deploy_resources(struct cx *x, const struct jnode *v, struct svc *s)
-{
-	static const char *const keys[] = {"limits", "reservations", NULL};
-	static const char *const lkeys[] = {"cpus", "memory", "pids", NULL};
-	const struct jnode *l, *k;
-	int err;
-
-	if (v->type != J_OBJECT)
-		return cx_error(x, v, false, "'resources' is not a mapping");
-	if ((err = cx_keys(x, v, keys, "deploy.resources")) != 0)
-		return err;
-	if ((k = json_get(v, "reservations")) != NULL)
-		return cx_unsupported(x, k, NULL);
-	if ((l = json_get(v, "limits")) == NULL || l->type == J_NULL)
-		return 0;
-	if (l->type != J_OBJECT)
-		return cx_error(x, l, false, "'limits' is not a mapping");
-	if ((err = cx_keys(x, l, lkeys, "deploy.resources.limits")) != 0)
-		return err;
-	if ((k = json_get(l, "pids")) != NULL)
-		return cx_unsupported(x, k, NULL);
-	if ((k = json_get(l, "cpus")) != NULL && (err = cpus_value(x, k, "cpus", s)) != 0)
-		return err;
-	if ((k = json_get(l, "memory")) != NULL)
-		return memory_value(x, k, "memory", s);
-	return 0;
-}
-
-static int map_deploy(struct cx *x, const struct jnode *v, struct svc *s)
-{
-	static const char *const keys[] = {"endpoint_mode", "labels", "mode", "placement",
-					   "replicas", "resources", "restart_policy",
-					   "rollback_config", "update_config", NULL};
-	static const char *const swarm[] = {"endpoint_mode", "placement",
-					    "rollback_config", "update_config", NULL};
-	const struct jnode *k;
-	int err;
-
-	if (v->type == J_NULL)
-		return 0;
-	if (v->type != J_OBJECT)
-		return cx_error(x, v, false, "'deploy' is not a mapping");
-	if ((err = cx_keys(x, v, keys, "deploy")) != 0)
-		return err;
-	for (size_t i = 0; swarm[i] != NULL; i++)
-		if ((k = json_get(v, swarm[i])) != NULL)
-			cx_warn(x, k, true, "'deploy.%s' applies to swarm services only; ignored",
-				swarm[i]);
-	if ((k = json_get(v, "labels")) != NULL)
-		return cx_unsupported(x, k, NULL);
-	if ((k = json_get(v, "mode")) != NULL &&
-	    (k->type != J_STRING || strcmp(k->str, "replicated") != 0))
-		return cx_error(x, k, false, "deploy mode '%s' is not supported yet; expected "
-				"replicated", k->str != NULL ? k->str : "");
-	if ((k = json_get(v, "replicas")) != NULL && (err = map_scale(x, k, s)) != 0)
-		return err;
-	if ((k = json_get(v, "resources")) != NULL && (err = deploy_resources(x, k, s)) != 0)
-		return err;
-	if ((k = json_get(v, "restart_policy")) != NULL)
-		return deploy_restart(x, k, s);
-	return 0;
-}
-
-static int map_develop(struct cx *x, const struct jnode *v, struct svc *s)
+static int map_develop(struct cx *x, const struct jnode *v, struct compose_svc *s)
 {
 	s->develop = v;
 	return 0;
 }
 
-static int map_accepted(struct cx *x, const struct jnode *v, struct svc *s)
+static int map_accepted(struct cx *x, const struct jnode *v, struct compose_svc *s)
 {
 	return 0;
 }
 
-static int map_ports(struct cx *x, const struct jnode *v, struct svc *s)
+static int map_ports(struct cx *x, const struct jnode *v, struct compose_svc *s)
 {
 	return compose_ports(x, v, &s->ports);
 }
 
-static int map_volumes(struct cx *x, const struct jnode *v, struct svc *s)
+static int map_volumes(struct cx *x, const struct jnode *v, struct compose_svc *s)
 {
 	return compose_volumes(x, v, false, &s->mounts);
 }
 
-static int map_tmpfs(struct cx *x, const struct jnode *v, struct svc *s)
+static int map_tmpfs(struct cx *x, const struct jnode *v, struct compose_svc *s)
 {
 	return compose_volumes(x, v, true, &s->mounts);
 }
@@ -541,7 +309,7 @@ enum skind { S_TODO, S_WARN, S_FN, S_STRING, S_BOOL };
 static const struct skey {
 	const char *name;
 	enum skind kind;
-	int (*fn)(struct cx *x, const struct jnode *v, struct svc *s);
+	int (*fn)(struct cx *x, const struct jnode *v, struct compose_svc *s);
 	const char *dkey;	/* S_STRING, S_BOOL */
 	const char *why;	/* S_TODO, S_WARN */
 } service_keys[] = {
@@ -569,11 +337,11 @@ static const struct skey {
 	TODO("cpu_rt_period"),
 	TODO("cpu_rt_runtime"),
 	TODO("cpu_shares"),
-	FN("cpus", map_cpus),
+	FN("cpus", compose_cpus),
 	TODO("cpuset"),
 	TODO("credential_spec"),
-	TODO("depends_on"),
-	FN("deploy", map_deploy),
+	FN("depends_on", compose_depends_on),
+	FN("deploy", compose_deploy),
 	FN("develop", map_develop),
 	TODO("device_cgroup_rules"),
 	TODO("devices"),
@@ -582,18 +350,18 @@ static const struct skey {
 	TODO("dns_search"),
 	TODO("domainname"),
 	FN("entrypoint", map_entrypoint),
-	TODO("env_file"),
+	FN("env_file", compose_env_file),
 	FN("environment", map_environment),
 	WARN("expose", "a port is reachable from the project's other containers without it; ignored"),
 	TODO("extends"),
 	TODO("external_links"),
 	TODO("extra_hosts"),
-	TODO("gpus"),
+	FN("gpus", compose_gpus),
 	TODO("group_add"),
-	TODO("healthcheck"),
+	FN("healthcheck", compose_healthcheck),
 	TODO("hostname"),
 	FN("image", map_image),
-	TODO("init"),
+	AS_BOOL("init", "init"),
 	TODO("ipc"),
 	TODO("isolation"),
 	TODO("label_file"),
@@ -601,13 +369,13 @@ static const struct skey {
 	TODO("links"),
 	TODO("logging"),
 	TODO("mac_address"),
-	FN("mem_limit", map_mem_limit),
+	FN("mem_limit", compose_mem_limit),
 	TODO("mem_reservation"),
 	TODO("mem_swappiness"),
 	TODO("memswap_limit"),
 	TODO("models"),
-	TODO("network_mode"),
-	TODO("networks"),
+	FN("network_mode", compose_network_mode),
+	FN("networks", compose_networks),
 	TODO("oom_kill_disable"),
 	TODO("oom_score_adj"),
 	TODO("pid"),
@@ -623,15 +391,15 @@ static const struct skey {
 	FN("pull_policy", map_pull),
 	TODO("pull_refresh_after"),
 	TODO("read_only"),
-	FN("restart", map_restart),
+	FN("restart", compose_restart),
 	TODO("runtime"),
-	FN("scale", map_scale),
+	FN("scale", compose_scale),
 	TODO("secrets"),
 	TODO("security_opt"),
 	TODO("shm_size"),
 	AS_BOOL("stdin_open", "stdin"),
-	TODO("stop_grace_period"),
-	TODO("stop_signal"),
+	FN("stop_grace_period", compose_stop_grace),
+	AS_STRING("stop_signal", "stop_signal"),
 	TODO("storage_opt"),
 	TODO("sysctls"),
 	FN("tmpfs", map_tmpfs),
@@ -681,12 +449,44 @@ static void put(struct jnode *c, const char *key, struct jnode **slot)
 	*slot = NULL;
 }
 
-static void release(struct svc *s)
+/* A limit alone, or {request, limit} when there is a reservation. */
+static void resource(struct jnode *r, const char *key, struct jnode **limit,
+		     struct jnode **request)
+{
+	struct jnode *o;
+
+	if (*request == NULL) {
+		put(r, key, limit);
+		return;
+	}
+	o = jb_new(J_OBJECT, *request);
+	put(o, "request", request);
+	put(o, "limit", limit);
+	jb_put(r, key, o);
+}
+
+static void resources(struct jnode *c, struct compose_svc *s)
+{
+	struct jnode *at = s->cpus != NULL ? s->cpus : s->memory != NULL ? s->memory
+			   : s->cpus_req != NULL ? s->cpus_req : s->mem_req;
+	struct jnode *r;
+
+	if (at == NULL)
+		return;
+	r = jb_new(J_OBJECT, at);
+	resource(r, "cpus", &s->cpus, &s->cpus_req);
+	resource(r, "memory", &s->memory, &s->mem_req);
+	jb_put(c, "resources", r);
+}
+
+static void release(struct compose_svc *s)
 {
 	struct jnode **all[] = {&s->image, &s->build, &s->pull, &s->cmd,
 				&s->entrypoint, &s->env, &s->ports, &s->mounts,
 				&s->cpus, &s->memory, &s->restart, &s->replicas,
-				&s->extra};
+				&s->cpus_req, &s->mem_req, &s->gpus, &s->depends,
+				&s->readiness, &s->network, &s->aliases,
+				&s->env_file, &s->extra};
 
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		SET(*all[i], NULL);
@@ -694,7 +494,7 @@ static void release(struct svc *s)
 
 int compose_service(struct cx *x, const struct jnode *n, struct jnode **out)
 {
-	struct svc s = {.extra = jb_new(J_OBJECT, n)};
+	struct compose_svc s = {.extra = jb_new(J_OBJECT, n)};
 	struct jnode *c = NULL, *steps = NULL;
 	int err = 0;
 
@@ -737,6 +537,9 @@ int compose_service(struct cx *x, const struct jnode *n, struct jnode **out)
 		 strcmp(s.pull->str, "build") != 0 && strcmp(s.pull->str, "missing") != 0)
 		err = cx_error(x, s.pull, false, "pull_policy '%s' with 'build' is not supported "
 			       "yet; devwatch builds the image", s.pull->str);
+	if (err == 0 && s.networks_at != NULL && s.mode_at != NULL)
+		err = cx_error(x, s.mode_at, true, "service '%s' declares mutually exclusive "
+			       "'network_mode' and 'networks'; expected one of them", x->svc);
 	if (err == 0 && s.develop != NULL)
 		err = compose_develop(x, s.develop, s.build != NULL, s.mounts, &steps);
 	if (err == 0) {
@@ -750,15 +553,15 @@ int compose_service(struct cx *x, const struct jnode *n, struct jnode **out)
 		put(c, "env", &s.env);
 		put(c, "ports", &s.ports);
 		put(c, "mounts", &s.mounts);
-		if (s.cpus != NULL || s.memory != NULL) {
-			struct jnode *r = jb_new(J_OBJECT, s.cpus != NULL ? s.cpus : s.memory);
-
-			put(r, "cpus", &s.cpus);
-			put(r, "memory", &s.memory);
-			jb_put(c, "resources", r);
-		}
+		resources(c, &s);
+		put(c, "gpus", &s.gpus);
 		put(c, "restart", &s.restart);
 		put(c, "replicas", &s.replicas);
+		put(c, "readiness", &s.readiness);
+		put(c, "network", &s.network);
+		put(c, "aliases", &s.aliases);
+		put(c, "depends_on", &s.depends);
+		put(c, "env_file", &s.env_file);
 		for (size_t i = 0; i < s.extra->n; i++) {
 			struct jnode *kid = xmalloc(sizeof(*kid));
 

@@ -576,9 +576,9 @@ static int network_decls(struct cx *x, const struct jnode *v)
 					d->key, type_name(d));
 		if ((err = cx_keys(x, d, keys, where)) != 0)
 			return err;
-		/* Services join no declared network (their 'networks' key is
-		   not supported yet), so compose would drop these as unused,
-		   except 'default', which every service joins. */
+		/* Services join 'default' only (their 'networks' key names no
+		   other), so compose would drop these as unused, except
+		   'default', which is the project's own network. */
 		if (strcmp(d->key, "default") == 0 && d->n > 0)
 			return cx_error(x, d, true,
 					"settings for network 'default' are not supported yet; "
@@ -650,6 +650,8 @@ static int services(struct cx *x, const struct jnode *s, struct jnode **out)
 		err = cx_error(x, s, true,
 			       "no service is enabled; expected COMPOSE_PROFILES to name a "
 			       "profile of one");
+	if (err == 0)
+		err = compose_link_services(x, s, cs);
 	if (err != 0) {
 		json_free(cs);
 		return err;
@@ -759,6 +761,7 @@ int compose_load(const char *path, struct jnode **out,
 	buf_release(&b);
 	compose_env_release(&x.env);
 	strlist_release(&x.ignore);
+	strlist_release(&x.optional);
 	free(x.project);
 	free(x.root);
 	return err;

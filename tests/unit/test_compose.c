@@ -561,16 +561,14 @@ static void test_service_keys(void **state)
 static void test_errors(void **state)
 {
 	(void)state;
-	load_err("services:\n  w:\n    image: i\n    depends_on: [db]\n",
-		 "4:5: 'depends_on' in service 'w' is not supported yet");
-	load_err("services:\n  w:\n    image: i\n    healthcheck: {test: [CMD, true]}\n",
-		 "4:5: 'healthcheck' in service 'w' is not supported yet");
+	load_err("services:\n  w:\n    image: i\n    links: [db]\n",
+		 "4:5: 'links' in service 'w' is not supported yet");
 	load_err("services:\n  w:\n    image: i\n    labels: {a: b}\n",
 		 "4:5: 'labels' in service 'w' is not supported yet; devwatch sets only its own labels");
 	load_err("services:\n  w:\n    image: i\n    prots: [80]\n",
 		 "4:5: unknown key 'prots' in service 'w' (did you mean 'ports'?)");
-	load_err("services:\n  w:\n    image: i\n    deploy:\n      resources:\n        reservations: {cpus: \"1\"}\n",
-		 "6:9: 'reservations' in service 'w' is not supported yet");
+	load_err("services:\n  w:\n    image: i\n    deploy:\n      resources:\n        limits: {pids: 10}\n",
+		 "6:18: 'pids' in service 'w' is not supported yet");
 	load_err("servics:\n  w: {image: i}\n", "1:1: unknown key 'servics' in the compose file (did you mean 'services'?)");
 	load_err("services:\n  w:\n    image: i\n    tty: maybe\n", "4:10: 'tty' is not a boolean; expected true or false");
 	load_err("services:\n  w:\n    image: ${IMG:?set IMG}\n", "3:12: required variable IMG is missing a value: set IMG");
@@ -635,6 +633,13 @@ static void test_convert_round_trip(void **state)
 		"      watch:\n"
 		"        - {action: sync, path: web/src, target: /app, ignore: [tmp/]}\n"
 		"        - {action: rebuild, path: web/package.json}\n"
+		"    depends_on: {db: {condition: service_healthy}}\n"
+		"    networks: {default: {aliases: [site]}}\n"
+		"  db:\n"
+		"    image: busybox:1.36\n"
+		"    healthcheck: {test: [CMD, \"true\"], interval: 1s}\n"
+		"    init: true\n"
+		"    stop_grace_period: 1m\n"
 		"volumes:\n  d:\n";
 	struct project *a = NULL, *b = NULL;
 	struct strlist warnings = {0};
@@ -652,6 +657,9 @@ static void test_convert_round_trip(void **state)
 	assert_string_equal(a->name, b->name);
 	assert_int_equal(a->n_containers, b->n_containers);
 	assert_string_equal(a->containers[0].config_hash, b->containers[0].config_hash);
+	assert_string_equal(a->containers[1].config_hash, b->containers[1].config_hash);
+	assert_int_equal(b->containers[0].n_depends, 1);
+	assert_int_equal(b->containers[1].readiness.interval_ms, 1000);
 	assert_int_equal(a->containers[0].n_steps, b->containers[0].n_steps);
 	assert_int_equal(a->ignore.n, 1);
 	assert_string_equal(a->ignore.v[0], b->ignore.v[0]);
