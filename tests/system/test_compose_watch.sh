@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # compose's own watch scenario (docker/compose pkg/e2e/watch_test.go,
 # doTest, on fixtures/watch/compose.yaml's busybox service, built from
-# busybox:1.36 and without init, which devwatch does not map yet): `devwatch
+# busybox:1.36, with its init: true): `devwatch
 # up` finds compose.yaml in the folder, builds the dockerfile_inline image
 # and syncs ./data with its ignores ('*.foo', ./ignored). Create, modify and
 # delete a file; an ignored extension and an ignored folder; an empty new
@@ -31,6 +31,7 @@ services:
         FROM busybox:1.36
         RUN mkdir -p /app/data
         RUN mkdir -p /app/config
+    init: true
     command: sleep 86400
     develop: *x-dev
 YAML
