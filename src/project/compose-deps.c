@@ -356,6 +356,53 @@ int compose_networks(struct cx *x, const struct jnode *v, struct compose_svc *s)
 	return err;
 }
 
+/* What compose's dotenv reading would change in a value devwatch reads as
+   written (run-options.c): interpolation, escapes, inline comments and
+   trimmed blanks; NULL when both read it alike. */
+static const char *env_value_differs(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (v[0] == '\'')
+		return NULL;
+	if (v[0] == '"')
+		return strpbrk(v, "$\\") != NULL ? "'$' or '\\' in a double-quoted value" : NULL;
+	if (strchr(v, '$') != NULL)
+		return "'$' (interpolated by compose) in a value";
+	if (strstr(v, " #") != NULL || strstr(v, "\t#") != NULL)
+		return "an inline '#' comment";
+	if (n > 0 && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1])))
+		return "blanks around a value";
+	return NULL;
+}
+
+static int env_file_check(struct cx *x, const struct jnode *path, const char *abs)
+{
+	FILE *f = fopen(abs, "r");
+	char line[8192];
+	int no = 0, err = 0;
+
+	while (f != NULL && err == 0 && fgets(line, sizeof(line), f) != NULL) {
+		char *p = line, *eq;
+		const char *why;
+
+		no++;
+		line[strcspn(line, "\r\n")] = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (str_starts(p, "export "))
+			p += 7;
+		if (*p == '#' || (eq = strchr(p, '=')) == NULL)
+			continue; /* a comment, or what devwatch reports itself */
+		if ((why = env_value_differs(eq + 1)) != NULL)
+			err = cx_error(x, path, false, "env file %s:%d: %s is not supported yet; "
+				       "devwatch reads values as written", path->str, no, why);
+	}
+	if (f != NULL)
+		fclose(f);
+	return err;
+}
+
 static int env_file_entry(struct cx *x, const struct jnode *e, struct jnode *out)
 {
 	static const char *const keys[] = {"format", "path", "required", NULL};
@@ -387,7 +434,10 @@ static int env_file_entry(struct cx *x, const struct jnode *e, struct jnode *out
 					"'required: false'", path->str);
 		return 0; /* compose skips a missing optional file */
 	}
+	err = env_file_check(x, path, abs);
 	free(abs);
+	if (err != 0)
+		return err;
 	jb_put(out, NULL, jb_str(path->str, path));
 	return 0;
 }
@@ -495,6 +545,10 @@ int compose_link_services(struct cx *x, const struct jnode *services,
 					       "'%s'", c->key, e->key);
 			else if (strcmp(e->str, "completed") == 0)
 				err = make_job(x, c->key, t);
+			else if (strcmp(e->str, "ready") == 0 && json_get(t, "readiness") == NULL)
+				cx_warn(x, e, true, "service '%s' has no healthcheck: devwatch counts it "
+					"healthy when its image's HEALTHCHECK passes, or without one when "
+					"it still runs a moment later (compose fails)", e->key);
 			j++;
 		}
 	}

@@ -160,6 +160,14 @@ static void test_depends_on(void **state)
 			"  b: {image: i, depends_on: {a: {condition: service_started, required: false}}}\n");
 	assert_non_null(strstr(w, "3:30: 'required: false': devwatch still waits for 'a'"));
 	free(w);
+	w = warnings_of("services:\n  a: {image: i}\n"
+			"  b: {image: i, depends_on: {a: {condition: service_healthy}}}\n");
+	assert_non_null(strstr(w, "3:30: service 'a' has no healthcheck: devwatch counts it "
+			       "healthy when its image's HEALTHCHECK passes"));
+	free(w);
+	w = warnings_of(base);
+	assert_null(strstr(w, "has no healthcheck"));
+	free(w);
 
 	load_err("services:\n  w: {image: i, depends_on: [db]}\n",
 		 "2:30: service 'w' depends on undefined service 'db'");
@@ -340,6 +348,18 @@ static void test_env_file(void **state)
 		 "4:17: env_file entry without 'path'");
 	load_err("services:\n  w:\n    image: i\n    env_file: \"\"\n",
 		 "4:15: 'env_file' path is empty; expected a file name");
+	/* values compose's dotenv reading would change are errors, not
+	   silently read another way */
+	write_at("interp.env", "# ok\nA='${kept}'\nB=${HOME}/x\n");
+	load_err("services:\n  w:\n    image: i\n    env_file: interp.env\n",
+		 "4:15: env file interp.env:3: '$' (interpolated by compose) in a value is not "
+		 "supported yet");
+	write_at("comment.env", "A=1 # one\n");
+	load_err("services:\n  w:\n    image: i\n    env_file: [{path: comment.env}]\n",
+		 "4:23: env file comment.env:1: an inline '#' comment is not supported yet");
+	write_at("escape.env", "A=\"a\\nb\"\n");
+	load_err("services:\n  w:\n    image: i\n    env_file: escape.env\n",
+		 "4:15: env file escape.env:1: '$' or '\\' in a double-quoted value");
 }
 
 static void test_run_keys(void **state)
