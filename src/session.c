@@ -23,6 +23,7 @@
 #include "build/container.h"
 #include "build/image.h"
 #include "datasets.h"
+#include "monitor.h"
 #include "network.h"
 #include "order.h"
 
@@ -103,6 +104,14 @@ void session_fail(struct session *s, struct instance *in, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		abort();
 	va_end(ap);
+	if (in != NULL && in->ready_cb == NULL && session_engine_lost(s)) {
+		/* Nothing answers while the engine is gone; monitor.c brings
+		   the instance back with the engine. */
+		log_debug("%s: %s (the engine is gone)", in->label, msg);
+		in->state = INST_EXITED;
+		free(msg);
+		return;
+	}
 	progress_hide(&s->progress);
 	if (in != NULL)
 		in->state = INST_FAILED;
@@ -178,6 +187,7 @@ static void ready_now(struct instance *in)
 	struct session *s = in->s;
 	struct project_container *c = in->cs->c;
 	struct buf urls;
+	char ip[64];
 
 	if (in->state != INST_PROBING)
 		return;
@@ -194,10 +204,13 @@ static void ready_now(struct instance *in)
 	for (size_t i = 0; i < c->n_ports; i++) {
 		if (in->host_ports == NULL || in->host_ports[i] == 0)
 			continue;
+		const char *host = engine_host_for_ports(
+			s->e, in->host_ips ? in->host_ips[i] : NULL, ip, sizeof(ip));
+
 		if (strcmp(c->ports[i].protocol, "udp") == 0)
-			buf_addf(&urls, " udp://localhost:%d", in->host_ports[i]);
+			buf_addf(&urls, " udp://%s:%d", host, in->host_ports[i]);
 		else
-			buf_addf(&urls, " http://localhost:%d/", in->host_ports[i]);
+			buf_addf(&urls, " http://%s:%d/", host, in->host_ports[i]);
 	}
 	session_say(s, in, "ready", "%s%s%s · %.0f ms",
 		    c->job ? "completed (exit 0)" : "ready", urls.len ? " ·" : "", buf_str(&urls),
@@ -440,8 +453,9 @@ static void probe_once(struct instance *in)
 {
 	const struct probe *pr = in->liveness ? &in->cs->c->liveness : &in->cs->c->readiness;
 	struct engine_call call = {.method = "GET", .timeout_ms = pr->timeout_ms};
-	char url[512];
+	char url[512], ip[64];
 	int hp = 0;
+	size_t pi = 0;
 
 	if (!pr->set) {
 		check_alive(in);
@@ -450,14 +464,27 @@ static void probe_once(struct instance *in)
 	if (pr->http_path != NULL) {
 		for (size_t i = 0; i < in->cs->c->n_ports; i++)
 			if (in->cs->c->ports[i].container == pr->port && in->host_ports != NULL)
-				hp = in->host_ports[i];
+				hp = in->host_ports[pi = i];
 		if (hp == 0) {
-			session_fail(in->s, in,
-				     "readiness port %d is not published; add it to 'ports'",
-				     pr->port);
+			bool listed = false;
+
+			for (size_t i = 0; i < in->cs->c->n_ports; i++)
+				listed = listed || in->cs->c->ports[i].container == pr->port;
+			if (listed)
+				session_fail(in->s, in,
+					     "the engine at %s published no host port for "
+					     "readiness port %d (it reports none bound)",
+					     engine_address(in->s->e), pr->port);
+			else
+				session_fail(in->s, in,
+					     "readiness port %d is not published; add it to 'ports'",
+					     pr->port);
 			return;
 		}
-		snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", hp, pr->http_path);
+		snprintf(url, sizeof(url), "http://%s:%d%s",
+			 engine_host_for_ports(in->s->e, in->host_ips ? in->host_ips[pi] : NULL,
+					       ip, sizeof(ip)),
+			 hp, pr->http_path);
 		call.url = url;
 		engine_request(in->s->e, &call, on_http_probe, in, &in->probe);
 		return;
@@ -509,6 +536,17 @@ void session_probe(struct instance *in)
 	probe_once(in);
 }
 
+/* The instance takes the ports the engine reported (and where). */
+static void take_ports(struct instance *in, struct container_info *ci)
+{
+	free(in->host_ports);
+	container_host_ips_free(in->host_ips, in->cs->c->n_ports);
+	in->host_ports = ci->host_ports;
+	in->host_ips = ci->host_ips;
+	ci->host_ports = NULL;
+	ci->host_ips = NULL;
+}
+
 static void on_ports(struct engine_req *req, int err,
 		     const struct engine_resp *resp, void *arg)
 {
@@ -530,9 +568,7 @@ static void on_ports(struct engine_req *req, int err,
 		session_fail_exited(in, code);
 		return;
 	}
-	free(in->host_ports);
-	in->host_ports = ci.host_ports;
-	ci.host_ports = NULL;
+	take_ports(in, &ci);
 	container_info_free(&ci);
 	session_probe(in);
 }
@@ -655,8 +691,7 @@ static void on_existing(struct engine_req *req, int err,
 		/* Same config, same image, running: adopt it. */
 		in->id = ci.id;
 		ci.id = NULL;
-		in->host_ports = ci.host_ports;
-		ci.host_ports = NULL;
+		take_ports(in, &ci);
 		in->adopted = true;
 		container_info_free(&ci);
 		session_say(in->s, in, "adopted", "adopted running container %s", in->name);
@@ -736,6 +771,7 @@ void session_restart(struct instance *in, session_ready_cb cb, void *arg)
 
 	in->ready_cb = cb;
 	in->ready_arg = arg;
+	monitor_expect_exit(in);
 	in->restarting = true;
 	in->synced_once = true; /* a restart keeps the container's files */
 	in->state = INST_STOPPING;
@@ -796,6 +832,9 @@ static void on_renamed(struct engine_req *req, int err,
 	free(old->host_ports);
 	old->host_ports = nw->host_ports;
 	nw->host_ports = NULL;
+	container_host_ips_free(old->host_ips, old->cs->c->n_ports);
+	old->host_ips = nw->host_ips;
+	nw->host_ips = NULL;
 	old->state = INST_READY;
 	old->adopted = false;
 	session_follow_logs(old, (long)time(NULL));
@@ -896,6 +935,7 @@ static void on_new_ready(struct instance *nw, int err, void *arg)
 		return;
 	}
 	session_log_close(r->old);
+	monitor_expect_exit(r->old);
 	if (r->old->cs->c->job) {
 		remove_old(r->old, r);
 		return;
@@ -955,6 +995,7 @@ void session_replace(struct instance *old, session_ready_cb cb, void *arg)
 			engine_cancel(old->probe);
 		session_log_close(old);
 		old->state = INST_STOPPING;
+		monitor_expect_exit(old);
 		r->stopped_old = true;
 		/* The old container is thrown away: a short grace. */
 		snprintf(path, sizeof(path), "/containers/%s/stop?t=1", old->id);
@@ -1105,6 +1146,7 @@ static void on_stopped(struct engine_req *req, int err,
 static void teardown(struct session *s)
 {
 	s->shutting_down = true;
+	monitor_stop(s);
 	session_live_stop(s);
 	if (s->images_pending > 0)
 		return; /* image_done calls back here */
@@ -1158,6 +1200,21 @@ static void on_signal(uv_signal_t *h, int signum)
 }
 
 /* ---- setup ---- */
+
+/* A remote engine reads a bind mount's source on its own machine. */
+static void warn_remote_binds(struct session *s)
+{
+	for (size_t i = 0; i < s->n_cs && engine_is_remote(s->e); i++)
+		for (size_t m = 0; m < s->cs[i].c->n_mounts; m++)
+			if (strcmp(s->cs[i].c->mounts[m].type, "bind") == 0) {
+				session_say(s, NULL, "warning",
+					    "the engine at %s is remote: bind mount '%s' of '%s' "
+					    "is a path on the engine's machine, not this one",
+					    engine_address(s->e), s->cs[i].c->mounts[m].source,
+					    s->cs[i].c->name);
+				return;
+			}
+}
 
 static void start_images(struct session *s)
 {
@@ -1218,6 +1275,8 @@ static void on_engine(struct engine *e, int err, void *arg)
 		finish_if_done(s);
 		return;
 	}
+	monitor_start(s);
+	warn_remote_binds(s);
 	/* Watch from the first moment: the images are built from the tree
 	   the watcher has scanned, and what changes while they build and
 	   start is applied once each container is ready. */
@@ -1292,6 +1351,7 @@ static void release_instance(struct instance *in, bool temporary)
 	free(in->label);
 	free(in->id);
 	free(in->host_ports);
+	container_host_ips_free(in->host_ips, in->cs->c->n_ports);
 	free(in->probe_exec);
 	uv_close((uv_handle_t *)&in->timer, temporary ? instance_closed : NULL);
 }
@@ -1303,6 +1363,7 @@ static void free_instance(struct instance *in)
 
 static void free_session(struct session *s)
 {
+	monitor_free(s);
 	session_live_free(s);
 	for (size_t i = 0; i < s->n_cs; i++) {
 		struct cstate *cs = &s->cs[i];

@@ -32,6 +32,7 @@ enum inst_state {
 	INST_FAILED,
 	INST_STOPPING,
 	INST_GONE,
+	INST_EXITED,	/* crashed or the engine went away (src/monitor.c) */
 };
 
 /* One replica of one container, as running on the engine. */
@@ -43,6 +44,7 @@ struct instance {
 	char *label;		/* what the user sees: "web" or "web-2" */
 	char *id;		/* engine ID once created */
 	int *host_ports;	/* per container port, read back after start */
+	char **host_ips;	/* per container port: the engine's HostIp, or NULL */
 	enum inst_state state;
 	bool adopted;
 	bool removing;
@@ -66,6 +68,7 @@ struct instance {
 	int tail_next;
 	FILE *logf;
 	void *live;		/* sync/'s state for this instance */
+	void *mon;		/* src/monitor.c's state for this instance */
 };
 
 /* One entry of "containers" and its replicas. */
@@ -110,6 +113,7 @@ struct session {
 	struct progress progress; /* long work as one line per container */
 	void *watcher;		/* watch/'s watcher once everything is ready */
 	void *live;		/* sync/'s session-wide state */
+	void *monitor;		/* src/monitor.c: engine events, reconnects */
 };
 
 /* Run a whole session; returns the exit code. */
@@ -159,6 +163,10 @@ void session_live_stop(struct session *s);
    the container has no sync rules (cb not called). */
 typedef void (*session_catchup_cb)(struct instance *in, int err, bool restart);
 bool session_live_catchup(struct instance *in, session_catchup_cb cb);
+/* The engine is back (src/monitor.c): channels reopen, and what waited
+   (pending and held changes) is applied, each container once session_wake
+   lets it. */
+void session_live_resume(struct session *s);
 /* Free the live-update state once the engine is closed. */
 void session_live_free(struct session *s);
 

@@ -110,8 +110,10 @@ for c in json.load(sys.stdin):
 ' "$1" "$2" "${3:-1}"
 }
 
+# On the engine under test: DW_ENGINE_HOST (podman.sh sets it), else the
+# default one; never a DOCKER_HOST a test sets for one command.
 count_containers() {
-	env -u DOCKER_HOST docker ps -aq --filter "label=dev.devwatch.project=$P" | wc -l
+	DOCKER_HOST=${DW_ENGINE_HOST:-} docker ps -aq --filter "label=dev.devwatch.project=$P" | wc -l
 }
 
 # cid NAME: the engine ID of the project's container NAME (replica 1).
