@@ -1,13 +1,13 @@
 /*
  * One compose service into one devwatch container. The key table lists
  * every key of the Compose Specification's service: each either maps onto
- * a devwatch key (its function fills the staging struct), is not supported
+ * a devwatch key (its function, here or in compose-run.c and
+ * compose-deps.c, fills the staging struct), is not supported
  * yet (an error at the key, with the reason when there is one), or is
  * ignored with a warning where compose itself would change nothing. The
  * staged keys are emitted in one order at the end, so that two compose keys
  * meaning one devwatch key (cpus and deploy's limit) can be checked.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
