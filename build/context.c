@@ -60,6 +60,20 @@ static bool always_sent(const struct walk *w, const char *rel)
 	return strcmp(rel, w->dockerfile) == 0 || strcmp(rel, ".dockerignore") == 0;
 }
 
+static bool in_state_dir(const char *rel)
+{
+	return str_starts(rel, ".devwatch") && (rel[9] == '\0' || rel[9] == '/');
+}
+
+/* rel is the Dockerfile or a folder above it. */
+static bool on_dockerfile_path(const struct walk *w, const char *rel)
+{
+	size_t n = strlen(rel);
+
+	return strncmp(w->dockerfile, rel, n) == 0 &&
+	       (w->dockerfile[n] == '\0' || w->dockerfile[n] == '/');
+}
+
 static int walk_dir(struct walk *w, const char *rel)
 {
 	char *abs = strcmp(rel, "") == 0 ? xstrdup(w->bc->root)
@@ -81,11 +95,14 @@ static int walk_dir(struct walk *w, const char *rel)
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		/* devwatch's own state (logs, hash cache) is never an input. */
-		if (rel[0] == '\0' && strcmp(de->d_name, ".devwatch") == 0)
-			continue;
 		crel = rel[0] ? xasprintf("%s/%s", rel, de->d_name)
 			      : xstrdup(de->d_name);
+		/* devwatch's own state (logs, hash cache) is never an input,
+		   but for a Dockerfile it wrote there (dockerfile_inline). */
+		if (in_state_dir(crel) && !on_dockerfile_path(w, crel)) {
+			free(crel);
+			continue;
+		}
 		cabs = path_join(abs, de->d_name);
 		if (lstat(cabs, &st) != 0) {
 			/* Vanished since readdir: not part of the context. */

@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "cmd.h"
+#include "project/compose.h"
 
 const struct cmd_entry cmd_table[] = {
 	{"up", "up [-f FILE] [--keep] [--json] [-v]",
@@ -39,6 +40,8 @@ const struct cmd_entry cmd_table[] = {
 	{"watch", "watch [DIR] [--json]", "print settled change sets",
 	 cmd_watch},
 	{"serve", "serve [-f FILE]", "serve the control API only", cmd_serve},
+	{"convert", "convert [FILE]",
+	 "print the devwatch.json equivalent of a compose file", cmd_convert},
 	{"version", "version [--json]", "print the version", cmd_version},
 	{NULL, NULL, NULL, NULL},
 };
@@ -83,7 +86,7 @@ int cmd_usage_error(const char *name, const char *fmt, ...)
 
 const char *cmd_project_file(const char *opt_f)
 {
-	return opt_f != NULL ? opt_f : "devwatch.json";
+	return opt_f != NULL ? opt_f : project_default_file(".");
 }
 
 int main(int argc, char **argv)

@@ -133,3 +133,19 @@ const char *keys_suggest(int level, const char *key)
 	/* Only a near miss is a useful hint. */
 	return best_d <= (len > 5 ? 3u : 2u) ? best : NULL;
 }
+
+const char *keys_nearest(const char *key, const char *const *names)
+{
+	const char *best = NULL;
+	size_t best_d = 99, len = strlen(key);
+
+	for (size_t i = 0; names[i] != NULL; i++) {
+		size_t d = edit_distance(key, names[i]);
+
+		if (d < best_d) {
+			best_d = d;
+			best = names[i];
+		}
+	}
+	return best_d <= (len > 5 ? 3u : 2u) ? best : NULL;
+}

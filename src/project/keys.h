@@ -36,5 +36,7 @@ extern const struct key_info project_keys[];
 bool keys_known(int level, const char *key);
 /* The nearest known key at that level, or NULL when none is close. */
 const char *keys_suggest(int level, const char *key);
+/* The same hint among names (NULL-terminated), for other key tables. */
+const char *keys_nearest(const char *key, const char *const *names);
 
 #endif

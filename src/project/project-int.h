@@ -15,6 +15,11 @@ struct pctx {
 	const struct jnode *root;
 };
 
+/* Validate a project tree (devwatch.json's, or one a compose file was
+   read into) as project_parse does; consumes root. */
+int project_parse_tree(const char *path, struct jnode *root,
+		       struct project **out, char **cause);
+
 int pctx_type(struct pctx *x, const struct jnode *n, enum jtype want,
 	      const char *what);
 int pctx_keys(struct pctx *x, const struct jnode *obj, int level,

@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/util.h"
+#include "project/compose.h"
 #include "project/json.h"
 #include "project/keys.h"
 #include "project/project-int.h"
@@ -426,23 +427,28 @@ static int parse_publish(struct pctx *x, const struct jnode *n,
 int project_parse(const char *path, const char *text, size_t len,
 		  struct project **out, char **cause)
 {
+	char *perr_cause = NULL;
+	struct jnode *root = json_parse(text, len, &perr_cause);
+
+	if (root == NULL) {
+		dw_cause(cause, "%s:%s", path, perr_cause);
+		free(perr_cause);
+		return DW_PROJECT;
+	}
+	return project_parse_tree(path, root, out, cause);
+}
+
+int project_parse_tree(const char *path, struct jnode *root,
+		       struct project **out, char **cause)
+{
 	struct pctx x = {.file = path, .cause = cause};
 	struct project *p = xcalloc(1, sizeof(*p));
-	struct jnode *root;
 	const struct jnode *n, *cs;
-	char *perr_cause = NULL;
 	int err;
 
 	p->file = xstrdup(path);
 	p->root = dir_of(path);
 	x.p = p;
-	root = json_parse(text, len, &perr_cause);
-	if (root == NULL) {
-		dw_cause(cause, "%s:%s", path, perr_cause);
-		free(perr_cause);
-		project_free(p);
-		return DW_PROJECT;
-	}
 	x.root = root;
 	if (root->type != J_OBJECT) {
 		err = perr(&x, root, false,
@@ -517,12 +523,15 @@ out:
 
 int project_load(const char *path, struct project **out, char **cause)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f;
 	struct buf b;
 	char chunk[8192];
 	size_t n;
 	int err;
 
+	if (compose_is_file(path))
+		return compose_project_load(path, out, cause);
+	f = fopen(path, "rb");
 	if (f == NULL) {
 		err = -errno;
 		dw_cause(cause, "cannot read '%s': %s", path, strerror(errno));
