@@ -623,9 +623,7 @@ bool session_live_initial(struct instance *in, session_ready_cb cb, void *arg)
 	}
 	changeset_release(&cs);
 	/* Only the files: run steps and restarts belong to edits. */
-	for (size_t i = 0; i < x->plan.n_runs; i++)
-		free(x->plan.runs[i]);
-	x->plan.n_runs = 0;
+	sync_plan_drop_runs(&x->plan);
 	x->plan.restart = false;
 	x->li.in = in;
 	x->li.lc = NULL;
