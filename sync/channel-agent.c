@@ -437,10 +437,8 @@ static void probed(struct engine_req *req, int err, const struct engine_resp *re
 		fail_open(a, err);
 	else if (resp->status == 200)
 		open_exec(a);
-	else if (resp->status == 404)
-		install(a);
 	else
-		fail_open(a, DW_ENGINE_HTTP);
+		install(a); /* absent, or something else in the way: the PUT says */
 	leave(a);
 }
 
@@ -796,7 +794,13 @@ static void on_read(struct engine_hijack *h, const char *data, ssize_t n, void *
 		return;
 	}
 	/* The agent is gone, or said something we cannot read. */
-	if (a->state == AG_OPENING) {
+	if (a->state == AG_OPENING && !a->installed) {
+		/* A damaged copy, say: replace it once. */
+		log_debug("agent: the copy in %.12s did not start (%s); copying it again", a->cid,
+			  buf_str(&a->open_err));
+		close_session(a);
+		install(a);
+	} else if (a->state == AG_OPENING) {
 		char *why = a->open_err.len > 0
 				    ? xasprintf("it did not start: %s", buf_str(&a->open_err))
 				    : xstrdup("it did not start");
