@@ -22,19 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-#include <cjson/cJSON.h>
-#include <xxhash.h>
-
-#include "base/buf.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "sync/agent-req.h"
+#include "sync/channel-agent-int.h"
 
-#define AGENT_DIR ".devwatch"
-#define AGENT_PATH "/.devwatch/agent"
 #define LINE_MAX_BYTES (64u << 10)
 /* A save's first frame is read on the loop, up to this much. */
 #define INLINE_BYTES (256u << 10)
@@ -43,96 +35,18 @@
 #define HIGH_WATER (16u << 20)
 #define LOW_WATER (8u << 20)
 
-extern const unsigned char dw_agent_bin[], dw_agent_bin_end[];
-
-enum ag_state { AG_CLOSED, AG_PROBING, AG_INSTALLING, AG_OPENING, AG_READY, AG_OFF };
-enum ag_op { OP_NONE, OP_UPDATE, OP_LIST };
-
-struct ag_job {
-	uv_work_t req;
-	struct agent_chan *a;
-	struct agent_stream *st;
-	struct buf out;
-	int rc;
-	bool running;
-	unsigned gen;
-};
-
-struct agent_chan {
-	struct engine *e;
-	char *cid;
-	struct agent_hooks hk;
-	enum ag_state state;
-	bool installed;		/* copied in during this open */
-	struct engine_req *req;
-	struct engine_hijack *h;
-	struct engine_demux dm;
-	struct buf rx;		/* the agent's stdout, gathering frames */
-	struct buf line[3];	/* output lines per stream */
-	struct buf open_err;	/* what it said before its hello */
-
-	enum ag_op op;
-	const struct sync_plan *p;
-	char ops[2];		/* W/D statuses still expected, in order */
-	int n_ops;
-	size_t run;
-	bool running;
-	uint64_t *step_ns;
-	size_t n_step_ns;
-	int fail_rc;
-
-	char **paths;
-	size_t n_paths, listed;
-	bool hash;
-	int list_failed;
-	agent_entry_cb lcb;
-	agent_list_done_cb ldone;
-	void *larg;
-
-	struct ag_job *job;
-	int jobs_running;
-	unsigned gen;
-	int depth;
-	bool doomed;
-};
-
 static void destroy(struct agent_chan *a);
-static void start_op(struct agent_chan *a);
 static void send_deletes(struct agent_chan *a);
-static void close_session(struct agent_chan *a);
-
-/* ---- the embedded binary ---- */
-
-const unsigned char *agent_binary(size_t *len)
-{
-	*len = (size_t)(dw_agent_bin_end - dw_agent_bin);
-	return dw_agent_bin;
-}
-
-const unsigned char *agent_binary_hash(void)
-{
-	static XXH128_canonical_t c;
-	static bool done;
-
-	if (!done) {
-		size_t n;
-		const unsigned char *b = agent_binary(&n);
-
-		XXH128_canonicalFromHash(&c, XXH3_128bits(b, n));
-		done = true;
-	}
-	return c.digest;
-}
 
 /* ---- re-entry ---- */
 
-static void enter(struct agent_chan *a)
+void agc_enter(struct agent_chan *a)
 {
 	a->depth++;
 }
 
 /* True when a is gone: touch nothing more. */
-static bool leave(struct agent_chan *a)
+bool agc_leave(struct agent_chan *a)
 {
 	if (--a->depth > 0 || !a->doomed)
 		return a->doomed;
@@ -228,16 +142,16 @@ static void finish(struct agent_chan *a, int err, int step, int rc)
 
 /* The session could not open for a reason that is not the agent's (the
    container is gone or stopped): the operation fails, the next retries. */
-static void fail_open(struct agent_chan *a, int err)
+void agc_fail_open(struct agent_chan *a, int err)
 {
-	close_session(a);
+	agc_close_session(a);
 	a->state = AG_CLOSED;
 	finish(a, err, -1, 0);
 }
 
-static void unavailable(struct agent_chan *a, const char *why)
+void agc_unavailable(struct agent_chan *a, const char *why)
 {
-	close_session(a);
+	agc_close_session(a);
 	a->state = AG_OFF;
 	log_debug("agent: %s", why);
 	if (a->op == OP_LIST)
@@ -246,7 +160,7 @@ static void unavailable(struct agent_chan *a, const char *why)
 		a->hk.unavailable(why, a->hk.arg);
 }
 
-static void close_session(struct agent_chan *a)
+void agc_close_session(struct agent_chan *a)
 {
 	if (a->req != NULL) {
 		engine_forget(a->req);
@@ -259,229 +173,6 @@ static void close_session(struct agent_chan *a)
 	buf_reset(&a->rx);
 	for (int i = 0; i < 3; i++)
 		buf_reset(&a->line[i]);
-}
-
-/* ---- opening ---- */
-
-static void on_read(struct engine_hijack *h, const char *data, ssize_t n, void *arg);
-
-static void on_hijacked(struct engine_hijack *h, int err, void *arg)
-{
-	struct agent_chan *a = arg;
-	char *why;
-
-	(void)h;
-	if (err == 0)
-		return;
-	enter(a);
-	why = xasprintf("the exec session could not attach: %s", dw_strerror(err));
-	unavailable(a, why);
-	free(why);
-	leave(a);
-}
-
-static void exec_created(struct engine_req *req, int err, const struct engine_resp *resp,
-			 void *arg)
-{
-	struct agent_chan *a = arg;
-	cJSON *o, *id;
-	char path[160];
-
-	(void)req;
-	a->req = NULL;
-	enter(a);
-	if (err != 0 || resp->status != 201) {
-		char *m = err != 0 ? xstrdup(dw_strerror(err)) : engine_error_message(resp->body, resp->len);
-
-		log_debug("agent: exec create: %s", m);
-		free(m);
-		fail_open(a, err != 0 ? err : DW_ENGINE_HTTP);
-		leave(a);
-		return;
-	}
-	o = cJSON_ParseWithLength(resp->body, resp->len);
-	id = cJSON_GetObjectItem(o, "Id");
-	if (!cJSON_IsString(id) || strlen(id->valuestring) > 100) {
-		cJSON_Delete(o);
-		fail_open(a, DW_ENGINE_PROTO);
-		leave(a);
-		return;
-	}
-	snprintf(path, sizeof(path), "/exec/%s/start", id->valuestring);
-	cJSON_Delete(o);
-	engine_demux_init(&a->dm, false);
-	buf_reset(&a->open_err);
-	if (engine_hijack_open(a->e, path, "{\"Detach\":false,\"Tty\":false}", on_hijacked,
-			       on_read, a, &a->h) != 0) {
-		a->h = NULL;
-		unavailable(a, "the exec session could not attach");
-	}
-	leave(a);
-}
-
-static void open_exec(struct agent_chan *a)
-{
-	cJSON *o = cJSON_CreateObject(), *cmd = cJSON_AddArrayToObject(o, "Cmd");
-	struct engine_call call = {.method = "POST"};
-	char path[160], *body;
-	int rc;
-
-	a->state = AG_OPENING;
-	cJSON_AddItemToArray(cmd, cJSON_CreateString(AGENT_PATH));
-	cJSON_AddBoolToObject(o, "AttachStdin", true);
-	cJSON_AddBoolToObject(o, "AttachStdout", true);
-	cJSON_AddBoolToObject(o, "AttachStderr", true);
-	cJSON_AddBoolToObject(o, "Tty", false);
-	body = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	snprintf(path, sizeof(path), "/containers/%s/exec", a->cid);
-	call.path = path;
-	call.body = body;
-	call.body_len = strlen(body);
-	rc = engine_request(a->e, &call, exec_created, a, &a->req);
-	free(body);
-	if (rc != 0) {
-		a->req = NULL;
-		fail_open(a, rc);
-	}
-}
-
-static la_ssize_t tar_out(struct archive *ar, void *arg, const void *data, size_t n)
-{
-	(void)ar;
-	return buf_add(arg, data, n) == 0 ? (la_ssize_t)n : -1;
-}
-
-/* The tar that puts the agent at AGENT_PATH, mode 0755, owned by root. */
-static void agent_tar(struct buf *out)
-{
-	struct archive *ar = archive_write_new();
-	struct archive_entry *ae = archive_entry_new();
-	size_t n;
-	const unsigned char *bin = agent_binary(&n);
-
-	archive_write_set_format_gnutar(ar);
-	archive_write_set_bytes_in_last_block(ar, 1);
-	archive_write_open2(ar, out, NULL, tar_out, NULL, NULL);
-	archive_entry_set_pathname(ae, AGENT_DIR);
-	archive_entry_set_filetype(ae, AE_IFDIR);
-	archive_entry_set_perm(ae, 0755);
-	archive_write_header(ar, ae);
-	archive_entry_clear(ae);
-	archive_entry_set_pathname(ae, AGENT_DIR "/agent");
-	archive_entry_set_filetype(ae, AE_IFREG);
-	archive_entry_set_perm(ae, 0755);
-	archive_entry_set_size(ae, (la_int64_t)n);
-	archive_write_header(ar, ae);
-	archive_write_data(ar, bin, n);
-	archive_write_close(ar);
-	archive_entry_free(ae);
-	archive_write_free(ar);
-}
-
-static void installed(struct engine_req *req, int err, const struct engine_resp *resp, void *arg)
-{
-	struct agent_chan *a = arg;
-
-	(void)req;
-	a->req = NULL;
-	enter(a);
-	if (err != 0) {
-		fail_open(a, err);
-	} else if (resp->status == 404) {
-		fail_open(a, DW_NOTFOUND);
-	} else if (resp->status != 200) {
-		char *m = engine_error_message(resp->body, resp->len);
-		char *why = xasprintf("cannot copy it into the container: %s", m);
-
-		unavailable(a, why);
-		free(why);
-		free(m);
-	} else {
-		a->installed = true;
-		open_exec(a);
-	}
-	leave(a);
-}
-
-static void install(struct agent_chan *a)
-{
-	struct engine_call call = {.method = "PUT", .content_type = "application/x-tar"};
-	char path[200];
-	struct buf tar;
-	int rc;
-
-	a->state = AG_INSTALLING;
-	buf_init(&tar, 64u << 20);
-	agent_tar(&tar);
-	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F", a->cid);
-	call.path = path;
-	call.body = tar.data;
-	call.body_len = tar.len;
-	rc = engine_request(a->e, &call, installed, a, &a->req);
-	buf_release(&tar);
-	if (rc != 0) {
-		a->req = NULL;
-		fail_open(a, rc);
-	}
-}
-
-static void probed(struct engine_req *req, int err, const struct engine_resp *resp, void *arg)
-{
-	struct agent_chan *a = arg;
-
-	(void)req;
-	a->req = NULL;
-	enter(a);
-	if (err != 0)
-		fail_open(a, err);
-	else if (resp->status == 200)
-		open_exec(a);
-	else
-		install(a); /* absent, or something else in the way: the PUT says */
-	leave(a);
-}
-
-static int open_session(struct agent_chan *a)
-{
-	struct engine_call call = {.method = "HEAD"};
-	char path[200];
-	int rc;
-
-	a->state = AG_PROBING;
-	a->installed = false;
-	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F.devwatch%%2Fagent", a->cid);
-	call.path = path;
-	rc = engine_request(a->e, &call, probed, a, &a->req);
-	if (rc != 0) {
-		a->req = NULL;
-		a->state = AG_CLOSED;
-	}
-	return rc;
-}
-
-static void on_hello(struct agent_chan *a, const char *p, size_t n)
-{
-	struct ap_rd r;
-	uint32_t version;
-	const char *hash;
-
-	ap_rd_init(&r, p, n);
-	version = ap_get_u32(&r);
-	hash = ap_get_bytes(&r, 16);
-	if (hash != NULL && version == AP_VERSION && memcmp(hash, agent_binary_hash(), 16) == 0) {
-		a->state = AG_READY;
-		log_debug("agent: ready in %.12s%s", a->cid, a->installed ? " (copied in)" : "");
-		start_op(a);
-		return;
-	}
-	if (!a->installed) {
-		/* Another devwatch's copy, or a damaged one: replace it once. */
-		close_session(a);
-		install(a);
-		return;
-	}
-	unavailable(a, "the copy in the container does not match devwatch's");
 }
 
 /* ---- the write stream ---- */
@@ -549,17 +240,17 @@ static void job_after(uv_work_t *req, int status)
 			destroy(a);
 		return;
 	}
-	enter(a);
+	agc_enter(a);
 	if (j->rc < 0) {
 		/* Mid-stream, the framing cannot be resumed. */
 		log_warn("cannot send the files: %s", dw_strerror(j->rc));
-		close_session(a);
+		agc_close_session(a);
 		a->state = AG_CLOSED;
 		finish(a, j->rc, -1, 0);
 	} else if (job_deliver(a, j)) {
 		job_queue(j);
 	}
-	leave(a);
+	agc_leave(a);
 }
 
 static void start_writes(struct agent_chan *a)
@@ -668,7 +359,7 @@ static void start_list(struct agent_chan *a)
 	write_frame(a, &f);
 }
 
-static void start_op(struct agent_chan *a)
+void agc_start_op(struct agent_chan *a)
 {
 	if (a->op == OP_UPDATE)
 		start_update(a);
@@ -738,7 +429,7 @@ static void on_entries(struct agent_chan *a, const char *p, size_t n)
 static int on_frame(struct agent_chan *a, char type, const char *p, size_t n)
 {
 	if (type == 'H' && a->state == AG_OPENING)
-		on_hello(a, p, n);
+		agc_on_hello(a, p, n);
 	else if (a->state != AG_READY)
 		return 0;
 	else if (type == 'S')
@@ -780,17 +471,17 @@ static int on_demuxed(int stream, const char *data, size_t len, void *arg)
 	}
 }
 
-static void on_read(struct engine_hijack *h, const char *data, ssize_t n, void *arg)
+void agc_on_read(struct engine_hijack *h, const char *data, ssize_t n, void *arg)
 {
 	struct agent_chan *a = arg;
 	int rc = 0;
 
 	(void)h;
-	enter(a);
+	agc_enter(a);
 	if (n > 0)
 		rc = engine_demux_feed(&a->dm, data, (size_t)n, on_demuxed, a);
 	if (a->doomed || (n > 0 && rc == 0) || a->h == NULL) {
-		leave(a);
+		agc_leave(a);
 		return;
 	}
 	/* The agent is gone, or said something we cannot read. */
@@ -798,8 +489,8 @@ static void on_read(struct engine_hijack *h, const char *data, ssize_t n, void *
 		/* A damaged copy, say: replace it once. */
 		log_debug("agent: the copy in %.12s did not start (%s); copying it again", a->cid,
 			  buf_str(&a->open_err));
-		close_session(a);
-		install(a);
+		agc_close_session(a);
+		agc_install(a);
 	} else if (a->state == AG_OPENING) {
 		char *why = a->open_err.len > 0
 				    ? xasprintf("it did not start: %s", buf_str(&a->open_err))
@@ -807,17 +498,17 @@ static void on_read(struct engine_hijack *h, const char *data, ssize_t n, void *
 
 		while (why[0] != '\0' && why[strlen(why) - 1] == '\n')
 			why[strlen(why) - 1] = '\0';
-		unavailable(a, why);
+		agc_unavailable(a, why);
 		free(why);
 	} else {
 		if (n > 0)
 			log_warn("devwatch agent: malformed answer; reopening");
-		close_session(a);
+		agc_close_session(a);
 		a->state = AG_CLOSED;
 		if (a->op != OP_NONE)
 			finish(a, DW_CANCELED, -1, 0);
 	}
-	leave(a);
+	agc_leave(a);
 }
 
 /* ---- API ---- */
@@ -853,9 +544,9 @@ static int go(struct agent_chan *a)
 	int rc = 0;
 
 	if (a->state == AG_READY)
-		start_op(a);
+		agc_start_op(a);
 	else if (a->state == AG_CLOSED)
-		rc = open_session(a);
+		rc = agc_open_session(a);
 	if (rc != 0) {
 		a->op = OP_NONE;
 		a->p = NULL;
@@ -907,7 +598,7 @@ uint64_t agent_chan_step_ns(const struct agent_chan *a, size_t i)
 void agent_chan_reset(struct agent_chan *a)
 {
 	abandon_job(a);
-	close_session(a);
+	agc_close_session(a);
 	if (a->state != AG_OFF)
 		a->state = AG_CLOSED;
 	a->op = OP_NONE;
