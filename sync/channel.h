@@ -56,8 +56,9 @@ typedef void (*channel_list_done_cb)(int err, void *arg);
 /* List each absolute path as the container has it (type, mode, size,
    mtime, link target; XXH3-128 of file contents when `hash`), through
    devwatch's agent: for the catch-up sync. One operation at a time.
-   Returns 0, UV_EBUSY, or UV_ENOTSUP when only a fallback serves this
-   container (then use the archive API); done is not called then. */
+   Returns 0, UV_EBUSY, UV_EINVAL (a path not absolute or too long), or
+   UV_ENOTSUP when only a fallback serves this container (then use the
+   archive API); done is not called then. */
 int channel_list(struct channel *ch, const char *const *paths, size_t n,
 		 bool hash, channel_entry_cb cb, channel_list_done_cb done,
 		 void *arg);

@@ -12,6 +12,9 @@
             (DEVWATCH_AGENT=archive: what such an image got before).
             Also the agent's size and its first-connect time (HEAD, PUT of
             the agent, exec, hello) from devwatch's debug log.
+  pairs     devwatch's agent and the shell agent alternately, N pairs
+            (--pairs, default 3) of N edits each: on a shared machine,
+            load drifts within a run, and alternating spreads it evenly.
   runstep   the same with a trivial run step on every change.
   bulk      5,000 files of 1 KB to 100 KB moved in at once, from the first
             write to all of them in the container (checked by count and
@@ -22,8 +25,8 @@
             busybox's), with the same sync rule: the container's own tar
             is most of the time, so the image matters.
 
-Usage: bench_live.py DEVWATCH SRC_DIR [latency] [scratch] [runstep] [bulk] [bulk-debian]
-                     [--edits N] [--bulk-runs N]
+Usage: bench_live.py DEVWATCH SRC_DIR [latency] [scratch] [pairs] [runstep] [bulk] [bulk-debian]
+                     [--edits N] [--bulk-runs N] [--pairs N]
 """
 import http.client
 import json
@@ -40,6 +43,7 @@ import time
 
 DEVWATCH, SRC = sys.argv[1], sys.argv[2]
 BULK_RUNS = int(sys.argv[sys.argv.index("--bulk-runs") + 1]) if "--bulk-runs" in sys.argv else 3
+PAIRS = int(sys.argv[sys.argv.index("--pairs") + 1]) if "--pairs" in sys.argv else 3
 EDITS = int(sys.argv[sys.argv.index("--edits") + 1]) if "--edits" in sys.argv else 200
 NAME = "dwbench%d" % os.getpid()
 
@@ -244,8 +248,8 @@ def bulk_run(tmp, debian=False):
 
 
 def main():
-    what = [a for a in sys.argv[3:] if a in ("latency", "scratch", "runstep", "bulk", "bulk-debian")] \
-        or ["latency", "scratch", "runstep", "bulk", "bulk-debian"]
+    what = [a for a in sys.argv[3:] if a in ("latency", "scratch", "pairs", "runstep", "bulk", "bulk-debian")] \
+        or ["latency", "scratch", "pairs", "runstep", "bulk", "bulk-debian"]
     tmp = tempfile.mkdtemp(prefix="dwbench-")
     print("machine: %d cores, kernel %s, docker %s" % (
         os.cpu_count(), os.uname().release,
@@ -283,6 +287,19 @@ def main():
             print("agent      %s bytes; first connect (HEAD, %sexec, hello): %s ms" % (
                 os.path.getsize(agent) if os.path.exists(agent) else "?",
                 "PUT of the agent, " if copied else "", "%.1f" % ms if ms is not None else "?"), flush=True)
+            shutil.rmtree(d)
+        if "pairs" in what:
+            d = project(tmp, False)
+            got = {"agent": [], "sh": []}
+            for i in range(PAIRS):
+                for kind in ("agent", "sh"):
+                    p, port, log = up(d, agent=None if kind == "agent" else "sh")
+                    lat = measure(port, os.path.join(d, "site/index.html"), EDITS, kind)
+                    down(p)
+                    got[kind].append(pct(lat, 50))
+                    print("pair %d     %-5s p50 %5.1f ms  p99 %5.1f ms" % (i + 1, kind, pct(lat, 50), pct(lat, 99)), flush=True)
+            print("pairs      median of the p50s: agent %.1f ms, shell agent %.1f ms" % (
+                statistics.median(got["agent"]), statistics.median(got["sh"])), flush=True)
             shutil.rmtree(d)
         if "runstep" in what:
             d = project(tmp, True)
