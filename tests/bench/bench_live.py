@@ -316,7 +316,7 @@ def main():
                 kind, len(runs), statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)),
                 flush=True)
     finally:
-        subprocess.run(["bash", "-c", "docker ps -aq --filter label=dev.devwatch.project=%s --filter label=dev.devwatch.bench=%s | xargs -r docker rm -f; "
+        subprocess.run(["bash", "-c", "{ docker ps -aq --filter label=dev.devwatch.project=%s; docker ps -aq --filter label=dev.devwatch.bench=%s; } | xargs -r docker rm -f; "
                         "docker images --format '{{.Repository}}:{{.Tag}}' 'devwatch/%s-*' | xargs -r docker rmi" % (NAME, NAME, NAME)],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(tmp, ignore_errors=True)
