@@ -12,6 +12,8 @@
 #   wait_for SECS CMD   poll CMD every 50 ms until it succeeds
 #   host_port C PORT    the host port of container C's PORT (from status)
 #   fail MSG            print MSG and the up log, exit 1
+#   dw_converge SECS C CDIR LDIR  wait until container C's CDIR equals LDIR
+#                       file by file and mode by mode (treecmp.py)
 set -euo pipefail
 
 : "${DEVWATCH:?set DEVWATCH to the devwatch binary}"
@@ -128,64 +130,28 @@ up_log_has() {
 	grep -Eq -- "$1" "$T/up.log"
 }
 
+# treecmp CONTAINER CDIR LDIR [--ignore G] [--extra G]: the container's CDIR
+# equals the local LDIR, file by file and mode by mode (tests/system/treecmp.py).
+treecmp() {
+	python3 "$DEVWATCH_SRC/tests/system/treecmp.py" "$@"
+}
+
+# dw_converge SECS CONTAINER CDIR LDIR [ARGS]: wait until the container's
+# synced folder equals the local tree; fail with every difference if it does
+# not within SECS.
+dw_converge() {
+	local secs=$1
+	shift
+	if ! wait_for "$secs" treecmp "$@"; then
+		treecmp "$@" >&2 || true
+		fail "the container's $2 does not equal the local $3"
+	fi
+}
+
 # build_tool OUT: tests/system/tool.c as a static executable (musl-gcc when
 # there, else static glibc), for images with no shell or tools.
 build_tool() {
 	local cc=cc
 	command -v musl-gcc >/dev/null 2>&1 && cc=musl-gcc
 	$cc -static -Os -o "$1" "$DEVWATCH_SRC/tests/system/tool.c"
-}
-
-# tree_here DIR / tree_in CONTAINER PATH: the tree under DIR on the host, or
-# under PATH in the container (through `docker cp`, so the image needs no
-# tools), as sorted "type mode hash-or-target name" lines, names hex-encoded
-# so that newlines survive. Compare the two to compare file by file, mode by
-# mode.
-tree_here() {
-	python3 - "$1" <<'PY'
-import hashlib, os, stat, sys
-root = sys.argv[1]
-out = []
-for d, dirs, files in os.walk(root):
-    for n in dirs + files:
-        p = os.path.join(d, n); r = os.path.relpath(p, root).encode().hex()
-        st = os.lstat(p)
-        if stat.S_ISLNK(st.st_mode):
-            out.append("l %s %s" % (os.readlink(p), r))
-        elif stat.S_ISDIR(st.st_mode):
-            out.append("d %o %s" % (st.st_mode & 0o7777, r))
-        else:
-            out.append("f %o %s %s" % (st.st_mode & 0o7777, hashlib.sha256(open(p, "rb").read()).hexdigest(), r))
-print("\n".join(sorted(out)))
-PY
-}
-tree_in() {
-	docker cp "$1:$2" - | python3 -c '
-import hashlib, sys, tarfile
-t = tarfile.open(fileobj=sys.stdin.buffer, mode="r|")
-out = []
-for m in t:
-    parts = m.name.split("/", 1)
-    if len(parts) < 2 or parts[1] in ("", "."):
-        continue
-    r = parts[1].rstrip("/").encode().hex()
-    if m.issym():
-        out.append("l %s %s" % (m.linkname, r))
-    elif m.isdir():
-        out.append("d %o %s" % (m.mode & 0o7777, r))
-    else:
-        out.append("f %o %s %s" % (m.mode & 0o7777, hashlib.sha256(t.extractfile(m).read()).hexdigest(), r))
-print("\n".join(sorted(out)))
-'
-}
-# same_tree_in CONTAINER PATH DIR: the container's PATH equals DIR.
-same_tree_in() {
-	[ "$(tree_in "$1" "$2")" = "$(tree_here "$3")" ]
-}
-# expect_tree CONTAINER PATH DIR MSG: wait for it, or show the difference.
-expect_tree() {
-	wait_for 30 same_tree_in "$1" "$2" "$3" || {
-		diff <(tree_here "$3") <(tree_in "$1" "$2") | head -20 >&2
-		fail "$4"
-	}
 }

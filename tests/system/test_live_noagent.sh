@@ -26,11 +26,11 @@ dw_up
 dw_wait_ready
 wait_for 30 up_log_has "watching" || fail "watcher did not start"
 mkdir -p src/a && echo one >src/a/one.txt && ln -s a/one.txt src/link
-expect_tree "$P-blocked-1" /data src "the shell agent did not take over"
-expect_tree "$P-stale-1" /data src "the damaged agent was not replaced"
+dw_converge 30 "$P-blocked-1" /data src
+dw_converge 30 "$P-stale-1" /data src
 rm -rf src/a && echo two >src/base.txt
-expect_tree "$P-blocked-1" /data src "deletion through the shell agent"
-expect_tree "$P-stale-1" /data src "deletion through the replaced agent"
+dw_converge 30 "$P-blocked-1" /data src
+dw_converge 30 "$P-stale-1" /data src
 up_log_has "blocked.*devwatch's agent unavailable \(cannot copy it into the container: .*\); using the shell agent" ||
 	fail "no reason given for the shell agent"
 [ "$(grep -c "agent unavailable" "$T/up.log")" -eq 1 ] || fail "the reason was repeated, or the replaced agent fell back too"

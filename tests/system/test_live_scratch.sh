@@ -34,7 +34,7 @@ wait_for 30 up_log_has "watching" || fail "watcher did not start"
 ! docker exec "$P-app-1" sh -c true >/dev/null 2>&1 || fail "the image has a shell; the test proves nothing"
 C=$P-app-1
 
-expect_tree "$C" /app src "initial state differs"
+dw_converge 30 "$C" /app src
 mkdir -p src/a/b/c && echo deep >src/a/b/c/f.txt && echo top >src/a/t.txt
 printf '#!/tool\n' >src/run.sh && chmod 750 src/run.sh
 ln -s base.txt src/link && ln -s a/b src/dirlink
@@ -42,11 +42,11 @@ names=('it'"'"'s "quoted".txt' $'new\nline.txt' '$(touch pwned).txt' '-rf' 'Ã¼nÃ
 for n in "${names[@]}"; do
 	printf 'content of %s\n' "$n" >"src/$n"
 done
-expect_tree "$C" /app src "writes through the agent"
+dw_converge 30 "$C" /app src
 rm -rf src/old src/link "src/-rf"
-expect_tree "$C" /app src "deletions through the agent"
+dw_converge 30 "$C" /app src
 chmod 644 src/run.sh && echo more >>src/base.txt
-expect_tree "$C" /app src "mode change and rewrite"
+dw_converge 30 "$C" /app src
 
 # An argv run step: no shell in between, its output shown, the
 # container's environment given.
@@ -57,7 +57,7 @@ wait_for 10 up_log_has "stamp said it's" || fail "the run step's output was not 
 echo fail >src/fail.txt
 wait_for 30 up_log_has "update failed: run .*'fail' '7'.* exited 7" || fail "a failing argv step was not reported with its code"
 up_log_has "tool failing with 7" || fail "the failing step's output was not shown"
-expect_tree "$C" /app src "files after the run steps"
+dw_converge 30 "$C" /app src
 up_log_has "unavailable" && fail "a fallback was taken: $(grep unavailable "$T/up.log")"
 docker exec "$C" /.devwatch/agent </dev/null >/dev/null || fail "the agent is not installed at /.devwatch/agent"
 dw_stop
