@@ -15,6 +15,10 @@
   pairs     devwatch's agent and the shell agent alternately, N pairs
             (--pairs, default 3) of N edits each: on a shared machine,
             load drifts within a run, and alternating spreads it evenly.
+  interleaved  devwatch's agent and the shell agent at once, in two
+            projects, edits alternating between them (N edits each): both
+            see the same load, which on a shared machine drifts too much
+            for runs one after the other to compare.
   runstep   the same with a trivial run step on every change.
   bulk      5,000 files of 1 KB to 100 KB moved in at once, from the first
             write to all of them in the container (checked by count and
@@ -25,7 +29,8 @@
             busybox's), with the same sync rule: the container's own tar
             is most of the time, so the image matters.
 
-Usage: bench_live.py DEVWATCH SRC_DIR [latency] [scratch] [pairs] [runstep] [bulk] [bulk-debian]
+Usage: bench_live.py DEVWATCH SRC_DIR [latency] [scratch] [pairs] [interleaved] [runstep]
+                     [bulk] [bulk-debian]
                      [--edits N] [--bulk-runs N] [--pairs N]
 """
 import http.client
@@ -141,7 +146,8 @@ def up(d, agent=None, verbose=False):
     p = subprocess.Popen([DEVWATCH, "up", "-f", os.path.join(d, "devwatch.json")] + (["-v"] if verbose else []),
                          stdout=log, stderr=subprocess.STDOUT, env=env)
     t = time.time()
-    while "watching" not in open(log.name).read():
+    # The watcher starts before the containers do: wait for both.
+    while "watching" not in open(log.name).read() or "ready in" not in open(log.name).read():
         if p.poll() is not None or time.time() - t > 300:
             raise SystemExit("up failed:\n" + open(log.name).read())
         time.sleep(0.05)
@@ -248,8 +254,9 @@ def bulk_run(tmp, debian=False):
 
 
 def main():
-    what = [a for a in sys.argv[3:] if a in ("latency", "scratch", "pairs", "runstep", "bulk", "bulk-debian")] \
-        or ["latency", "scratch", "pairs", "runstep", "bulk", "bulk-debian"]
+    what = [a for a in sys.argv[3:] if a in ("latency", "scratch", "pairs", "interleaved", "runstep", "bulk",
+                                               "bulk-debian")] \
+        or ["latency", "scratch", "pairs", "interleaved", "runstep", "bulk", "bulk-debian"]
     tmp = tempfile.mkdtemp(prefix="dwbench-")
     print("machine: %d cores, kernel %s, docker %s" % (
         os.cpu_count(), os.uname().release,
@@ -301,6 +308,25 @@ def main():
             print("pairs      median of the p50s: agent %.1f ms, shell agent %.1f ms" % (
                 statistics.median(got["agent"]), statistics.median(got["sh"])), flush=True)
             shutil.rmtree(d)
+        if "interleaved" in what:
+            runs = {}
+            for kind in ("agent", "sh"):
+                d = project(os.path.join(tmp, kind), False)
+                cfg = os.path.join(d, "devwatch.json")
+                text = open(cfg).read().replace('"name": "%s"' % NAME, '"name": "%s%s"' % (NAME, kind))
+                open(cfg, "w").write(text)
+                p, port, log = up(d, agent=None if kind == "agent" else "sh")
+                runs[kind] = (p, port, d, [])
+            for i in range(EDITS):
+                for kind in ("agent", "sh") if i % 2 == 0 else ("sh", "agent"):
+                    p, port, d, lat = runs[kind]
+                    lat += measure(port, os.path.join(d, "site/index.html"), 1, kind)
+            for kind, (p, port, d, lat) in runs.items():
+                down(p)
+                report("agent" if kind == "agent" else "sh agent", lat)
+                shutil.rmtree(d)
+            print("ratio      shell agent p50 / agent p50 = %.2fx" % (
+                pct(runs["sh"][3], 50) / pct(runs["agent"][3], 50)), flush=True)
         if "runstep" in what:
             d = project(tmp, True)
             p, port, log = up(d)
@@ -316,8 +342,8 @@ def main():
                 kind, len(runs), statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)),
                 flush=True)
     finally:
-        subprocess.run(["bash", "-c", "{ docker ps -aq --filter label=dev.devwatch.project=%s; docker ps -aq --filter label=dev.devwatch.bench=%s; } | xargs -r docker rm -f; "
-                        "docker images --format '{{.Repository}}:{{.Tag}}' 'devwatch/%s-*' | xargs -r docker rmi" % (NAME, NAME, NAME)],
+        subprocess.run(["bash", "-c", "{ docker ps -aq --filter name=%s; docker ps -aq --filter label=dev.devwatch.bench=%s; } | xargs -r docker rm -f; "
+                        "docker images --format '{{.Repository}}:{{.Tag}}' 'devwatch/%s*' | xargs -r docker rmi" % (NAME, NAME, NAME)],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(tmp, ignore_errors=True)
 
