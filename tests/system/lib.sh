@@ -153,3 +153,11 @@ dw_converge() {
 		fail "the container's $2 does not equal the local $3"
 	fi
 }
+
+# build_tool OUT: tests/system/tool.c as a static executable (musl-gcc when
+# there, else static glibc), for images with no shell or tools.
+build_tool() {
+	local cc=cc
+	command -v musl-gcc >/dev/null 2>&1 && cc=musl-gcc
+	$cc -static -Os -o "$1" "$DEVWATCH_SRC/tests/system/tool.c"
+}
