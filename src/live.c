@@ -809,9 +809,6 @@ static void compared(int err, struct changeset *diff, void *arg)
 		job_end(j, 0, false);
 		return;
 	}
-	j->li.in = j->in;
-	j->li.lc = j->in->cs->live;
-	j->ch = channel_new(s->e, j->in->id, out_line, notice, &j->li);
 	if (channel_apply(j->ch, &j->plan, caught_up_applied, j) != 0)
 		job_end(j, DW_CANCELED, false);
 }
@@ -862,11 +859,16 @@ bool session_live_catchup(struct instance *in, session_catchup_cb cb)
 	j->cb = cb;
 	j->t0 = now_ns();
 	changeset_init(&j->diff);
-	if (catchup_start(s->e, in->id, c, &local, gone, n_gone, compared, j, &j->cu) != 0) {
+	/* One channel lists (through the agent, when it runs) and applies. */
+	j->li.in = in;
+	j->li.lc = in->cs->live;
+	j->ch = channel_new(s->e, in->id, out_line, notice, &j->li);
+	if (catchup_start(s->e, j->ch, in->id, c, &local, gone, n_gone, compared, j, &j->cu) != 0) {
 		for (size_t i = 0; i < n_gone; i++)
 			free(gone[i]);
 		free(gone);
 		changeset_release(&local);
+		channel_free(j->ch);
 		free(j);
 		return false;
 	}
