@@ -35,6 +35,6 @@ grep -q "no-such-program" "$T/out" || fail "no reason given: $(cat "$T/out")"
 rc=0
 "$DEVWATCH" run -f "$PROJ" nosuch >"$T/out" 2>&1 </dev/null || rc=$?
 [ "$rc" -eq 2 ] || fail "run of an unknown container exited $rc, expected 2"
-[ "$(count_containers)" -eq 0 ] || fail "run left containers"
+[ "$(count_containers)" -eq 0 ] || fail "run left containers: $(docker ps -a --filter "label=dev.devwatch.project=$P" --format "{{.Names}} {{.Status}}")"
 if docker network inspect "devwatch-$P" >/dev/null 2>&1; then fail "run left its network"; fi
 echo ok
