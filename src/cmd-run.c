@@ -44,11 +44,13 @@ struct run {
 	char *msg;
 };
 
-/* Spin the loop until the step in flight finishes. */
+/* Spin the loop until the step in flight finishes. A callback that starts
+   the next request can leave the loop with nothing active for a moment,
+   so the flag decides, not uv_run's answer. */
 static void await(struct run *r)
 {
-	while (r->waiting && uv_run(engine_loop(r->x.e), UV_RUN_ONCE) != 0)
-		;
+	while (r->waiting)
+		uv_run(engine_loop(r->x.e), UV_RUN_ONCE);
 }
 
 static void on_stopped(struct engine_req *req, int err,
@@ -250,8 +252,8 @@ static int run_container(struct run *r, char **args)
 	/* The stream can end (a container that cannot start) before the
 	   start's answer: wait for it, without the pump. */
 	r->pump = NULL;
-	while (r->start_pending && uv_run(engine_loop(r->x.e), UV_RUN_ONCE) != 0)
-		;
+	while (r->start_pending)
+		uv_run(engine_loop(r->x.e), UV_RUN_ONCE);
 	if (rc != 0) {
 		fprintf(stderr, "devwatch run: %s\n", cause);
 		free(cause);
