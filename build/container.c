@@ -247,6 +247,7 @@ int container_info_parse(const char *json, size_t len,
 	if (c != NULL && c->n_ports > 0) {
 		out->n_ports = c->n_ports;
 		out->host_ports = xcalloc(c->n_ports, sizeof(int));
+		out->host_ips = xcalloc(c->n_ports, sizeof(char *));
 		for (size_t i = 0; i < c->n_ports; i++) {
 			char key[32];
 			cJSON *list, *b;
@@ -256,9 +257,12 @@ int container_info_parse(const char *json, size_t len,
 			list = cJSON_GetObjectItem(ports, key);
 			cJSON_ArrayForEach(b, list) {
 				cJSON *hp = cJSON_GetObjectItem(b, "HostPort");
+				cJSON *ip = cJSON_GetObjectItem(b, "HostIp");
 
 				if (cJSON_IsString(hp) && atoi(hp->valuestring) > 0) {
 					out->host_ports[i] = atoi(hp->valuestring);
+					if (cJSON_IsString(ip))
+						out->host_ips[i] = xstrdup(ip->valuestring);
 					break;
 				}
 			}
@@ -268,12 +272,20 @@ int container_info_parse(const char *json, size_t len,
 	return 0;
 }
 
+void container_host_ips_free(char **ips, size_t n)
+{
+	for (size_t i = 0; ips != NULL && i < n; i++)
+		free(ips[i]);
+	free(ips);
+}
+
 void container_info_free(struct container_info *ci)
 {
 	free(ci->id);
 	free(ci->image);
 	free(ci->config_hash);
 	free(ci->host_ports);
+	container_host_ips_free(ci->host_ips, ci->n_ports);
 	memset(ci, 0, sizeof(*ci));
 }
 

@@ -21,6 +21,7 @@ extern const struct cmd_entry cmd_table[];
 
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
+int cmd_push(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_check(int argc, char **argv);

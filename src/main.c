@@ -18,6 +18,8 @@ const struct cmd_entry cmd_table[] = {
 	 "start the project's containers and live-update them", cmd_up},
 	{"down", "down [-f FILE] [--json]",
 	 "stop and remove the project's containers", cmd_down},
+	{"push", "push [-f FILE] [--tag TAG] [NAME...]",
+	 "push built images to publish.registry", cmd_push},
 	{"status", "status [-f FILE] [--json]",
 	 "show the project's containers", cmd_status},
 	{"logs", "logs [-f FILE] [--follow] [NAME...]",

@@ -41,8 +41,10 @@ static void emit_line(struct instance *in, int stream, const char *line, size_t 
 		free(l);
 		cJSON_Delete(o);
 	} else {
+		progress_hide(&s->progress);
 		printf("%s%-*s |%s %.*s\n", log_colour_code(in->colour), s->label_width,
 		       in->label, log_colour_reset(), (int)n, line);
+		progress_show(&s->progress);
 	}
 	fflush(stdout);
 	if (in->logf != NULL) {
@@ -97,7 +99,8 @@ static void on_exit_inspect(struct engine_req *req, int err,
 
 	(void)req;
 	if (err != 0 || in->s->shutting_down || in->state == INST_STOPPING ||
-	    in->state == INST_GONE || in->state == INST_FAILED)
+	    in->state == INST_GONE || in->state == INST_FAILED ||
+	    in->state == INST_EXITED)
 		return;
 	if (in->cs->c->job)
 		return; /* a job's end is awaited by order.c */
@@ -107,15 +110,17 @@ static void on_exit_inspect(struct engine_req *req, int err,
 		return;
 	}
 	if (ci.running || ci.restarting) {
-		/* Restarted by its policy: follow the new run. */
+		/* Restarted by its policy: follow the new run. One still waiting
+		   to restart has no new run yet: monitor.c follows it when the
+		   engine's start event comes. */
+		if (!ci.restarting)
+			session_follow_logs(in, (long)time(NULL));
 		container_info_free(&ci);
-		session_follow_logs(in, (long)time(NULL));
 		return;
 	}
-	if (in->state == INST_READY) {
-		session_say(in->s, in, "exited", "exited with code %d", ci.exit_code);
-		in->state = INST_FAILED;
-	} else if (in->state == INST_PROBING || in->state == INST_STARTING) {
+	/* After readiness, src/monitor.c reports the exit from the engine's
+	   events and decides what follows. */
+	if (in->state == INST_PROBING || in->state == INST_STARTING) {
 		session_fail_exited(in, ci.exit_code);
 	}
 	container_info_free(&ci);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "base/buf.h"
+#include "progress.h"
 #include "engine/engine.h"
 #include "project/project.h"
 
@@ -31,6 +32,7 @@ enum inst_state {
 	INST_FAILED,
 	INST_STOPPING,
 	INST_GONE,
+	INST_EXITED,	/* crashed or the engine went away (src/monitor.c) */
 };
 
 /* One replica of one container, as running on the engine. */
@@ -42,6 +44,7 @@ struct instance {
 	char *label;		/* what the user sees: "web" or "web-2" */
 	char *id;		/* engine ID once created */
 	int *host_ports;	/* per container port, read back after start */
+	char **host_ips;	/* per container port: the engine's HostIp, or NULL */
 	enum inst_state state;
 	bool adopted;
 	bool removing;
@@ -65,6 +68,7 @@ struct instance {
 	int tail_next;
 	FILE *logf;
 	void *live;		/* sync/'s state for this instance */
+	void *mon;		/* src/monitor.c's state for this instance */
 };
 
 /* One entry of "containers" and its replicas. */
@@ -93,7 +97,7 @@ struct session {
 	struct session_opts o;
 	struct cstate *cs;
 	size_t n_cs;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup; /* a closed terminal is a Ctrl-C */
 	int label_width;
 	int images_pending;
 	int not_ready;
@@ -106,8 +110,10 @@ struct session {
 	bool network_up;	/* the project network exists: remove it last */
 	uint64_t start_ns;
 	char *logdir;
+	struct progress progress; /* long work as one line per container */
 	void *watcher;		/* watch/'s watcher once everything is ready */
 	void *live;		/* sync/'s session-wide state */
+	void *monitor;		/* src/monitor.c: engine events, reconnects */
 };
 
 /* Run a whole session; returns the exit code. */
@@ -157,6 +163,10 @@ void session_live_stop(struct session *s);
    the container has no sync rules (cb not called). */
 typedef void (*session_catchup_cb)(struct instance *in, int err, bool restart);
 bool session_live_catchup(struct instance *in, session_catchup_cb cb);
+/* The engine is back (src/monitor.c): channels reopen, and what waited
+   (pending and held changes) is applied, each container once session_wake
+   lets it. */
+void session_live_resume(struct session *s);
 /* Free the live-update state once the engine is closed. */
 void session_live_free(struct session *s);
 

@@ -12,6 +12,7 @@ const struct key_info project_keys[] = {
 	{KEYS_TOP, "name", "string", "project name; default: the folder's name"},
 	{KEYS_TOP, "ignore", "[glob]", "paths never watched or synced"},
 	{KEYS_TOP, "containers", "object", "one entry per container"},
+	{KEYS_TOP, "publish", "object", "{registry, tag}: where `devwatch push` sends built images"},
 	{KEYS_CONTAINER, "image", "string", "registry image (or use build)"},
 	{KEYS_CONTAINER, "pull", "string", "missing | always | never (default missing)"},
 	{KEYS_CONTAINER, "build", "object", "build an image from a context"},
@@ -78,6 +79,8 @@ const struct key_info project_keys[] = {
 	{KEYS_GPUS, "capabilities", "[string]", "driver capabilities (default [\"gpu\"])"},
 	{KEYS_DATASET, "path", "string", "absolute path in the container"},
 	{KEYS_DATASET, "sink", "string", "folder inside the project that receives it"},
+	{KEYS_PUBLISH, "registry", "string", "HOST[:PORT]/PREFIX to push built images to"},
+	{KEYS_PUBLISH, "tag", "string", "tag pushed beside the content hash (default latest)"},
 	{0, NULL, NULL, NULL},
 };
 

@@ -21,6 +21,7 @@ enum key_level {
 	KEYS_LIMIT,
 	KEYS_GPUS,
 	KEYS_DATASET,
+	KEYS_PUBLISH,
 };
 
 struct key_info {

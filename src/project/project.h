@@ -187,6 +187,8 @@ struct project {
 	   what it depends on and after the container whose network it
 	   joins. */
 	size_t *order;
+	char *publish_registry;	/* "HOST[:PORT]/PREFIX", or NULL */
+	char *publish_tag;	/* the user tag `push` adds; default "latest" */
 };
 
 /*
