@@ -38,16 +38,19 @@ struct run {
 	bool waiting;	/* an async step is in flight */
 	bool stopping;
 	bool start_failed;
-	struct pump *pump;
+	bool start_pending;
+	struct pump *pump;	/* while pump_run runs */
 	int err;
 	char *msg;
 };
 
-/* Spin the loop until the step in flight finishes. */
+/* Spin the loop until the step in flight finishes. A callback that starts
+   the next request can leave the loop with nothing active for a moment,
+   so the flag decides, not uv_run's answer. */
 static void await(struct run *r)
 {
-	while (r->waiting && uv_run(engine_loop(r->x.e), UV_RUN_ONCE) != 0)
-		;
+	while (r->waiting)
+		uv_run(engine_loop(r->x.e), UV_RUN_ONCE);
 }
 
 static void on_stopped(struct engine_req *req, int err,
@@ -195,6 +198,7 @@ static void on_started(struct engine_req *req, int err,
 	struct run *r = arg;
 
 	(void)req;
+	r->start_pending = false;
 	if (err == 0 && (resp->status == 204 || resp->status == 304))
 		return;
 	{
@@ -205,7 +209,8 @@ static void on_started(struct engine_req *req, int err,
 		free(m);
 	}
 	r->start_failed = true;
-	pump_stop(r->pump);
+	if (r->pump != NULL)
+		pump_stop(r->pump);
 }
 
 /* The stream is open before the container starts, so no output is lost. */
@@ -215,9 +220,11 @@ static void attached(struct pump *p, void *arg)
 	char *path = xasprintf("/containers/%s/start", r->id);
 
 	r->pump = p;
+	r->start_pending = true;
 	if (engine_request(r->x.e, &(struct engine_call){.method = "POST", .path = path,
 							 .timeout_ms = 60000},
 			   on_started, r, NULL) != 0) {
+		r->start_pending = false;
 		r->start_failed = true;
 		pump_stop(p);
 	}
@@ -242,6 +249,11 @@ static int run_container(struct run *r, char **args)
 		      &cause);
 	free(resize);
 	free(path);
+	/* The stream can end (a container that cannot start) before the
+	   start's answer: wait for it, without the pump. */
+	r->pump = NULL;
+	while (r->start_pending)
+		uv_run(engine_loop(r->x.e), UV_RUN_ONCE);
 	if (rc != 0) {
 		fprintf(stderr, "devwatch run: %s\n", cause);
 		free(cause);

@@ -154,8 +154,8 @@ int datasets_store_sync(struct engine *e, const char *id,
 				x.d->path);
 			continue;
 		}
-		while (!x.done && uv_run(engine_loop(e), UV_RUN_ONCE) != 0)
-			;
+		while (!x.done)
+			uv_run(engine_loop(e), UV_RUN_ONCE);
 	}
 	return x.failed;
 }

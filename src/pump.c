@@ -122,8 +122,8 @@ int pump_run(struct engine *e, const struct pump_opts *o, char **cause)
 		dw_cause(cause, "cannot connect to the engine: %s", dw_strerror(err));
 		return err;
 	}
-	while (!p.ended && uv_run(engine_loop(e), UV_RUN_ONCE) != 0)
-		;
+	while (!p.ended)
+		uv_run(engine_loop(e), UV_RUN_ONCE);
 	end(&p);
 	/* Let the closed handles go. */
 	uv_run(engine_loop(e), UV_RUN_NOWAIT);

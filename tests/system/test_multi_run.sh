@@ -35,6 +35,16 @@ grep -q "no-such-program" "$T/out" || fail "no reason given: $(cat "$T/out")"
 rc=0
 "$DEVWATCH" run -f "$PROJ" nosuch >"$T/out" 2>&1 </dev/null || rc=$?
 [ "$rc" -eq 2 ] || fail "run of an unknown container exited $rc, expected 2"
-[ "$(count_containers)" -eq 0 ] || fail "run left containers"
+# Beside a running up the network exists already (and is in use): run
+# joins it and leaves it.
+docker network create --label "dev.devwatch.project=$P" "devwatch-$P" >/dev/null
+docker run -d --name "$P-holder" --label "dev.devwatch.project=$P" --network "devwatch-$P" busybox:1.36 sleep 3600 >/dev/null
+rc=0
+"$DEVWATCH" run -f "$PROJ" web -- sh -c 'exit 9' </dev/null >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 9 ] || fail "run beside an existing network exited $rc, expected 9"
+docker network inspect "devwatch-$P" >/dev/null 2>&1 || fail "run removed a network in use"
+docker rm -f "$P-holder" >/dev/null
+docker network rm "devwatch-$P" >/dev/null
+[ "$(count_containers)" -eq 0 ] || fail "run left containers: $(docker ps -a --filter "label=dev.devwatch.project=$P" --format "{{.Names}} {{.Status}}")"
 if docker network inspect "devwatch-$P" >/dev/null 2>&1; then fail "run left its network"; fi
 echo ok

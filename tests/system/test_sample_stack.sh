@@ -10,9 +10,18 @@ dw_copy_sample stack
 S=$T/stack
 dw_up
 dw_wait_ready 900
-up_log_has "seed +waits for db \(ready\)" || fail "up did not say seed waits for db"
-up_log_has "api +waits for db \(ready\), seed \(completed\)" || up_log_has "api +waits for seed \(completed\)" ||
-	fail "up did not say api waits for seed"
+# The order the README gives: db ready, then seed; seed completed, then
+# api; api ready, then web. (What waits says so once its image is there.)
+line_of() { grep -nE -m1 -- "$1" "$T/up.log" | cut -d: -f1; }
+before() {
+	local a b
+	a=$(line_of "$1") b=$(line_of "$2")
+	[ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ] || fail "expected '$1' before '$2' in the up log"
+}
+before "db +ready" "seed +\\| seeded 3 items"
+before "seed +completed \\(exit 0\\)" "api +\\| api listening"
+before "api +ready" "web +ready"
+up_log_has "api +starting: db ready, seed completed" || fail "up did not say why api starts"
 up_log_has "seed +\| seeded 3 items" || fail "the seed job's output is missing"
 port=$(host_port web 80)
 answer() { curl -fsS "http://localhost:$port/cgi-bin/api"; }

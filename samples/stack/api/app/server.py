@@ -26,6 +26,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def log_message(self, fmt, *args):
+        if self.path == "/health":
+            return
         print("%s %s" % (self.address_string(), fmt % args), flush=True)
 
 
