@@ -4,8 +4,9 @@
 #
 #   dw_init NAME        make $T (scratch dir) and $P (unique project name);
 #                       registers the cleanup trap
-#   dw_copy_sample S    copy samples/S into $T/S, rename the project to $P
-#                       and give every fixed host port 0; sets $PROJ
+#   dw_copy_sample S    copy samples/S into $T/S exactly as shipped (its own
+#                       name and fixed host ports); $P becomes the sample's
+#                       project name, so cleanup goes by it; sets $PROJ
 #   dw_up [ARGS]        start `devwatch up` in the background on $PROJ,
 #                       output in $T/up.log, pid in $UP_PID
 #   dw_wait_ready       wait until up printed "ready in" (fails if it exits)
@@ -44,13 +45,30 @@ dw_init() {
 	trap dw_cleanup EXIT
 }
 
+# The test's own stderr, kept on fd 3: fail may run inside wait_for, whose
+# output goes to /dev/null.
+exec 3>&2
+
 fail() {
-	echo "FAIL: $*" >&2
-	if [ -f "${T:-}/up.log" ]; then
-		echo "--- up.log" >&2
-		tail -n 40 "$T/up.log" >&2
-	fi
+	{
+		echo "FAIL: $*"
+		if [ -f "${T:-}/up.log" ]; then
+			# Without httpd's access lines (one per readiness probe).
+			echo "--- up.log"
+			grep -Ev ': response:[0-9]+$' "$T/up.log" | tail -n 40
+		fi
+	} >&3
 	exit 1
+}
+
+# up_alive: fail at once if `devwatch up` is gone (a crash must not look
+# like a slow update).
+up_alive() {
+	[ -n "$UP_PID" ] && kill -0 "$UP_PID" 2>/dev/null && return 0
+	local rc=0
+	[ -n "$UP_PID" ] && { wait "$UP_PID" || rc=$?; }
+	UP_PID=
+	fail "devwatch up exited (status $rc) while it should be running"
 }
 
 wait_for() {
@@ -63,18 +81,30 @@ wait_for() {
 	done
 }
 
+# The samples are tested exactly as a user runs them: their own project name
+# and their own host ports (a rewritten port hid a crash of the fixed-port
+# rebuild, issue 10). Only $T/S/.devwatch (state, never shipped) is dropped.
+# Before $P takes the sample's name, fail if that project already has
+# containers (cleanup would remove them) or a host port is taken.
 dw_copy_sample() {
+	local file=$DEVWATCH_SRC/samples/$1/devwatch.json name port
+	name=$(sed -n 's/^ *"name": "\([^"]*\)".*/\1/p' "$file" | head -1)
+	[ -n "$name" ] || fail "no project name in $file"
+	[ -z "$(docker ps -aq --filter "label=dev.devwatch.project=$name")" ] ||
+		fail "project $name already has containers; not touching them"
+	for port in $(grep -o '"host": [0-9]*' "$file" | grep -o '[0-9]*$'); do
+		[ -z "$(ss -Htln "sport = :$port")" ] ||
+			fail "host port $port (sample $1) is in use"
+	done
 	cp -r "$DEVWATCH_SRC/samples/$1" "$T/$1"
 	rm -rf "$T/$1/.devwatch"
-	python3 - "$T/$1/devwatch.json" "$P" <<'PY'
-import re, sys
-path, name = sys.argv[1], sys.argv[2]
-text = open(path).read()
-text = re.sub(r'"name": "[^"]*"', '"name": "%s"' % name, text, count=1)
-text = re.sub(r'"host": [0-9]+', '"host": 0', text)
-open(path, "w").write(text)
-PY
+	P=$name
 	PROJ=$T/$1/devwatch.json
+}
+
+# http_has URL TEXT: URL answers 2xx with a body containing TEXT.
+http_has() {
+	curl -sf "$1" | grep -qF -- "$2"
 }
 
 dw_up() {
@@ -136,13 +166,18 @@ treecmp() {
 	python3 "$DEVWATCH_SRC/tests/system/treecmp.py" "$@"
 }
 
+converged() {
+	[ -z "$UP_PID" ] || up_alive
+	treecmp "$@"
+}
+
 # dw_converge SECS CONTAINER CDIR LDIR [ARGS]: wait until the container's
 # synced folder equals the local tree; fail with every difference if it does
 # not within SECS.
 dw_converge() {
 	local secs=$1
 	shift
-	if ! wait_for "$secs" treecmp "$@"; then
+	if ! wait_for "$secs" converged "$@"; then
 		treecmp "$@" >&2 || true
 		fail "the container's $2 does not equal the local $3"
 	fi
