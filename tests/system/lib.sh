@@ -15,6 +15,9 @@
 #   fail MSG            print MSG and the up log, exit 1
 #   dw_converge SECS C CDIR LDIR  wait until container C's CDIR equals LDIR
 #                       file by file and mode by mode (treecmp.py)
+#   dw_gate             an HTTP gate a Dockerfile RUN step waits on ($GATE),
+#                       to hold a build while the test edits; gate_reached,
+#                       gate_open
 set -euo pipefail
 
 : "${DEVWATCH:?set DEVWATCH to the devwatch binary}"
@@ -22,12 +25,14 @@ set -euo pipefail
 
 UP_PID=
 PROJ=
+GATE_PID=
 
 dw_cleanup() {
 	local rc=$?
 	if [ -n "$UP_PID" ] && kill -0 "$UP_PID" 2>/dev/null; then
 		kill -KILL "$UP_PID" 2>/dev/null || true
 	fi
+	[ -z "$GATE_PID" ] || kill "$GATE_PID" 2>/dev/null || true
 	if [ -n "${P:-}" ]; then
 		docker ps -aq --filter "label=dev.devwatch.project=$P" | xargs -r docker rm -f >/dev/null 2>&1 || true
 		# By tag, never by ID: an image built from a bare `FROM busybox:1.36`
@@ -181,4 +186,45 @@ dw_converge() {
 		treecmp "$@" >&2 || true
 		fail "the container's $2 does not equal the local $3"
 	fi
+}
+
+# dw_gate: start an HTTP server on the host that a build step reaches at
+# $GATE (through the default bridge's gateway). It answers 503 until
+# gate_open, then 200; every request is counted in $T/gate.hits. A
+# Dockerfile holds its build with
+#   RUN until wget -q -O /dev/null "$GATE"; do sleep 0.2; done
+# and the test knows the build got there when gate_reached succeeds.
+dw_gate() {
+	local gw br
+	# The engine often leaves IPAM's Gateway empty: ask the bridge itself.
+	br=$(docker network inspect bridge -f '{{index .Options "com.docker.network.bridge.name"}}')
+	gw=$(ip -4 -o addr show "${br:-docker0}" | awk '{ sub("/.*", "", $4); print $4; exit }')
+	[ -n "$gw" ] || fail "no IPv4 address on the engine's bridge ${br:-docker0}"
+	python3 - "$T" >"$T/gate.port" 2>"$T/gate.log" <<'PY' &
+import http.server, os, sys
+base = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        with open(os.path.join(base, "gate.hits"), "a") as f:
+            f.write("hit\n")
+        self.send_response(200 if os.path.exists(os.path.join(base, "gate.open")) else 503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("0.0.0.0", 0), H)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+PY
+	GATE_PID=$!
+	wait_for 10 test -s "$T/gate.port" || fail "the gate server did not start"
+	GATE=http://$gw:$(cat "$T/gate.port")/
+}
+
+gate_reached() {
+	[ -s "$T/gate.hits" ]
+}
+
+gate_open() {
+	touch "$T/gate.open"
 }
