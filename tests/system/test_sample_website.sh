@@ -44,8 +44,10 @@ new_type() {
 	curl -sfI "$url/note.dwtxt" | grep -qi "^content-type: text/x-devwatch-step3"
 }
 wait_for 120 new_type || fail "step 3: the rebuilt container does not serve on 8080 with the new httpd.conf"
-[ "$(cid web)" != "$id" ] || fail "step 3: the container was not replaced"
-[ "$(count_containers)" -eq 1 ] || fail "step 3: $(count_containers) containers, expected 1"
+# The new container may serve before it takes the old one's name and the
+# old one is removed: wait for the replacement to finish.
+replaced() { up_alive; [ "$(cid web)" != "$id" ] && [ "$(count_containers)" -eq 1 ]; }
+wait_for 60 replaced || fail "step 3: the replacement did not finish: $(count_containers) containers, web-1 is $(cid web)"
 served "$url/blog.html" "step two page" || fail "step 3: the rebuilt site lost an edit"
 dw_converge 60 "$P-web-1" /www "$site" --extra blog.html
 dw_stop
