@@ -93,9 +93,11 @@ static void out_line(const char *line, size_t n, void *arg)
 		free(l);
 		return;
 	}
+	progress_hide(&s->progress);
 	printf("%s%-*s |%s %.*s\n", log_colour_code(li->in->colour), s->label_width,
 	       li->in->label, log_colour_reset(), (int)n, line);
 	fflush(stdout);
+	progress_show(&s->progress);
 }
 
 static void notice(const char *msg, void *arg)
@@ -169,9 +171,11 @@ static void report(struct live_c *lc, const char *what)
 	if (p->restart && !lc->update_failed)
 		buf_adds(&b, " · restarted");
 	buf_addf(&b, " · %.0f ms", ms);
+	progress_hide(&s->progress);
 	printf("%s%-*s%s  %s\n", log_colour_code(lc->cs->colour), s->label_width,
 	       lc->cs->c->name, log_colour_reset(), buf_str(&b));
 	fflush(stdout);
+	progress_show(&s->progress);
 	buf_release(&b);
 }
 
@@ -318,7 +322,9 @@ static void rebuild_progress(void *arg, const char *line)
 {
 	struct live_c *lc = arg;
 
-	session_say(lc->s, &lc->cs->inst[0], "build", "%s", line);
+	if (lc->s->o.json ||
+	    !progress_update(&lc->s->progress, lc->cs->c->name, lc->cs->colour, line))
+		session_say(lc->s, &lc->cs->inst[0], "build", "%s", line);
 }
 
 static void rebuilt(void *arg, int err, const char *ref, bool built, const char *cause)
@@ -326,6 +332,7 @@ static void rebuilt(void *arg, int err, const char *ref, bool built, const char 
 	struct live_c *lc = arg;
 
 	(void)built;
+	progress_done(&lc->s->progress, lc->cs->c->name, err != 0);
 	if (lc->s->shutting_down) {
 		finish_update(lc);
 		return;

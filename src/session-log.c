@@ -41,8 +41,10 @@ static void emit_line(struct instance *in, int stream, const char *line, size_t 
 		free(l);
 		cJSON_Delete(o);
 	} else {
+		progress_hide(&s->progress);
 		printf("%s%-*s |%s %.*s\n", log_colour_code(in->colour), s->label_width,
 		       in->label, log_colour_reset(), (int)n, line);
+		progress_show(&s->progress);
 	}
 	fflush(stdout);
 	if (in->logf != NULL) {

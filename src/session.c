@@ -41,6 +41,7 @@ void session_say(struct session *s, struct instance *in, const char *event,
 	if (vasprintf(&msg, fmt, ap) < 0)
 		abort();
 	va_end(ap);
+	progress_hide(&s->progress);
 	if (s->o.json) {
 		cJSON *o = cJSON_CreateObject();
 		char *t;
@@ -62,6 +63,7 @@ void session_say(struct session *s, struct instance *in, const char *event,
 		printf("%-*s  %s\n", s->label_width, "devwatch", msg);
 	}
 	fflush(stdout);
+	progress_show(&s->progress);
 	free(msg);
 }
 
@@ -69,6 +71,7 @@ void session_print_tail(struct session *s, struct instance *in)
 {
 	int n = 0;
 
+	progress_hide(&s->progress);
 	for (int i = 0; i < SESSION_TAIL; i++)
 		if (in->tail[(in->tail_next + i) % SESSION_TAIL] != NULL)
 			n++;
@@ -96,6 +99,7 @@ void session_fail(struct session *s, struct instance *in, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		abort();
 	va_end(ap);
+	progress_hide(&s->progress);
 	if (in != NULL)
 		in->state = INST_FAILED;
 	if (in != NULL && in->ready_cb != NULL) {
@@ -655,6 +659,27 @@ static void inst_begin(struct instance *in)
 	engine_request(in->s->e, &call, on_existing, in, NULL);
 }
 
+static void on_stale_next(struct engine_req *req, int err,
+			  const struct engine_resp *resp, void *arg)
+{
+	(void)req, (void)err, (void)resp;
+	inst_begin(arg);
+}
+
+/* A replacement cut short by a killed devwatch leaves "<name>-next",
+   which may hold the fixed host ports the new container needs: remove it
+   (whatever the answer: 404 is the usual one) before looking at <name>. */
+static void inst_start(struct instance *in)
+{
+	struct engine_call call = {.method = "DELETE", .timeout_ms = 30000};
+	char path[256];
+
+	snprintf(path, sizeof(path), "/containers/%s-next?force=1&v=1", in->name);
+	call.path = path;
+	if (engine_request(in->s->e, &call, on_stale_next, in, NULL) != 0)
+		inst_begin(in);
+}
+
 /* ---- restart and replacement (live update) ---- */
 
 static void on_restarted(struct engine_req *req, int err,
@@ -908,7 +933,7 @@ static void image_progress(void *arg, const char *line)
 
 	if (s->o.json)
 		session_say(s, &cs->inst[0], "build", "%s", line);
-	else
+	else if (!progress_update(&s->progress, cs->c->name, cs->colour, line))
 		printf("%s%-*s%s  %s\n", log_colour_code(cs->colour), s->label_width,
 		       cs->c->name, log_colour_reset(), line);
 	fflush(stdout);
@@ -921,6 +946,7 @@ static void image_done(void *arg, int err, const char *ref, bool built,
 	struct session *s = cs->inst[0].s;
 
 	s->images_pending--;
+	progress_done(&s->progress, cs->c->name, err != 0);
 	if (s->shutting_down) {
 		teardown(s);
 		return;
@@ -936,7 +962,7 @@ static void image_done(void *arg, int err, const char *ref, bool built,
 			  : (cs->c->build != NULL ? "up to date, not rebuilt"
 						  : "present"));
 	for (int i = 0; i < cs->n_inst; i++)
-		inst_begin(&cs->inst[i]);
+		inst_start(&cs->inst[i]);
 }
 
 /* ---- teardown ---- */
@@ -1184,6 +1210,7 @@ static void free_session(struct session *s)
 	}
 	free(s->cs);
 	free(s->logdir);
+	progress_release(&s->progress);
 	project_free(s->p);
 }
 
@@ -1211,6 +1238,8 @@ int session_run(const struct session_opts *o)
 	s.logdir = xasprintf("%s/.devwatch/logs", s.p->root);
 	mkdirs(s.logdir);
 	setup_instances(&s);
+	/* With -v (or --json) every builder line is printed as it comes. */
+	progress_init(&s.progress, !o->json && dw_log_level <= DW_LOG_INFO, s.label_width);
 	uv_signal_init(s.loop, &s.sigint);
 	uv_signal_init(s.loop, &s.sigterm);
 	s.sigint.data = s.sigterm.data = &s;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "base/buf.h"
+#include "progress.h"
 #include "engine/engine.h"
 #include "project/project.h"
 
@@ -102,6 +103,7 @@ struct session {
 	bool finished;
 	uint64_t start_ns;
 	char *logdir;
+	struct progress progress; /* long work as one line per container */
 	void *watcher;		/* watch/'s watcher once everything is ready */
 	void *live;		/* sync/'s session-wide state */
 };

@@ -99,7 +99,9 @@ def up(d):
     p = subprocess.Popen([DEVWATCH, "up", "-f", os.path.join(d, "devwatch.json")],
                          stdout=log, stderr=subprocess.STDOUT)
     t = time.time()
-    while "watching" not in open(log.name).read():
+    # "watching" comes before the build now (the tree is scanned first):
+    # wait for every container to be ready.
+    while "ready in" not in open(log.name).read():
         if p.poll() is not None or time.time() - t > 300:
             raise SystemExit("up failed:\n" + open(log.name).read())
         time.sleep(0.05)
