@@ -8,7 +8,7 @@ packages=(
 	libuv1-dev libcurl4-openssl-dev libcjson-dev libxxhash-dev libgit2-dev
 	libarchive-dev libcmocka-dev
 	docker.io busybox-static debootstrap
-	inotify-tools xxhash python3 rsync vim-tiny tmux
+	inotify-tools xxhash python3 rsync vim-tiny tmux iproute2
 )
 
 missing=()
