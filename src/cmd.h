@@ -21,6 +21,7 @@ extern const struct cmd_entry cmd_table[];
 
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
+int cmd_push(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_check(int argc, char **argv);
@@ -29,6 +30,9 @@ int cmd_hash(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* Print "usage: devwatch <usage>" and the given option help to f. */
 void cmd_usage(FILE *f, const char *name, const char *options_help);

@@ -18,6 +18,7 @@
 #include "build/image.h"
 #include "cmd-util.h"
 #include "decide.h"
+#include "monitor.h"
 #include "session.h"
 #include "sync/catchup.h"
 #include "sync/channel.h"
@@ -58,6 +59,8 @@ struct live_c {
 	int failed_rc;
 	int transport_err;
 	int retries;
+	int waking;		/* instances session_wake is bringing back */
+	bool wake_failed;
 	bool update_failed;
 	struct live_inst *li;
 };
@@ -231,8 +234,9 @@ static void applied(struct channel *ch, int err, int step, int rc, void *arg)
 	}
 	if (lc->transport_err != 0) {
 		/* The channel died (a restart, say): apply the same set again,
-		   as older than what arrived meanwhile. */
-		if (lc->retries++ < 2) {
+		   as older than what arrived meanwhile; with the engine gone,
+		   once it is back. */
+		if (session_engine_lost(lc->s) || lc->retries++ < 2) {
 			changeset_merge(&lc->current, &lc->pending);
 			lc->pending = lc->current;
 			changeset_init(&lc->current);
@@ -391,6 +395,21 @@ static void start_rebuild(struct live_c *lc)
 		rebuilt(lc, DW_BUILD, NULL, false, "cannot start the build");
 }
 
+static void woken(struct instance *in, int err, void *arg)
+{
+	struct live_c *lc = arg;
+
+	(void)in;
+	if (err != 0)
+		lc->wake_failed = true;
+	if (--lc->waking > 0)
+		return;
+	lc->busy = false;
+	/* One that could not come back keeps the changes for the next save. */
+	if (!lc->wake_failed)
+		kick(lc);
+}
+
 static void kick(struct live_c *lc)
 {
 	struct live *lv = lc->s->live;
@@ -398,8 +417,20 @@ static void kick(struct live_c *lc)
 	if (lc->busy || lv == NULL || lv->stopping || lc->s->shutting_down ||
 	    !lc->s->all_ready)
 		return;
+	if (session_engine_lost(lc->s))
+		return; /* the changes wait in the pending set */
 	if (lc->pending.n == 0 && !lc->rebuild)
 		return;
+	/* An exited or recovering container comes back first. */
+	lc->wake_failed = false;
+	lc->waking = 0;
+	for (int i = 0; i < lc->cs->n_inst; i++)
+		if (session_wake(&lc->cs->inst[i], &lc->pending, woken, lc))
+			lc->waking++;
+	if (lc->waking > 0) {
+		lc->busy = true;
+		return;
+	}
 	if (lc->held.n > 0) {
 		/* What could not be synced goes again, as older than this. */
 		changeset_merge(&lc->held, &lc->pending);
@@ -629,6 +660,30 @@ void session_live_stop(struct session *s)
 	for (size_t i = 0; i < lv->n; i++)
 		for (int r = 0; r < lv->c[i].cs->n_inst; r++)
 			channel_reset(lv->c[i].li[r].ch);
+}
+
+void session_live_resume(struct session *s)
+{
+	struct live *lv = s->live;
+
+	if (lv == NULL)
+		return;
+	for (size_t i = 0; i < lv->n; i++) {
+		struct live_c *lc = &lv->c[i];
+
+		for (int r = 0; r < lc->cs->n_inst && !lc->busy; r++) {
+			/* Its exec died with the engine: open a fresh one. */
+			channel_free(lc->li[r].ch);
+			lc->li[r].ch = NULL;
+			free(lc->li[r].cid);
+			lc->li[r].cid = NULL;
+		}
+		if (lc->pending.n == 0 && lc->held.n > 0) {
+			lc->pending = lc->held;
+			changeset_init(&lc->held);
+		}
+		kick(lc);
+	}
 }
 
 void session_live_free(struct session *s)

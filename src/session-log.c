@@ -99,23 +99,28 @@ static void on_exit_inspect(struct engine_req *req, int err,
 
 	(void)req;
 	if (err != 0 || in->s->shutting_down || in->state == INST_STOPPING ||
-	    in->state == INST_GONE || in->state == INST_FAILED)
+	    in->state == INST_GONE || in->state == INST_FAILED ||
+	    in->state == INST_EXITED)
 		return;
+	if (in->cs->c->job)
+		return; /* a job's end is awaited by order.c */
 	if (resp->status != 200 ||
 	    container_info_parse(resp->body, resp->len, NULL, &ci) != 0) {
 		session_fail(in->s, in, "container disappeared");
 		return;
 	}
 	if (ci.running || ci.restarting) {
-		/* Restarted by its policy: follow the new run. */
+		/* Restarted by its policy: follow the new run. One still waiting
+		   to restart has no new run yet: monitor.c follows it when the
+		   engine's start event comes. */
+		if (!ci.restarting)
+			session_follow_logs(in, (long)time(NULL));
 		container_info_free(&ci);
-		session_follow_logs(in, (long)time(NULL));
 		return;
 	}
-	if (in->state == INST_READY) {
-		session_say(in->s, in, "exited", "exited with code %d", ci.exit_code);
-		in->state = INST_FAILED;
-	} else if (in->state == INST_PROBING || in->state == INST_STARTING) {
+	/* After readiness, src/monitor.c reports the exit from the engine's
+	   events and decides what follows. */
+	if (in->state == INST_PROBING || in->state == INST_STARTING) {
 		session_fail_exited(in, ci.exit_code);
 	}
 	container_info_free(&ci);
@@ -194,7 +199,10 @@ static void tail_fetched(struct engine_req *req, int err,
 	(void)req, (void)err, (void)resp;
 	flush_partial(in);
 	in->tail_only = false;
-	session_fail(in->s, in, "exited with code %d before it was ready", x->code);
+	if (in->cs->c->job)
+		session_fail(in->s, in, "job failed with exit code %d", x->code);
+	else
+		session_fail(in->s, in, "exited with code %d before it was ready", x->code);
 	free(x);
 }
 

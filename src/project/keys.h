@@ -18,6 +18,10 @@ enum key_level {
 	KEYS_STEP,
 	KEYS_SYNC,
 	KEYS_RUN,
+	KEYS_LIMIT,
+	KEYS_GPUS,
+	KEYS_DATASET,
+	KEYS_PUBLISH,
 };
 
 struct key_info {

@@ -46,4 +46,16 @@ char *project_clean_abs(const char *s);
 int project_parse_container(struct pctx *x, const struct jnode *n,
 			    struct project_container *c);
 
+struct buf;
+/* run-options.c: resources, gpus, network, aliases, depends_on, job,
+   datasets, stop_signal, stop_grace, env_file, init. */
+int project_parse_run_options(struct pctx *x, const struct jnode *n,
+			      struct project_container *c);
+/* Add those options to a config hash's input. */
+void project_hash_run_options(struct buf *b, const struct project_container *c);
+void project_free_run_options(struct project_container *c);
+/* graph.c: depends_on and "container:NAME" across containers, cycles, and
+   p->order. Run once every container is parsed. */
+int project_check_graph(struct pctx *x);
+
 #endif

@@ -35,6 +35,7 @@ dw_cleanup() {
 	[ -z "$GATE_PID" ] || kill "$GATE_PID" 2>/dev/null || true
 	if [ -n "${P:-}" ]; then
 		docker ps -aq --filter "label=dev.devwatch.project=$P" | xargs -r docker rm -f >/dev/null 2>&1 || true
+		docker network ls -q --filter "label=dev.devwatch.project=$P" | xargs -r docker network rm >/dev/null 2>&1 || true
 		# By tag, never by ID: an image built from a bare `FROM busybox:1.36`
 		# has busybox's ID, and removing that ID would untag the base image.
 		docker images --format '{{.Repository}}:{{.Tag}}' "devwatch/$P-*" |
@@ -144,8 +145,10 @@ for c in json.load(sys.stdin):
 ' "$1" "$2" "${3:-1}"
 }
 
+# On the engine under test: DW_ENGINE_HOST (podman.sh sets it), else the
+# default one; never a DOCKER_HOST a test sets for one command.
 count_containers() {
-	env -u DOCKER_HOST docker ps -aq --filter "label=dev.devwatch.project=$P" | wc -l
+	DOCKER_HOST=${DW_ENGINE_HOST:-} docker ps -aq --filter "label=dev.devwatch.project=$P" | wc -l
 }
 
 # cid NAME: the engine ID of the project's container NAME (replica 1).

@@ -2,7 +2,8 @@
 # On a terminal, a build shows as one updating line per container, not as
 # every builder line: once the container is ready the screen holds no
 # builder lines. When a rebuild fails, its whole output is printed. The
-# screen is read from tmux, as a user would see it.
+# screen is read from tmux, as a user would see it. Closing the terminal
+# removes the containers.
 . "$(dirname "$0")/lib.sh"
 dw_init progress
 tmux_cleanup() {
@@ -42,4 +43,9 @@ screen_has "image devwatch/$P-web:[0-9a-f]+ built" || { screen >&2; fail "no ima
 sed -i 's/RUN echo building-step-two/RUN echo building-step-two \&\& exit 7/' "$T/proj/Dockerfile"
 wait_for 120 screen_has "rebuild failed" || { screen >&2; fail "no failure line"; }
 screen_has "building-step-two" || { screen >&2; fail "the failed build's output was not shown"; }
+
+# Closing the terminal stops and removes the containers, as Ctrl-C does.
+tmux kill-session -t "$P"
+no_containers() { [ "$(count_containers)" -eq 0 ]; }
+wait_for 60 no_containers || fail "closing the terminal left containers behind"
 echo ok
