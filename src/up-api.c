@@ -78,6 +78,21 @@ static cJSON *urls_of(struct session *s, struct instance *in)
 	return a;
 }
 
+/* {"CONTAINER_PORT": HOST_PORT}, as `devwatch status --json` gives. */
+static cJSON *ports_of(struct instance *in)
+{
+	cJSON *o = cJSON_CreateObject();
+	const struct project_container *c = in->cs->c;
+	char key[16];
+
+	for (size_t i = 0; i < c->n_ports && in->host_ports != NULL; i++) {
+		snprintf(key, sizeof(key), "%d", c->ports[i].container);
+		if (in->host_ports[i] != 0 && cJSON_GetObjectItem(o, key) == NULL)
+			cJSON_AddNumberToObject(o, key, in->host_ports[i]);
+	}
+	return o;
+}
+
 /* ---- control_ops ---- */
 
 static size_t op_names(void *ctx, const char *const **out)
@@ -119,6 +134,7 @@ static cJSON *op_status(void *ctx)
 			cJSON_AddStringToObject(ro, "state", state_name(in->state));
 			cJSON_AddBoolToObject(ro, "ready", in->state == INST_READY);
 			cJSON_AddItemToObject(ro, "urls", urls_of(s, in));
+			cJSON_AddItemToObject(ro, "ports", ports_of(in));
 			cJSON_AddItemToArray(reps, ro);
 			if (in->state != INST_READY) {
 				ready = false;

@@ -12,7 +12,7 @@
 
 api_project() {
 	mkdir -p "$T/p/src"
-	printf 'FROM busybox:1.36\nCOPY src /data\nCMD ["httpd", "-f", "-p", "80", "-h", "/data"]\n' >"$T/p/Dockerfile"
+	printf 'FROM busybox:1.36\nCOPY src /data\nCMD ["httpd", "-f", "-vv", "-p", "80", "-h", "/data"]\n' >"$T/p/Dockerfile"
 	echo one >"$T/p/src/a.txt"
 	cat >"$T/p/devwatch.json" <<JSON
 { "name": "$P", "containers": { "box": {
