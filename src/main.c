@@ -38,7 +38,8 @@ const struct cmd_entry cmd_table[] = {
 	 cmd_hash},
 	{"watch", "watch [DIR] [--json]", "print settled change sets",
 	 cmd_watch},
-	{"serve", "serve [-f FILE]", "serve the control API only", cmd_serve},
+	{"serve", "serve [-f FILE] [[PATHFILE][:PORT]]",
+	 "the container manager alone: start containers on request", cmd_serve},
 	{"version", "version [--json]", "print the version", cmd_version},
 	{NULL, NULL, NULL, NULL},
 };
