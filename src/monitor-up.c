@@ -124,9 +124,7 @@ static void on_up_ports(struct engine_req *req, int err, const struct engine_res
 		fail_resp(mi, err, resp, "inspect");
 		return;
 	}
-	free(mi->in->host_ports);
-	mi->in->host_ports = ci.host_ports;
-	ci.host_ports = NULL;
+	session_take_ports(mi->in, &ci);
 	container_info_free(&ci);
 	if (mi->in->logs == NULL)
 		session_follow_logs(mi->in, (long)time(NULL) - 1);
@@ -279,9 +277,7 @@ static void on_up_inspect(struct engine_req *req, int err, const struct engine_r
 	in->id = ci.id;
 	ci.id = NULL;
 	if (ci.running && !ci.restarting && !mi->policy_off) {
-		free(in->host_ports);
-		in->host_ports = ci.host_ports;
-		ci.host_ports = NULL;
+		session_take_ports(in, &ci);
 		container_info_free(&ci);
 		if (mi->phase == MP_RECOVERING)
 			session_say(in->s, in, "adopted", "still running; adopted it again");

@@ -540,7 +540,7 @@ void session_probe(struct instance *in)
 }
 
 /* The instance takes the ports the engine reported (and where). */
-static void take_ports(struct instance *in, struct container_info *ci)
+void session_take_ports(struct instance *in, struct container_info *ci)
 {
 	free(in->host_ports);
 	container_host_ips_free(in->host_ips, in->cs->c->n_ports);
@@ -571,7 +571,7 @@ static void on_ports(struct engine_req *req, int err,
 		session_fail_exited(in, code);
 		return;
 	}
-	take_ports(in, &ci);
+	session_take_ports(in, &ci);
 	container_info_free(&ci);
 	session_probe(in);
 }
@@ -694,7 +694,7 @@ static void on_existing(struct engine_req *req, int err,
 		/* Same config, same image, running: adopt it. */
 		in->id = ci.id;
 		ci.id = NULL;
-		take_ports(in, &ci);
+		session_take_ports(in, &ci);
 		in->adopted = true;
 		container_info_free(&ci);
 		session_say(in->s, in, "adopted", "adopted running container %s", in->name);

@@ -129,6 +129,10 @@ void session_fail(struct session *s, struct instance *in, const char *fmt,
 void session_fail_exited(struct instance *in, int code);
 /* Print the instance's last log lines (for failures). */
 void session_print_tail(struct session *s, struct instance *in);
+/* Take the bound host ports (and the addresses the engine reports them on)
+   of an inspect answer into the instance. */
+struct container_info;
+void session_take_ports(struct instance *in, struct container_info *ci);
 /* Start following an instance's logs (since: unix seconds, 0 = all). */
 void session_follow_logs(struct instance *in, long since);
 void session_log_close(struct instance *in);

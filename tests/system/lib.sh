@@ -41,7 +41,10 @@ dw_cleanup() {
 
 dw_init() {
 	T=$(mktemp -d "/tmp/dwtest-$1.XXXXXX")
-	P="t$(basename "$T" | tr -dc 'a-z0-9' | tail -c 12)"
+	# The test's name and 8 random hex digits: mktemp's suffix, cut to
+	# lowercase, kept too few random characters, and two runs of one test
+	# (on one engine) could share a project name and each other's images.
+	P="t$(printf '%s' "$1" | tr -dc 'a-z0-9' | head -c 8)$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
 	trap dw_cleanup EXIT
 }
 
