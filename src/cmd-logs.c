@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "build/container.h"
+#include "cmd-api.h"
 #include "cmd-util.h"
 #include "cmd.h"
 
@@ -63,6 +64,8 @@ int cmd_logs(int argc, char **argv)
 	const char *file = NULL;
 	struct cmd_ctx x;
 	cJSON *list, *it;
+	struct apiclient api;
+	char *cause = NULL;
 	int c, rc, follow = 0, colour = 0, err = 0;
 
 	while ((c = getopt_long(argc, argv, "f:hv", opts, NULL)) != -1) {
@@ -89,6 +92,13 @@ int cmd_logs(int argc, char **argv)
 			return DW_EXIT_USAGE;
 		}
 	}
+	/* A running session keeps its containers' lines: ask it. */
+	rc = cmd_api_find(cmd_project_file(file), &api, &cause);
+	if (rc == 0) {
+		cmd_ctx_close(&x);
+		return cmd_api_logs(&api, argv + optind, argc - optind, follow);
+	}
+	free(cause); /* a bad api file: the engine still answers */
 	list = cmd_list_containers(&x);
 	if (list == NULL) {
 		cmd_ctx_close(&x);

@@ -23,6 +23,7 @@
 #include "sync/catchup.h"
 #include "sync/channel.h"
 #include "sync/plan.h"
+#include "up-api.h"
 #include "watch/tree.h"
 #include "watch/watch.h"
 
@@ -54,6 +55,7 @@ struct live_c {
 	struct changeset current;
 	struct sync_plan plan;
 	uint64_t t0;
+	uint64_t t_settled, t_hashed, t_started, t_applied; /* for the events */
 	int left;
 	int failed_step;
 	int failed_rc;
@@ -96,6 +98,12 @@ static void out_line(const char *line, size_t n, void *arg)
 		free(l);
 		return;
 	}
+	{
+		char *l = xstrndup(line, n);
+
+		up_api_said(s, li->in, "output", l);
+		free(l);
+	}
 	progress_hide(&s->progress);
 	printf("%s%-*s |%s %.*s\n", log_colour_code(li->in->colour), s->label_width,
 	       li->in->label, log_colour_reset(), (int)n, line);
@@ -120,6 +128,12 @@ static void report(struct live_c *lc, const char *what)
 	double ms = (double)(now_ns() - lc->t0) / 1e6;
 	struct buf b;
 
+	up_api_update(s, lc->cs, &(struct up_update){
+		.what = what, .failed = lc->update_failed, .rebuilt = strcmp(what, "recreated") == 0 ||
+		strncmp(what, "rebuilt", 7) == 0, .plan = p, .ch = lc->li[0].ch,
+		.failed_step = lc->failed_step, .failed_rc = lc->failed_rc,
+		.first_event = lc->t0, .settled = lc->t_settled, .hashed = lc->t_hashed,
+		.started = lc->t_started, .applied = lc->t_applied, .ended = now_ns()});
 	if (s->o.json) {
 		cJSON *o = cJSON_CreateObject(), *files, *steps;
 		char *t;
@@ -219,6 +233,7 @@ static void applied(struct channel *ch, int err, int step, int rc, void *arg)
 	}
 	if (--lc->left > 0)
 		return;
+	lc->t_applied = now_ns();
 	if (lc->s->shutting_down) {
 		finish_update(lc);
 		return;
@@ -441,6 +456,10 @@ static void kick(struct live_c *lc)
 	lc->current = lc->pending;
 	changeset_init(&lc->pending);
 	lc->t0 = lc->current.first_event_ns ? lc->current.first_event_ns : now_ns();
+	lc->t_settled = lc->current.settled_ns;
+	lc->t_hashed = lc->current.hashed_ns;
+	lc->t_started = now_ns();
+	lc->t_applied = 0;
 	if (lc->rebuild) {
 		lc->rebuild_due = false;
 		lc->recreating = lc->recreate || lc->cs->c->build == NULL;
@@ -463,6 +482,8 @@ static void copy_into(struct changeset *into, const struct changeset *cs)
 	for (size_t i = 0; i < cs->n; i++)
 		changeset_add(&tmp, &cs->v[i]);
 	tmp.first_event_ns = cs->first_event_ns;
+	tmp.settled_ns = cs->settled_ns;
+	tmp.hashed_ns = cs->hashed_ns;
 	changeset_merge(into, &tmp);
 }
 
@@ -684,6 +705,80 @@ void session_live_resume(struct session *s)
 		}
 		kick(lc);
 	}
+}
+
+/* ---- the control API's trigger and restart ---- */
+
+int session_live_trigger(struct cstate *cs, char **cause)
+{
+	struct live_c *lc = cs->live;
+	struct live *lv = lc != NULL ? lc->s->live : NULL;
+	struct changeset all;
+	uint64_t now = now_ns();
+	bool any = false;
+
+	if (lv == NULL || lv->stopping) {
+		*cause = xasprintf("'%s' is not running", cs->c->name);
+		return DW_NOTREADY;
+	}
+	for (size_t i = 0; i < cs->c->n_steps; i++)
+		any |= cs->c->steps[i].kind == STEP_SYNC;
+	if (!any || lv->w == NULL || !lv->scanned) {
+		/* Nothing to sync: the whole update is a rebuild. */
+		lc->rebuild = true;
+		free(lc->reason);
+		lc->reason = xstrdup("triggered through the control API");
+		kick(lc);
+		return 0;
+	}
+	/* Every file as changed: the plan writes all the synced ones and
+	   runs every step a file triggers, through the usual update path
+	   (one at a time per container, reported like any other). */
+	changeset_init(&all);
+	watcher_snapshot(lv->w, ".", &all);
+	all.first_event_ns = all.settled_ns = all.hashed_ns = now;
+	changeset_merge(&lc->pending, &all);
+	kick(lc);
+	return 0;
+}
+
+static void api_restarted(struct instance *in, int err, void *arg)
+{
+	struct live_c *lc = arg;
+
+	if (err != 0)
+		lc->update_failed = true;
+	if (--lc->left > 0)
+		return;
+	lc->busy = false;
+	session_say(lc->s, in, "restarted", "%s · %.0f ms",
+		    lc->update_failed ? "restart failed" : "restarted and ready",
+		    (double)(now_ns() - lc->t0) / 1e6);
+	kick(lc);
+}
+
+int session_live_restart(struct cstate *cs, char **cause)
+{
+	struct live_c *lc = cs->live;
+
+	if (lc == NULL || lc->s->shutting_down || !lc->s->all_ready) {
+		*cause = xasprintf("'%s' is not ready yet", cs->c->name);
+		return DW_NOTREADY;
+	}
+	if (lc->busy) {
+		*cause = xasprintf("'%s' is being updated; try again once it is done",
+				   cs->c->name);
+		return DW_NOTREADY;
+	}
+	lc->busy = true;
+	lc->update_failed = false;
+	lc->t0 = now_ns();
+	lc->left = cs->n_inst;
+	for (int i = 0; i < cs->n_inst; i++) {
+		channel_reset(lc->li[i].ch);
+		session_restart(&cs->inst[i], api_restarted, lc);
+	}
+	return 0;
 }
 
 void session_live_free(struct session *s)

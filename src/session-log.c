@@ -15,6 +15,7 @@
 #include "base/util.h"
 #include "build/container.h"
 #include "session.h"
+#include "up-api.h"
 
 #define LOG_LINE_MAX (64u << 10)
 
@@ -26,6 +27,7 @@ static void emit_line(struct instance *in, int stream, const char *line, size_t 
 		n--;
 	if (in->tail_only)
 		goto tail;
+	up_api_log(in, stream, line, n);
 	if (s->o.json) {
 		cJSON *o = cJSON_CreateObject();
 		char *t, *l = xstrndup(line, n);

@@ -26,6 +26,7 @@
 #include "monitor.h"
 #include "network.h"
 #include "order.h"
+#include "up-api.h"
 
 static void inst_create(struct instance *in);
 static void liveness_start(struct instance *in);
@@ -46,6 +47,7 @@ void session_say(struct session *s, struct instance *in, const char *event,
 	if (vasprintf(&msg, fmt, ap) < 0)
 		abort();
 	va_end(ap);
+	up_api_said(s, in, event, msg);
 	progress_hide(&s->progress);
 	if (s->o.json) {
 		cJSON *o = cJSON_CreateObject();
@@ -113,6 +115,7 @@ void session_fail(struct session *s, struct instance *in, const char *fmt, ...)
 		return;
 	}
 	progress_hide(&s->progress);
+	up_api_said(s, in, "error", msg);
 	if (in != NULL)
 		in->state = INST_FAILED;
 	if (in != NULL && in->ready_cb != NULL) {
@@ -1079,6 +1082,7 @@ static void finish_if_done(struct session *s)
 		s->teardown_pending--;
 	}
 	s->finished = true;
+	up_api_stop(s);
 	uv_signal_stop(&s->sigint);
 	uv_signal_stop(&s->sigterm);
 	uv_signal_stop(&s->sighup);
@@ -1276,6 +1280,7 @@ static void on_engine(struct engine *e, int err, void *arg)
 		return;
 	}
 	monitor_start(s);
+	up_api_start(s);
 	warn_remote_binds(s);
 	/* Watch from the first moment: the images are built from the tree
 	   the watcher has scanned, and what changes while they build and
@@ -1364,6 +1369,7 @@ static void free_instance(struct instance *in)
 static void free_session(struct session *s)
 {
 	monitor_free(s);
+	up_api_free(s);
 	session_live_free(s);
 	for (size_t i = 0; i < s->n_cs; i++) {
 		struct cstate *cs = &s->cs[i];

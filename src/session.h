@@ -114,6 +114,7 @@ struct session {
 	void *watcher;		/* watch/'s watcher once everything is ready */
 	void *live;		/* sync/'s session-wide state */
 	void *monitor;		/* src/monitor.c: engine events, reconnects */
+	void *api;		/* src/up-api.c: the control API and events */
 };
 
 /* Run a whole session; returns the exit code. */
@@ -171,6 +172,12 @@ bool session_live_catchup(struct instance *in, session_catchup_cb cb);
    (pending and held changes) is applied, each container once session_wake
    lets it. */
 void session_live_resume(struct session *s);
+/* The control API's trigger (src/up-api.c): every file under the
+   container's sync sources goes in again and its run steps run; one
+   without sync rules is rebuilt. 0, or a negative code with *cause. */
+int session_live_trigger(struct cstate *cs, char **cause);
+/* The control API's restart: every replica, each waiting for readiness. */
+int session_live_restart(struct cstate *cs, char **cause);
 /* Free the live-update state once the engine is closed. */
 void session_live_free(struct session *s);
 
