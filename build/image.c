@@ -245,7 +245,7 @@ static void hash_work(uv_work_t *w)
 	free(ignored);
 	j->err = context_scan(&j->bc, b->context_abs, b->dockerfile, &j->cause);
 	if (j->err == 0)
-		j->err = context_hash(&j->bc, b, known ? &in : NULL, j->hash, &j->cause);
+		j->err = context_hash(&j->bc, b, known ? &in : NULL, j->c, j->hash, &j->cause);
 	dockerfile_inputs_free(&in);
 }
 

@@ -572,6 +572,24 @@ char *project_network_name(const struct project *p)
 	return xasprintf("devwatch-%s", p->name);
 }
 
+bool project_container_synced(const struct project_container *c,
+			      const char *rel)
+{
+	for (size_t i = 0; i < c->n_steps; i++) {
+		const struct live_step *s = &c->steps[i];
+		size_t n;
+
+		if (s->kind != STEP_SYNC)
+			continue;
+		if (strcmp(s->from, ".") == 0)
+			return true;
+		n = strlen(s->from);
+		if (strncmp(rel, s->from, n) == 0 && (rel[n] == '\0' || rel[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
 char *project_image_repo(const struct project *p,
 			 const struct project_container *c)
 {

@@ -213,6 +213,10 @@ char *project_container_instance(const struct project *p,
 /* The project's network: "devwatch-<project>". Caller frees. */
 char *project_network_name(const struct project *p);
 /* "devwatch/<project>-<container>" for built images. */
+/* Is the project-relative path rel under one of c's sync rules (its
+   `from`, or ".")? */
+bool project_container_synced(const struct project_container *c,
+			      const char *rel);
 char *project_image_repo(const struct project *p,
 			 const struct project_container *c);
 
