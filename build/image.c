@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "base/buf.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -38,7 +40,91 @@ struct image_job {
 	bool built;
 	char *error_line; /* the engine's {"error": ...} from the stream */
 	char *auth;	  /* X-Registry-Auth for a pull, or NULL */
+	struct buf synced; /* the context's synced paths (project-relative,
+			      NUL-separated): the image's record */
 };
+
+/* ---- the image's record ----
+ *
+ * The tag leaves out what sync rules bring in live, so one image serves
+ * many states of the synced files. Which synced paths a built image holds
+ * is kept in .devwatch/images/, so that a catch-up of a container made
+ * from it knows which of them the tree has lost since (and deletes them);
+ * an image without its record is built again, so there always is one. */
+
+static char *record_path(const char *root, const char *ref)
+{
+	char *name = xstrdup(ref), *path;
+
+	for (char *q = name; *q; q++)
+		if (*q == '/' || *q == ':')
+			*q = '_';
+	path = xasprintf("%s/.devwatch/images/%s", root, name);
+	free(name);
+	return path;
+}
+
+static void write_record(struct image_job *j)
+{
+	char *dir = xasprintf("%s/.devwatch/images", j->p->root);
+	char *path = record_path(j->p->root, j->ref), *tmp = xasprintf("%s.tmp", path);
+	int fd;
+
+	bool ok;
+
+	mkdir(dir, 0755);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ok = fd >= 0 && write(fd, j->synced.data, j->synced.len) == (ssize_t)j->synced.len;
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
+	if (ok && rename(tmp, path) != 0)
+		ok = false;
+	if (!ok) {
+		/* Without its record the image is built again next time. */
+		log_debug("cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	free(path);
+	free(dir);
+}
+
+char **image_synced_paths(const struct project *p, const char *ref, size_t *n)
+{
+	char *path = record_path(p->root, ref), **v = NULL, chunk[1 << 16];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct buf b;
+	ssize_t k;
+
+	*n = 0;
+	free(path);
+	if (fd < 0)
+		return NULL;
+	buf_init(&b, 64u << 20);
+	while ((k = read(fd, chunk, sizeof(chunk))) > 0 && buf_add(&b, chunk, (size_t)k) == 0)
+		;
+	close(fd);
+	for (size_t i = 0; i < b.len;) {
+		size_t len = strnlen(b.data + i, b.len - i);
+
+		if (len > 0 && i + len < b.len) {
+			v = xreallocarray(v, *n + 1, sizeof(*v));
+			v[(*n)++] = xstrndup(b.data + i, len);
+		}
+		i += len + 1;
+	}
+	buf_release(&b);
+	return v;
+}
+
+static bool has_record(const struct image_job *j)
+{
+	char *path = record_path(j->p->root, j->ref);
+	bool yes = access(path, R_OK) == 0;
+
+	free(path);
+	return yes;
+}
 
 static void job_end(struct image_job *j, int err)
 {
@@ -50,6 +136,7 @@ static void job_end(struct image_job *j, int err)
 	free(j->cause);
 	free(j->error_line);
 	free(j->auth);
+	buf_release(&j->synced);
 	free(j);
 }
 
@@ -116,6 +203,8 @@ static void stream_done(struct engine_req *req, int err,
 		return;
 	}
 	j->built = true;
+	if (!pull)
+		write_record(j);
 	job_end(j, 0);
 }
 
@@ -222,7 +311,7 @@ static void exists_done(struct engine_req *req, int err,
 		job_end(j, err);
 		return;
 	}
-	if (resp->status == 200) {
+	if (resp->status == 200 && has_record(j)) {
 		job_end(j, 0); /* inputs unchanged: the tag is the proof */
 		return;
 	}
@@ -246,6 +335,15 @@ static void hash_work(uv_work_t *w)
 	j->err = context_scan(&j->bc, b->context_abs, b->dockerfile, &j->cause);
 	if (j->err == 0)
 		j->err = context_hash(&j->bc, b, known ? &in : NULL, j->c, j->hash, &j->cause);
+	for (size_t i = 0; j->err == 0 && i < j->bc.n; i++) {
+		char *prel = strcmp(b->context, ".") == 0
+				     ? xstrdup(j->bc.v[i].rel)
+				     : xasprintf("%s/%s", b->context, j->bc.v[i].rel);
+
+		if (project_container_synced(j->c, prel))
+			buf_add(&j->synced, prel, strlen(prel) + 1);
+		free(prel);
+	}
 	dockerfile_inputs_free(&in);
 }
 
@@ -374,6 +472,7 @@ int image_ensure(struct engine *e, const struct project *p,
 	j->done = done;
 	j->arg = arg;
 	j->tar_fd = -1;
+	buf_init(&j->synced, 64u << 20);
 	if (c->build != NULL)
 		return uv_queue_work(engine_loop(e), &j->work, hash_work, hash_done);
 	{

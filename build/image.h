@@ -26,4 +26,9 @@ int image_ensure(struct engine *e, const struct project *p,
 		 const struct project_container *c, image_progress_cb progress,
 		 image_done_cb done, void *arg);
 
+/* The synced paths (project-relative) that the built image `ref` holds,
+   from its record; NULL with *n 0 when there is none. Caller frees each
+   string and the array. */
+char **image_synced_paths(const struct project *p, const char *ref, size_t *n);
+
 #endif

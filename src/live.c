@@ -967,6 +967,22 @@ bool session_live_catchup(struct instance *in, session_catchup_cb cb)
 		if (c->steps[i].kind == STEP_SYNC)
 			watcher_snapshot(lv->w, c->steps[i].from, &local);
 	gone = gone_for(lv, c, &n_gone);
+	/* What the image itself brought under the sync targets, from an
+	   older tree, and the tree no longer has. */
+	if (c->build != NULL && in->cs->image_ref != NULL) {
+		size_t n_img = 0;
+		char **img = image_synced_paths(s->p, in->cs->image_ref, &n_img);
+
+		for (size_t i = 0; i < n_img; i++) {
+			if (watcher_has(lv->w, img[i])) {
+				free(img[i]);
+				continue;
+			}
+			gone = xreallocarray(gone, n_gone + 1, sizeof(*gone));
+			gone[n_gone++] = img[i];
+		}
+		free(img);
+	}
 	j = xcalloc(1, sizeof(*j));
 	j->in = in;
 	j->cb = cb;

@@ -21,6 +21,7 @@ dw_stop
 [ "$(docker images -q "devwatch/$P-web" | sort -u | wc -l)" -eq 1 ] || fail "a second image appeared"
 
 echo "<p>changed while down</p>" >>"$T/website/site/index.html"
+rm "$T/website/site/style.css" # the reused image still holds it
 dw_up
 dw_wait_ready
 grep -q "up to date, not rebuilt" "$T/up.log" || fail "a synced input made a new image"
