@@ -7,6 +7,7 @@ packages=(
 	build-essential cmake ninja-build pkg-config git curl ca-certificates
 	libuv1-dev libcurl4-openssl-dev libcjson-dev libxxhash-dev libgit2-dev
 	libarchive-dev libcmocka-dev
+	clang libclang-rt-14-dev
 	docker.io busybox-static debootstrap
 	inotify-tools xxhash python3 rsync vim-tiny
 )

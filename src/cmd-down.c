@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/util.h"
+#include "build/listing.h"
 #include "cmd-util.h"
 #include "cmd.h"
 
@@ -21,7 +22,7 @@ int cmd_down(int argc, char **argv)
 	};
 	const char *file = NULL;
 	struct cmd_ctx x;
-	cJSON *list, *it;
+	struct container_list list;
 	int c, rc, removed = 0, failed = 0, json = 0;
 
 	while ((c = getopt_long(argc, argv, "f:hv", opts, NULL)) != -1) {
@@ -43,30 +44,21 @@ int cmd_down(int argc, char **argv)
 	rc = cmd_ctx_open(&x, cmd_project_file(file));
 	if (rc != 0)
 		return rc;
-	list = cmd_list_containers(&x);
-	if (list == NULL) {
+	if (cmd_list_containers(&x, &list) != 0) {
 		cmd_ctx_close(&x);
 		return DW_EXIT_FAIL;
 	}
-	cJSON_ArrayForEach(it, list) {
-		cJSON *id = cJSON_GetObjectItem(it, "Id");
-		cJSON *names = cJSON_GetObjectItem(it, "Names");
-		const char *name = cJSON_IsArray(names) && cJSON_GetArraySize(names) > 0
-					   ? cJSON_GetArrayItem(names, 0)->valuestring
-					   : "?";
+	for (size_t i = 0; i < list.n; i++) {
+		const char *name = list.v[i].name;
 		char *path;
 		long status = 0;
 		int err;
 
-		if (!cJSON_IsString(id))
-			continue;
-		path = xasprintf("/containers/%s?force=1&v=1", id->valuestring);
+		path = xasprintf("/containers/%s?force=1&v=1", list.v[i].id);
 		err = engine_call_sync(x.e, &(struct engine_call){.method = "DELETE", .path = path,
 								  .timeout_ms = 60000},
 				       &status, NULL, NULL);
 		free(path);
-		if (name[0] == '/')
-			name++;
 		if (err == 0 && (status == 204 || status == 404)) {
 			removed++;
 			if (!json)
@@ -81,7 +73,7 @@ int cmd_down(int argc, char **argv)
 		printf("{\"removed\":%d,\"failed\":%d}\n", removed, failed);
 	else if (removed == 0 && failed == 0)
 		printf("no containers of project '%s'\n", x.p->name);
-	cJSON_Delete(list);
+	container_list_free(&list);
 	cmd_ctx_close(&x);
 	return failed > 0 ? DW_EXIT_FAIL : DW_EXIT_OK;
 }

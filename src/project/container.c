@@ -297,10 +297,14 @@ static int parse_mount(struct pctx *x, const struct jnode *n, struct mount *m)
 		    (err = pctx_string(x, v, "source", &src)) != 0)
 			return err;
 		v = json_get(n, "target");
-		if (v == NULL)
+		if (v == NULL) {
+			free(src);
 			return perr(x, n, false, "mount: missing key 'target'; expected an absolute path");
-		if ((err = pctx_string(x, v, "target", &dst)) != 0)
+		}
+		if ((err = pctx_string(x, v, "target", &dst)) != 0) {
+			free(src);
 			return err;
+		}
 		if ((v = json_get(n, "readonly")) != NULL &&
 		    (err = pctx_bool(x, v, "readonly", &m->read_only)) != 0) {
 			free(src);
@@ -331,12 +335,18 @@ static int parse_mount(struct pctx *x, const struct jnode *n, struct mount *m)
 	return err;
 }
 
+/* Memory limits: at least the engine's 4 MiB, and below 1e15 bytes, so the
+   conversion to int64_t is defined whatever the file says. */
+#define MEMORY_MIN (4.0 * 1024 * 1024)
+#define MEMORY_MAX 1e15
+
 static int parse_memory(struct pctx *x, const struct jnode *n, int64_t *out)
 {
 	double v;
 	char *end;
 
-	if (n->type == J_NUMBER && n->integral && n->num > 0) {
+	if (n->type == J_NUMBER && n->integral && n->num >= MEMORY_MIN &&
+	    n->num < MEMORY_MAX) {
 		*out = (int64_t)n->num;
 		return 0;
 	}
@@ -351,7 +361,7 @@ static int parse_memory(struct pctx *x, const struct jnode *n, int64_t *out)
 		}
 		if (tolower((unsigned char)*end) == 'b')
 			end++;
-		if (*end == '\0' && v >= 4 * 1024 * 1024 && v < 1e15) {
+		if (*end == '\0' && v >= MEMORY_MIN && v < MEMORY_MAX) {
 			*out = (int64_t)v;
 			return 0;
 		}
