@@ -314,10 +314,10 @@ bool glob_match_rel(const char *glob, const char *path, bool is_dir)
 	if (dir_only) {
 		int found = gmatch(g, path);
 
-		if (found & MATCH_WHOLE)
-			return is_dir;
-		/* Only parents, which are directories. */
-		return (found & MATCH_PARENT) != 0;
+		/* The path itself if it is a directory; its parents are. (A
+		   file "x/x" under a matching "x" used to be missed, unlike
+		   with a bare name.) */
+		return ((found & MATCH_WHOLE) && is_dir) || (found & MATCH_PARENT);
 	}
 	return glob_match_parent(g, path);
 }

@@ -133,11 +133,15 @@ static int hex4(const char *p, uint32_t *out)
 /* At the opening quote. Returns a malloc'd string or NULL. */
 static char *parse_string(struct jparser *j)
 {
-	const char *start = j->p++;
+	const char *start = j->p++, *q = j->p;
 	char *out, *o;
 
-	/* Decoded text is never longer than the source. */
-	out = o = xmalloc((size_t)(j->end - j->p) + 1);
+	/* Decoded text is never longer than its source, up to the closing
+	   quote (not the rest of the input: that made a file of many short
+	   strings quadratic). */
+	while (q < j->end && *q != '"')
+		q += *q == '\\' ? 2 : 1;
+	out = o = xmalloc((size_t)(DW_MIN(q, j->end) - j->p) + 1);
 	while (j->p < j->end && *j->p != '"') {
 		unsigned char c = (unsigned char)*j->p;
 

@@ -170,8 +170,10 @@ static bool ref_rel(const char *glob, const char *path, bool is_dir)
 		}
 	}
 	if (dir_only) {
-		if (ref_gm(g, path))
-			return is_dir;
+		/* (Fixed with the new matcher: a file under a matching
+		   directory is matched, as with a bare name.) */
+		if (ref_gm(g, path) && is_dir)
+			return true;
 		/* Only parents, which are directories. */
 		char buf[4096];
 		size_t pn = strlen(path);
