@@ -218,7 +218,18 @@ static int gmatch(const char *glob, const char *path)
 	struct gsim g;
 	const char *s;
 	int found = 0;
+	size_t lit = strcspn(glob, "*?[\\");
 
+	/* What matches starts with the glob's literal prefix, and so does a
+	   path one of whose parents matches: most globs of a walk fail here,
+	   and a glob without wildcards needs nothing more. */
+	if (strncmp(glob, path, lit) != 0)
+		return 0;
+	if (glob[lit] == '\0')
+		return path[lit] == '\0' ? MATCH_WHOLE : path[lit] == '/' ? MATCH_PARENT : 0;
+	glob += lit;
+	path += lit;
+	m -= lit;
 	if (m + 1 > GLOB_STACK_TOKENS) {
 		t = xcalloc(m + 1, sizeof(*t));
 		state = xcalloc(3 * (m + 2), sizeof(*state));
