@@ -1107,9 +1107,17 @@ int channel_apply(struct channel *ch, const struct sync_plan *p,
 	case CH_READY:
 		start_update(ch);
 		break;
-	case CH_CLOSED:
-		open_agent(ch);
+	case CH_CLOSED: {
+		int err = open_agent(ch);
+
+		if (err != 0) {
+			/* No update started: the caller hears it from us. */
+			ch->p = NULL;
+			ch->done = NULL;
+			return err;
+		}
 		break;
+	}
 	case CH_OPENING:
 		break;
 	case CH_FALLBACK:
