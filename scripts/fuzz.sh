@@ -4,11 +4,14 @@
 # its seed corpus (tests/fuzz/corpus/NAME), so the checked-in seeds stay as
 # they are. A crash, leak, timeout or out-of-memory fails the target; its
 # reproducer is kept in _build-fuzz/findings/NAME/. Ends with the line
-# "fuzz: N passed, M failed". FUZZ_TARGETS="json pattern" runs some only.
+# "fuzz: N passed, M failed". FUZZ_TARGETS="json pattern" runs some only;
+# FUZZ_RUNS=10000000 also stops each target after that many executions
+# (a campaign: see docs/RELIABILITY.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-20}
+runs=${FUZZ_RUNS:--1}
 dir=${FUZZ_BUILD_DIR:-_build-fuzz}
 cc=${FUZZ_CC:-clang}
 
@@ -45,7 +48,7 @@ for t in $targets; do
 	# fuzzing from them for the time given.
 	if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		"$bin" "$work" "$seeds" -max_total_time="$seconds" -timeout=10 \
+		"$bin" "$work" "$seeds" -max_total_time="$seconds" -runs="$runs" -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$found/" >"$log" 2>&1; then
 		stats=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)

@@ -140,8 +140,8 @@ static char *parse_string(struct jparser *j)
 	   quote (not the rest of the input: that made a file of many short
 	   strings quadratic). */
 	while (q < j->end && *q != '"')
-		q += *q == '\\' ? 2 : 1;
-	out = o = xmalloc((size_t)(DW_MIN(q, j->end) - j->p) + 1);
+		q += *q == '\\' && q + 1 < j->end ? 2 : 1;
+	out = o = xmalloc((size_t)(q - j->p) + 1);
 	while (j->p < j->end && *j->p != '"') {
 		unsigned char c = (unsigned char)*j->p;
 
