@@ -173,14 +173,15 @@ static void hash_str(XXH3_state_t *st, const char *s)
 }
 
 int context_hash(const struct build_context *bc, const struct build_spec *b,
-		 char out[33], char **cause)
+		 const struct dockerfile_inputs *inputs, char out[33],
+		 char **cause)
 {
 	XXH3_state_t *st = XXH3_createState();
 	XXH128_hash_t h;
 	int err = 0;
 
 	XXH3_128bits_reset(st);
-	hash_str(st, "devwatch-context-1");
+	hash_str(st, "devwatch-context-2");
 	hash_str(st, b->dockerfile);
 	hash_str(st, b->target);
 	for (size_t i = 0; i < b->args.n; i++) {
@@ -191,6 +192,10 @@ int context_hash(const struct build_context *bc, const struct build_spec *b,
 		const struct ctx_entry *e = &bc->v[i];
 		char mode[32];
 
+		if (inputs != NULL && strcmp(e->rel, b->dockerfile) != 0 &&
+		    strcmp(e->rel, ".dockerignore") != 0 &&
+		    !dockerfile_is_input(inputs, e->rel))
+			continue;
 		hash_str(st, e->rel);
 		snprintf(mode, sizeof(mode), "%o", (unsigned)e->mode);
 		hash_str(st, mode);

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "base/pattern.h"
+#include "build/dockerfile.h"
 #include "project/project.h"
 
 struct ctx_entry {
@@ -35,10 +36,14 @@ int context_scan(struct build_context *bc, const char *root,
 		 const char *dockerfile, char **cause);
 /* True when rel (relative to the context) is excluded by .dockerignore. */
 bool context_excluded(const struct build_context *bc, const char *rel);
-/* XXH3-128 over every entry (name, type, mode, link, content) and the
-   build spec (dockerfile, args, target), as 32 hex chars. */
+/* XXH3-128 over the build spec (dockerfile, args, target) and every entry
+   (name, type, mode, link, content) that feeds the image: the Dockerfile,
+   .dockerignore, and what `inputs` names (all entries when inputs is NULL
+   or cannot tell), as 32 hex chars. A file of the context that no
+   instruction reads does not change the tag (DESIGN.md section 4). */
 int context_hash(const struct build_context *bc, const struct build_spec *b,
-		 char out[33], char **cause);
+		 const struct dockerfile_inputs *inputs, char out[33],
+		 char **cause);
 /* Write the context as a tar stream to fd. */
 int context_write_tar(const struct build_context *bc, int fd, char **cause);
 void context_close(struct build_context *bc);

@@ -217,9 +217,18 @@ static void hash_work(uv_work_t *w)
 	struct image_job *j = container_of(w, struct image_job, work);
 	const struct build_spec *b = j->c->build;
 
+	struct dockerfile_inputs in = {0};
+	char *ignored = NULL;
+	/* The tag follows what the image reads, as the run-time rule does.
+	   A Dockerfile that cannot be read counts everything (the build
+	   then says what is wrong with it). */
+	bool known = dockerfile_inputs(b->dockerfile_abs, &in, &ignored) == 0;
+
+	free(ignored);
 	j->err = context_scan(&j->bc, b->context_abs, b->dockerfile, &j->cause);
 	if (j->err == 0)
-		j->err = context_hash(&j->bc, b, j->hash, &j->cause);
+		j->err = context_hash(&j->bc, b, known ? &in : NULL, j->hash, &j->cause);
+	dockerfile_inputs_free(&in);
 }
 
 static void hash_done(uv_work_t *w, int status)

@@ -8,7 +8,21 @@
 set -euo pipefail
 
 cache=${DEVWATCH_CACHE:-/var/cache/devwatch}
-mirror=${DEVWATCH_MIRROR:-http://deb.debian.org/debian}
+# The Debian mirror this machine's own apt uses (the first `deb` source
+# whose path ends in /debian), so the images come from where apt already
+# reaches; DEVWATCH_MIRROR overrides it.
+apt_mirror() {
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -r "$f" ] || continue
+		awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/) { print $i; exit } }' "$f"
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		awk '/^URIs:/ { print $2 }' "$f"
+	done
+}
+mirror=${DEVWATCH_MIRROR:-$(apt_mirror | grep -E '/debian/?$' | head -n 1)}
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -50,6 +64,10 @@ make_debian() {
 		fi
 		root=$(mktemp -d)
 		trap 'rm -rf "$root"' RETURN
+		if [ -z "$mirror" ]; then
+			echo "base-images: no Debian mirror in /etc/apt/sources*; set DEVWATCH_MIRROR" >&2
+			exit 1
+		fi
 		echo "base-images: debootstrap bookworm from $mirror (a few minutes, once)"
 		debootstrap --variant=minbase bookworm "$root" "$mirror" >"$cache/debootstrap.log" 2>&1 || {
 			echo "base-images: debootstrap failed; see $cache/debootstrap.log" >&2

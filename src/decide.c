@@ -47,52 +47,66 @@ static const char *in_context(const struct build_spec *b, const char *rel)
 	return NULL;
 }
 
-enum decision decide(struct decide_ctx *d, const struct changeset *cs,
-		     char **reason)
+/* One path's decision, with its reason for a rebuild or recreate. */
+static enum decision decide_path(struct decide_ctx *d, const struct change *ch,
+				 char **reason)
 {
 	const struct project_container *c = d->c;
 	const struct build_spec *b = c->build;
-	bool any_sync = false;
+	const char *path = ch->path, *sub;
+	char *mapped;
 
-	*reason = NULL;
-	for (size_t i = 0; i < cs->n; i++) {
-		const char *path = cs->v[i].path, *sub;
-		char *mapped;
+	for (size_t k = 0; k < c->n_steps; k++) {
+		const struct live_step *s = &c->steps[k];
 
-		for (size_t k = 0; k < c->n_steps; k++) {
-			const struct live_step *s = &c->steps[k];
-
-			if (s->kind != STEP_FALL_BACK_ON)
-				continue;
-			for (size_t g = 0; g < s->globs.n; g++) {
-				if (glob_match_rel(s->globs.v[g], path, cs->v[i].type == CTYPE_DIR)) {
-					*reason = xasprintf("%s matches fall_back_on '%s'", path,
-							    s->globs.v[g]);
-					return DECIDE_REBUILD;
-				}
+		if (s->kind != STEP_FALL_BACK_ON)
+			continue;
+		for (size_t g = 0; g < s->globs.n; g++) {
+			if (glob_match_rel(s->globs.v[g], path, ch->type == CTYPE_DIR)) {
+				*reason = xasprintf("%s matches fall_back_on '%s'", path,
+						    s->globs.v[g]);
+				return DECIDE_RECREATE;
 			}
 		}
-		sub = b != NULL ? in_context(b, path) : NULL;
-		if (sub != NULL && (strcmp(sub, b->dockerfile) == 0 ||
-				    strcmp(sub, ".dockerignore") == 0)) {
-			*reason = xasprintf("%s changed", path);
-			return DECIDE_REBUILD;
-		}
-		mapped = sync_map(c, path);
-		if (mapped != NULL) {
-			free(mapped);
-			any_sync = true;
-			continue;
-		}
-		if (sub != NULL && cs->v[i].type != CTYPE_DIR && d->loaded &&
-		    !pattern_list_match(&d->ignore, sub) &&
-		    dockerfile_is_input(&d->inputs, sub)) {
-			*reason = xasprintf("%s is a Dockerfile input that no sync rule covers",
-					    path);
-			return DECIDE_REBUILD;
+	}
+	sub = b != NULL ? in_context(b, path) : NULL;
+	if (sub != NULL && (strcmp(sub, b->dockerfile) == 0 ||
+			    strcmp(sub, ".dockerignore") == 0)) {
+		*reason = xasprintf("%s changed", path);
+		return DECIDE_REBUILD;
+	}
+	mapped = sync_map(c, path);
+	if (mapped != NULL) {
+		free(mapped);
+		return DECIDE_LIVE;
+	}
+	if (sub != NULL && ch->type != CTYPE_DIR && d->loaded &&
+	    !pattern_list_match(&d->ignore, sub) && dockerfile_is_input(&d->inputs, sub)) {
+		*reason = xasprintf("%s is a Dockerfile input that no sync rule covers", path);
+		return DECIDE_REBUILD;
+	}
+	return DECIDE_NOTHING;
+}
+
+enum decision decide(struct decide_ctx *d, const struct changeset *cs,
+		     char **reason)
+{
+	enum decision best = DECIDE_NOTHING;
+
+	*reason = NULL;
+	for (size_t i = 0; i < cs->n && best != DECIDE_RECREATE; i++) {
+		char *why = NULL;
+		enum decision one = decide_path(d, &cs->v[i], &why);
+
+		if (one > best) {
+			best = one;
+			free(*reason);
+			*reason = why;
+		} else {
+			free(why);
 		}
 	}
-	return any_sync ? DECIDE_LIVE : DECIDE_NOTHING;
+	return best;
 }
 
 void decide_close(struct decide_ctx *d)

@@ -12,7 +12,11 @@
 #include "build/dockerfile.h"
 #include "project/project.h"
 
-enum decision { DECIDE_NOTHING, DECIDE_LIVE, DECIDE_REBUILD };
+/* Ordered: a change set's decision is the largest of its paths'. REBUILD
+   replaces the container when the image tag changes; RECREATE (a
+   fall_back_on match: the user asked to start over) replaces it even when
+   the tag stays, and recreates a registry-image container. */
+enum decision { DECIDE_NOTHING, DECIDE_LIVE, DECIDE_REBUILD, DECIDE_RECREATE };
 
 /* What the decision needs to know about a built container's context. */
 struct decide_ctx {

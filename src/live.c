@@ -6,12 +6,9 @@
  * meanwhile goes next, as one merged set. Replicas are updated in parallel
  * through their own channels, and the update is done when all are.
  */
-#include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -22,9 +19,11 @@
 #include "cmd-util.h"
 #include "decide.h"
 #include "session.h"
+#include "sync/catchup.h"
 #include "sync/channel.h"
 #include "sync/plan.h"
-#include "watch/ignore.h"
+#include "watch/tree.h"
+#include "watch/watch.h"
 
 struct live_c;
 
@@ -43,6 +42,12 @@ struct live_c {
 	struct changeset held; /* could not be synced: retried with the next
 				  change, so it is never dropped */
 	bool rebuild;
+	bool recreate;	  /* ... replacing the container even if the tag stays */
+	bool recreating;  /* the rebuild in flight is one */
+	bool offline_recreate; /* a fall_back_on file changed while devwatch
+				  was stopped: an adopted container is
+				  recreated once everything is ready */
+	bool rebuild_due; /* the last rebuild failed: the next change retries */
 	char *reason;
 	bool busy;
 	struct changeset current;
@@ -63,7 +68,13 @@ struct live {
 	struct watch_options wo;
 	struct live_c *c;
 	size_t n;
+	bool scanned;	  /* the watcher's first scan is done */
+	bool images_started;
+	uv_timer_t *start; /* starts the images after the first settle */
 	bool stopping;
+	struct tree gone; /* paths the local tree had and lost: a catch-up
+			     deletes these in a container, and only these */
+	struct catchup_job *jobs; /* catch-ups in flight */
 };
 
 static void kick(struct live_c *lc);
@@ -215,9 +226,12 @@ static void applied(struct channel *ch, int err, int step, int rc, void *arg)
 		return;
 	}
 	if (lc->transport_err != 0) {
-		/* The channel died (a restart, say): apply the same set again. */
+		/* The channel died (a restart, say): apply the same set again,
+		   as older than what arrived meanwhile. */
 		if (lc->retries++ < 2) {
-			changeset_merge(&lc->pending, &lc->current);
+			changeset_merge(&lc->current, &lc->pending);
+			lc->pending = lc->current;
+			changeset_init(&lc->current);
 			finish_update(lc);
 			return;
 		}
@@ -293,8 +307,10 @@ static void replaced(struct instance *in, int err, void *arg)
 		lc->update_failed = true;
 	if (--lc->left > 0)
 		return;
-	report(lc, lc->update_failed ? "rebuilt, but the new container did not become ready; kept the old one"
-				     : "rebuilt and replaced");
+	if (lc->update_failed)
+		report(lc, "the new container did not become ready; kept the old one");
+	else
+		report(lc, lc->cs->c->build != NULL ? "rebuilt and replaced" : "recreated");
 	finish_update(lc);
 }
 
@@ -315,19 +331,30 @@ static void rebuilt(void *arg, int err, const char *ref, bool built, const char 
 		return;
 	}
 	if (err != 0) {
+		/* The running container stays; what the change syncs still goes
+		   into it, and the next change to this container rebuilds again
+		   (the image still lacks this one). */
 		lc->update_failed = true;
+		lc->rebuild_due = true;
 		session_say(lc->s, &lc->cs->inst[0], "update-failed",
-			    "rebuild failed, the running container is unchanged: %s",
+			    "%s failed: %s; the running container keeps going, synced "
+			    "files still reach it, and the next save tries again",
+			    lc->cs->c->build != NULL ? "rebuild" : "pull",
 			    cause != NULL ? cause : dw_strerror(err));
-		finish_update(lc);
+		start_live(lc);
 		return;
 	}
-	if (lc->cs->image_ref != NULL && strcmp(lc->cs->image_ref, ref) == 0) {
+	if (!lc->recreating && lc->cs->image_ref != NULL &&
+	    strcmp(lc->cs->image_ref, ref) == 0) {
+		/* Nothing the image reads changed: the rest goes in live. */
 		session_say(lc->s, &lc->cs->inst[0], "update",
 			    "image %s unchanged; nothing to replace", ref);
-		finish_update(lc);
+		start_live(lc);
 		return;
 	}
+	/* A fall_back_on match replaces even when the tag stays: the user
+	   asked to start over. The new container is caught up before it
+	   counts as ready, so it gets every pending change either way. */
 	free(lc->cs->image_ref);
 	lc->cs->image_ref = xstrdup(ref);
 	lc->left = lc->cs->n_inst;
@@ -341,7 +368,8 @@ static void start_rebuild(struct live_c *lc)
 {
 	char *cause = NULL;
 
-	session_say(lc->s, &lc->cs->inst[0], "rebuild", "rebuilding: %s", lc->reason);
+	session_say(lc->s, &lc->cs->inst[0], "rebuild", "%s: %s",
+		    lc->cs->c->build != NULL ? "rebuilding" : "recreating", lc->reason);
 	free(lc->reason);
 	lc->reason = NULL;
 	lc->update_failed = false;
@@ -350,11 +378,8 @@ static void start_rebuild(struct live_c *lc)
 		session_say(lc->s, &lc->cs->inst[0], "notice", "%s", cause);
 		free(cause);
 	}
-	if (lc->cs->c->build == NULL) {
-		/* A registry image: recreate it (fall_back_on). */
-		rebuilt(lc, 0, lc->cs->image_ref, false, NULL);
-		return;
-	}
+	/* A registry image is pulled as its policy says, then recreated; its
+	   new container gets a catch-up sync before it counts as ready. */
 	if (image_ensure(lc->s->e, lc->s->p, lc->cs->c, rebuild_progress, rebuilt, lc) != 0)
 		rebuilt(lc, DW_BUILD, NULL, false, "cannot start the build");
 }
@@ -363,7 +388,8 @@ static void kick(struct live_c *lc)
 {
 	struct live *lv = lc->s->live;
 
-	if (lc->busy || lv == NULL || lv->stopping || lc->s->shutting_down)
+	if (lc->busy || lv == NULL || lv->stopping || lc->s->shutting_down ||
+	    !lc->s->all_ready)
 		return;
 	if (lc->pending.n == 0 && !lc->rebuild)
 		return;
@@ -378,10 +404,11 @@ static void kick(struct live_c *lc)
 	changeset_init(&lc->pending);
 	lc->t0 = lc->current.first_event_ns ? lc->current.first_event_ns : now_ns();
 	if (lc->rebuild) {
+		lc->rebuild_due = false;
+		lc->recreating = lc->recreate || lc->cs->c->build == NULL;
+		lc->recreate = false;
+		/* The replacement's catch-up sync brings these changes. */
 		lc->rebuild = false;
-		/* The new image carries these changes. */
-		changeset_release(&lc->current);
-		changeset_release(&lc->held);
 		start_rebuild(lc);
 		return;
 	}
@@ -401,11 +428,30 @@ static void copy_into(struct changeset *into, const struct changeset *cs)
 	changeset_merge(into, &tmp);
 }
 
+/* Keep the gone set: a removed path joins it, one that comes back leaves. */
+static void note_gone(struct live *lv, const struct changeset *cs)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct change *c = &cs->v[i];
+		size_t n = strlen(c->path);
+
+		if (c->kind == CHANGE_REMOVED) {
+			tree_put(&lv->gone, c->path, n);
+		} else if (c->kind == CHANGE_ADDED) {
+			struct tentry *e = tree_get(&lv->gone, c->path, n);
+
+			if (e != NULL)
+				tree_del(&lv->gone, e);
+		}
+	}
+}
+
 static void on_change(struct watcher *w, struct changeset *cs, void *arg)
 {
 	struct live *lv = arg;
 
 	(void)w;
+	note_gone(lv, cs);
 	for (size_t i = 0; i < lv->n; i++) {
 		struct live_c *lc = &lv->c[i];
 		char *reason = NULL;
@@ -413,16 +459,58 @@ static void on_change(struct watcher *w, struct changeset *cs, void *arg)
 
 		if (d == DECIDE_NOTHING)
 			continue;
+		if (!lv->images_started) {
+			/* What changed while devwatch was stopped (the hash cache
+			   tells): the new images and the catch-up syncs cover it;
+			   only a fall_back_on match matters, to an adopted
+			   container. */
+			if (d == DECIDE_RECREATE && !lc->offline_recreate) {
+				lc->offline_recreate = true;
+				free(lc->reason);
+				lc->reason = reason;
+				reason = NULL;
+			}
+			free(reason);
+			continue;
+		}
 		copy_into(&lc->pending, cs);
-		if (d == DECIDE_REBUILD && !lc->rebuild) {
+		if (d >= DECIDE_REBUILD && (!lc->rebuild || (d == DECIDE_RECREATE && !lc->recreate))) {
 			lc->rebuild = true;
+			lc->recreate |= d == DECIDE_RECREATE;
 			free(lc->reason);
 			lc->reason = reason;
 			reason = NULL;
 		}
+		if (lc->rebuild_due && !lc->rebuild) {
+			lc->rebuild = true;
+			free(lc->reason);
+			lc->reason = xstrdup("the last rebuild failed");
+		}
 		free(reason);
 		kick(lc);
 	}
+}
+
+static void free_handle(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void stop_start_timer(struct live *lv)
+{
+	if (lv->start == NULL)
+		return;
+	uv_close((uv_handle_t *)lv->start, free_handle);
+	lv->start = NULL;
+}
+
+static void start_images(uv_timer_t *t)
+{
+	struct live *lv = t->data;
+
+	stop_start_timer(lv);
+	lv->images_started = true;
+	session_images_start(lv->s);
 }
 
 static void on_ready(struct watcher *w, int err, void *arg)
@@ -430,11 +518,18 @@ static void on_ready(struct watcher *w, int err, void *arg)
 	struct live *lv = arg;
 	struct tree_summary s;
 
-	if (err != 0)
-		return;
-	watcher_summary(w, &s);
-	session_say(lv->s, NULL, "watching", "watching %llu files for changes",
-		    (unsigned long long)s.files);
+	if (err == 0 && !lv->s->o.no_watch) {
+		watcher_summary(w, &s);
+		session_say(lv->s, NULL, "watching", "watching %llu files for changes",
+			    (unsigned long long)s.files);
+	}
+	lv->scanned = err == 0;
+	/* The first settle reports what changed while devwatch was stopped
+	   right after this callback: see it before any image starts. */
+	lv->start = xmalloc(sizeof(*lv->start));
+	uv_timer_init(lv->s->loop, lv->start);
+	lv->start->data = lv;
+	uv_timer_start(lv->start, start_images, 0, 0);
 }
 
 void session_live_start(struct session *s)
@@ -446,11 +541,13 @@ void session_live_start(struct session *s)
 	s->live = lv;
 	lv->n = s->n_cs;
 	lv->c = xcalloc(lv->n, sizeof(*lv->c));
+	tree_init(&lv->gone);
 	for (size_t i = 0; i < lv->n; i++) {
 		struct live_c *lc = &lv->c[i];
 
 		lc->s = s;
 		lc->cs = &s->cs[i];
+		lc->cs->live = lc;
 		lc->failed_step = -1;
 		changeset_init(&lc->pending);
 		changeset_init(&lc->held);
@@ -467,12 +564,47 @@ void session_live_start(struct session *s)
 		}
 	}
 	watch_options_for(&lv->wo, s->p, NULL);
+	/* The hash cache makes a restart cheap and tells what changed while
+	   devwatch was stopped; --no-watch still scans, for catch-ups. */
+	lv->wo.use_cache = true;
+	lv->wo.no_watch = s->o.no_watch;
+	if (watcher_new(s->loop, &lv->wo, on_change, on_ready, lv, &lv->w, &cause) == 0)
+		return;
+	session_say(s, NULL, "notice", "not watching: %s", cause);
+	free(cause);
+	cause = NULL;
+	/* Without inotify, a scan still serves the catch-up syncs. */
+	lv->wo.no_watch = true;
 	if (watcher_new(s->loop, &lv->wo, on_change, on_ready, lv, &lv->w, &cause) != 0) {
-		session_say(s, NULL, "notice", "not watching: %s", cause);
 		free(cause);
 		lv->w = NULL;
+		lv->images_started = true;
+		session_images_start(s);
 	}
 }
+
+void session_live_all_ready(struct session *s)
+{
+	struct live *lv = s->live;
+
+	for (size_t i = 0; lv != NULL && i < lv->n; i++) {
+		struct live_c *lc = &lv->c[i];
+		bool adopted = false;
+
+		for (int r = 0; r < lc->cs->n_inst; r++)
+			adopted |= lc->cs->inst[r].adopted;
+		if (lc->offline_recreate && adopted) {
+			lc->rebuild = lc->recreate = true;
+		} else if (lc->offline_recreate) {
+			free(lc->reason); /* the fresh container needs nothing more */
+			lc->reason = NULL;
+		}
+		lc->offline_recreate = false;
+		kick(lc);
+	}
+}
+
+static void catchup_job_cancel(struct catchup_job *j);
 
 void session_live_stop(struct session *s)
 {
@@ -481,13 +613,15 @@ void session_live_stop(struct session *s)
 	if (lv == NULL || lv->stopping)
 		return;
 	lv->stopping = true;
+	stop_start_timer(lv);
 	if (lv->w != NULL)
 		watcher_close(lv->w);
 	lv->w = NULL;
+	while (lv->jobs != NULL)
+		catchup_job_cancel(lv->jobs);
 	for (size_t i = 0; i < lv->n; i++)
 		for (int r = 0; r < lv->c[i].cs->n_inst; r++)
-			if (lv->c[i].li[r].ch != NULL)
-				channel_reset(lv->c[i].li[r].ch);
+			channel_reset(lv->c[i].li[r].ch);
 }
 
 void session_live_free(struct session *s)
@@ -512,129 +646,172 @@ void session_live_free(struct session *s)
 		free(lc->reason);
 	}
 	free(lv->c);
+	tree_close(&lv->gone);
 	watch_options_release(&lv->wo);
 	free(lv);
 	s->live = NULL;
 }
 
-/* ---- initial sync ---- */
+/* ---- catch-up sync ---- */
 
-struct initial {
+/*
+ * One instance's catch-up: list and compare (sync/catchup.c), then apply
+ * the difference through a channel of its own (the instance is not ready
+ * yet, so no live update uses it), with the run steps the difference
+ * triggers.
+ */
+struct catchup_job {
+	struct catchup_job *next, **prev;
 	struct instance *in;
-	session_ready_cb cb;
-	void *arg;
+	session_catchup_cb cb;
+	struct catchup *cu;
+	struct changeset diff;
 	struct sync_plan plan;
 	struct channel *ch;
 	struct live_inst li;
+	uint64_t t0;
 };
 
-/* Every file under the container's sync sources, as "added". */
-static void walk_add(struct ignore *ig, const char *root, const char *rel,
-		     struct changeset *cs)
+static void job_unlink(struct catchup_job *j)
 {
-	char *abs = rel[0] ? path_join(root, rel) : xstrdup(root);
-	DIR *d = opendir(abs);
-	struct dirent *de;
+	*j->prev = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+}
 
-	if (d == NULL) {
-		struct stat st;
+static void job_end(struct catchup_job *j, int err, bool restart)
+{
+	struct instance *in = j->in;
+	session_catchup_cb cb = j->cb;
 
-		/* A single-file sync source. */
-		if (lstat(abs, &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
-			struct change c = {.path = (char *)rel, .kind = CHANGE_ADDED,
-					   .type = S_ISLNK(st.st_mode) ? CTYPE_SYMLINK : CTYPE_FILE};
+	job_unlink(j);
+	sync_plan_release(&j->plan);
+	changeset_release(&j->diff);
+	channel_free(j->ch);
+	free(j);
+	cb(in, err, restart);
+}
 
-			changeset_add(cs, &c);
-		}
-		free(abs);
+static void catchup_job_cancel(struct catchup_job *j)
+{
+	job_unlink(j);
+	catchup_cancel(j->cu);
+	sync_plan_release(&j->plan);
+	changeset_release(&j->diff);
+	channel_free(j->ch);
+	free(j);
+}
+
+static void caught_up_applied(struct channel *ch, int err, int step, int rc, void *arg)
+{
+	struct catchup_job *j = arg;
+	struct session *s = j->in->s;
+	const struct sync_plan *p = &j->plan;
+	struct buf b;
+
+	(void)ch;
+	buf_init(&b, 1u << 16);
+	buf_addf(&b, "caught up: %zu written, %zu deleted", p->n_writes, p->n_deletes);
+	for (size_t i = 0; i < p->n_names && i < 3; i++)
+		buf_addf(&b, "%s%s", i ? ", " : " (", p->names[i]);
+	if (p->n_names > 3)
+		buf_addf(&b, ", +%zu more", p->n_names - 3);
+	if (p->n_names > 0)
+		buf_adds(&b, ")");
+	if (step >= 0)
+		buf_addf(&b, " · run '%s' exited %d", p->runs[step], rc);
+	buf_addf(&b, " · %.0f ms", (double)(now_ns() - j->t0) / 1e6);
+	session_say(s, j->in, "catch-up", "%s", buf_str(&b));
+	buf_release(&b);
+	/* A failed run step is the user's to fix, as in any update: the
+	   container still counts as caught up, and the next save retries. */
+	job_end(j, err, err == 0 && p->restart);
+}
+
+static void compared(int err, struct changeset *diff, void *arg)
+{
+	struct catchup_job *j = arg;
+	struct session *s = j->in->s;
+	const struct project_container *c = j->in->cs->c;
+
+	j->cu = NULL;
+	if (err != 0) {
+		job_end(j, err, false);
 		return;
 	}
-	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-		char *crel;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		crel = rel[0] ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    !ignore_path(ig, crel, S_ISDIR(st.st_mode))) {
-			struct change c = {.path = crel, .kind = CHANGE_ADDED,
-					   .type = S_ISDIR(st.st_mode) ? CTYPE_DIR
-						   : S_ISLNK(st.st_mode) ? CTYPE_SYMLINK : CTYPE_FILE};
-
-			if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
-				changeset_add(cs, &c);
-			if (S_ISDIR(st.st_mode))
-				walk_add(ig, root, crel, cs);
-		}
-		free(crel);
+	changeset_merge(&j->diff, diff);
+	sync_plan_build(s->p->root, c, &j->diff, &j->plan);
+	if (j->plan.n_members == 0 && j->plan.n_deletes == 0) {
+		log_debug("%s: catch-up: nothing differs (%.1f ms)", j->in->label,
+			  (double)(now_ns() - j->t0) / 1e6);
+		job_end(j, 0, false);
+		return;
 	}
-	closedir(d);
-	free(abs);
+	j->li.in = j->in;
+	j->li.lc = j->in->cs->live;
+	j->ch = channel_new(s->e, j->in->id, out_line, notice, &j->li);
+	if (channel_apply(j->ch, &j->plan, caught_up_applied, j) != 0)
+		job_end(j, DW_CANCELED, false);
 }
 
-static void initial_done(struct channel *ch, int err, int step, int rc, void *arg)
+/* The gone paths under the container's sync sources, as a list to copy in. */
+static char **gone_for(const struct live *lv, const struct project_container *c,
+		       size_t *n)
 {
-	struct initial *x = arg;
+	char **v = NULL;
+	size_t i = 0, k = 0;
+	struct tentry *e;
 
-	(void)ch, (void)step, (void)rc;
-	session_say(x->in->s, x->in, "update", "initial sync of %zu files", x->plan.n_writes);
-	sync_plan_release(&x->plan);
-	channel_free(x->ch);
-	x->cb(x->in, err, x->arg);
-	free(x);
+	while ((e = tree_next(&lv->gone, &i)) != NULL) {
+		char *to = sync_map(c, e->path);
+
+		if (to == NULL)
+			continue;
+		free(to);
+		v = xreallocarray(v, k + 1, sizeof(char *));
+		v[k++] = xstrdup(e->path);
+	}
+	*n = k;
+	return v;
 }
 
-bool session_live_initial(struct instance *in, session_ready_cb cb, void *arg)
+bool session_live_catchup(struct instance *in, session_catchup_cb cb)
 {
-	const struct project_container *c = in->cs->c;
 	struct session *s = in->s;
-	struct watch_options wo;
-	struct ignore ig;
-	struct changeset cs;
-	struct initial *x;
+	struct live *lv = s->live;
+	const struct project_container *c = in->cs->c;
+	struct catchup_job *j;
+	struct changeset local;
+	char **gone;
+	size_t n_gone;
 	bool any = false;
 
 	for (size_t i = 0; i < c->n_steps; i++)
 		any |= c->steps[i].kind == STEP_SYNC;
-	if (!any || in->id == NULL)
+	if (!any || in->id == NULL || lv == NULL || lv->w == NULL || !lv->scanned)
 		return false;
-	watch_options_for(&wo, s->p, NULL);
-	ignore_init(&ig, s->p->root, wo.ignore);
-	for (size_t i = 0; i < wo.n_contexts; i++)
-		ignore_add_context(&ig, s->p->root, wo.contexts[i].rel, wo.contexts[i].dockerfile);
-	changeset_init(&cs);
+	changeset_init(&local);
 	for (size_t i = 0; i < c->n_steps; i++)
 		if (c->steps[i].kind == STEP_SYNC)
-			walk_add(&ig, s->p->root, strcmp(c->steps[i].from, ".") ? c->steps[i].from : "", &cs);
-	changeset_normalize(&cs);
-	ignore_close(&ig);
-	watch_options_release(&wo);
-	x = xcalloc(1, sizeof(*x));
-	x->in = in;
-	x->cb = cb;
-	x->arg = arg;
-	sync_plan_build(s->p->root, c, &cs, &x->plan);
-	if (x->plan.n_members == 0) {
-		changeset_release(&cs);
-		sync_plan_release(&x->plan);
-		free(x);
+			watcher_snapshot(lv->w, c->steps[i].from, &local);
+	gone = gone_for(lv, c, &n_gone);
+	j = xcalloc(1, sizeof(*j));
+	j->in = in;
+	j->cb = cb;
+	j->t0 = now_ns();
+	changeset_init(&j->diff);
+	if (catchup_start(s->e, in->id, c, &local, gone, n_gone, compared, j, &j->cu) != 0) {
+		for (size_t i = 0; i < n_gone; i++)
+			free(gone[i]);
+		free(gone);
+		changeset_release(&local);
+		free(j);
 		return false;
 	}
-	changeset_release(&cs);
-	/* Only the files: run steps and restarts belong to edits. */
-	for (size_t i = 0; i < x->plan.n_runs; i++)
-		free(x->plan.runs[i]);
-	x->plan.n_runs = 0;
-	x->plan.restart = false;
-	x->li.in = in;
-	x->li.lc = NULL;
-	x->ch = channel_new(s->e, in->id, NULL, NULL, &x->li);
-	if (channel_apply(x->ch, &x->plan, initial_done, x) != 0) {
-		channel_free(x->ch);
-		sync_plan_release(&x->plan);
-		free(x);
-		return false;
-	}
+	j->next = lv->jobs;
+	j->prev = &lv->jobs;
+	if (lv->jobs != NULL)
+		lv->jobs->prev = &j->next;
+	lv->jobs = j;
 	return true;
 }

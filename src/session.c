@@ -133,28 +133,34 @@ static const char *inst_path(struct instance *in, const char *fmt, char *buf,
 
 static void ready_now(struct instance *in);
 
-static void initial_synced(struct instance *in, int err, void *arg)
+static void caught_up(struct instance *in, int err, bool restart)
 {
-	(void)arg;
 	if (in->state != INST_PROBING)
 		return;
 	if (err != 0) {
-		session_fail(in->s, in, "initial sync failed");
+		session_fail(in->s, in, "catch-up sync failed: %s", dw_strerror(err));
 		return;
 	}
 	in->synced_once = true;
+	if (restart) {
+		/* What was synced is read at start (restart_container). The
+		   restart probes again, and readiness then counts. */
+		session_restart(in, in->ready_cb, in->ready_arg);
+		return;
+	}
 	ready_now(in);
 }
 
+/* Every container with sync rules is caught up before it first counts as
+   ready: even an image built from the tree lacks what was synced since
+   (a reused tag, a sync source no COPY reads), and a registry image, an
+   adopted or a recreated container may lack anything. Listing and
+   comparing cost little when nothing differs. A restart keeps the files. */
 static void ready(struct instance *in)
 {
 	if (in->state != INST_PROBING)
 		return;
-	/* A container whose image does not hold the synced files (a registry
-	   image, or one adopted from an earlier run) is brought up to date
-	   before it counts as ready. */
-	if (!in->synced_once && (in->cs->c->image != NULL || in->adopted) &&
-	    session_live_initial(in, initial_synced, NULL))
+	if (!in->synced_once && session_live_catchup(in, caught_up))
 		return;
 	ready_now(in);
 }
@@ -196,8 +202,7 @@ static void ready_now(struct instance *in)
 			    "and removes them",
 			    s->n_cs, s->n_cs == 1 ? "" : "s",
 			    (double)(now_ns() - s->start_ns) / 1e6);
-		if (!s->o.no_watch)
-			session_live_start(s);
+		session_live_all_ready(s);
 	}
 }
 
@@ -689,10 +694,19 @@ void session_restart(struct instance *in, session_ready_cb cb, void *arg)
 	engine_request(in->s->e, &call, on_restarted, in, NULL);
 }
 
+/*
+ * Replacement. With host port 0 the new container starts beside the old one,
+ * and the old one goes once the new one is ready. A fixed host port can be
+ * held by one container at a time, so there the old one is stopped first;
+ * if the new one then fails, it is removed and the old one started again.
+ * Either way the new container ends up with the old one's name and place.
+ */
 struct replace {
 	struct instance *old, *nw;
 	session_ready_cb cb;
 	void *arg;
+	bool stopped_old; /* fixed ports: the old one was stopped first */
+	int err;	  /* why the new one failed */
 };
 
 static void free_instance(struct instance *in);
@@ -704,6 +718,14 @@ static void replace_end(struct replace *r, int err)
 	r->cb(old, err, r->arg);
 	free_instance(r->nw);
 	free(r);
+}
+
+static bool fixed_ports(const struct project_container *c)
+{
+	for (size_t i = 0; i < c->n_ports; i++)
+		if (c->ports[i].host != 0)
+			return true;
+	return false;
 }
 
 static void on_renamed(struct engine_req *req, int err,
@@ -737,9 +759,49 @@ static void on_old_gone(struct engine_req *req, int err,
 
 	(void)req, (void)err, (void)resp;
 	call.path = path;
-	engine_request(r->old->s->e, &call, on_renamed, r, NULL);
+	if (engine_request(r->old->s->e, &call, on_renamed, r, NULL) != 0)
+		on_renamed(NULL, DW_ENGINE_DOWN, NULL, r);
 	free(enc);
 	free(path);
+}
+
+static void old_back(struct instance *old, int err, void *arg)
+{
+	struct replace *r = arg;
+
+	if (err == 0)
+		session_say(old->s, old, "notice",
+			    "the new container failed (%s); the old one runs again",
+			    dw_strerror(r->err));
+	else
+		session_say(old->s, old, "notice",
+			    "the new container failed (%s), and the old one did not "
+			    "come back either; the next save tries again",
+			    dw_strerror(r->err));
+	replace_end(r, r->err);
+}
+
+static void on_old_started(struct engine_req *req, int err,
+			   const struct engine_resp *resp, void *arg)
+{
+	struct replace *r = arg;
+	struct instance *old = r->old;
+
+	(void)req;
+	if (old->s->shutting_down) {
+		replace_end(r, DW_CANCELED);
+		return;
+	}
+	if (err != 0 || (resp->status != 204 && resp->status != 304)) {
+		old->state = INST_FAILED;
+		old_back(old, err != 0 ? err : DW_ENGINE_HTTP, r);
+		return;
+	}
+	old->ready_cb = old_back;
+	old->ready_arg = r;
+	old->state = INST_STARTING;
+	session_follow_logs(old, (long)time(NULL) - 1);
+	inspect_ports(old);
 }
 
 static void on_new_ready(struct instance *nw, int err, void *arg)
@@ -749,19 +811,52 @@ static void on_new_ready(struct instance *nw, int err, void *arg)
 	char path[256];
 
 	if (err != 0 || nw->s->shutting_down) {
-		/* Keep the old container; drop the new one. */
+		/* Drop the new one; keep (or bring back) the old one. */
 		if (nw->id != NULL) {
 			snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", nw->id);
 			call.path = path;
 			engine_request(nw->s->e, &call, NULL, NULL, NULL);
 		}
-		replace_end(r, err != 0 ? err : DW_CANCELED);
+		r->err = err != 0 ? err : DW_CANCELED;
+		if (r->stopped_old && !nw->s->shutting_down) {
+			struct engine_call start = {.method = "POST", .timeout_ms = 30000};
+
+			snprintf(path, sizeof(path), "/containers/%s/start", r->old->id);
+			start.path = path;
+			if (engine_request(nw->s->e, &start, on_old_started, r, NULL) != 0)
+				on_old_started(NULL, DW_ENGINE_DOWN, NULL, r);
+			return;
+		}
+		replace_end(r, r->err);
 		return;
 	}
 	session_log_close(r->old);
 	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", r->old->id);
 	call.path = path;
-	engine_request(nw->s->e, &call, on_old_gone, r, NULL);
+	if (engine_request(nw->s->e, &call, on_old_gone, r, NULL) != 0)
+		on_old_gone(NULL, DW_ENGINE_DOWN, NULL, r);
+}
+
+static void on_old_stopped(struct engine_req *req, int err,
+			   const struct engine_resp *resp, void *arg)
+{
+	struct replace *r = arg;
+
+	(void)req;
+	if (r->old->s->shutting_down) {
+		replace_end(r, DW_CANCELED);
+		return;
+	}
+	if (err != 0 || (resp->status != 204 && resp->status != 304)) {
+		/* Still holding its ports: a new one could not bind them. */
+		r->old->state = INST_READY;
+		session_say(r->old->s, r->old, "notice",
+			    "cannot stop the old container to free its ports (%s); kept it",
+			    err != 0 ? dw_strerror(err) : "the engine refused");
+		replace_end(r, err != 0 ? err : DW_ENGINE_HTTP);
+		return;
+	}
+	inst_begin(r->nw);
 }
 
 void session_replace(struct instance *old, session_ready_cb cb, void *arg)
@@ -783,6 +878,24 @@ void session_replace(struct instance *old, session_ready_cb cb, void *arg)
 	r->nw = nw;
 	r->cb = cb;
 	r->arg = arg;
+	if (fixed_ports(old->cs->c) && old->id != NULL) {
+		struct engine_call call = {.method = "POST", .timeout_ms = 60000};
+		char path[256];
+
+		/* Stop probing and following the old one while it is down. */
+		uv_timer_stop(&old->timer);
+		if (old->probe != NULL)
+			engine_cancel(old->probe);
+		session_log_close(old);
+		old->state = INST_STOPPING;
+		r->stopped_old = true;
+		/* The old container is thrown away: a short grace. */
+		snprintf(path, sizeof(path), "/containers/%s/stop?t=1", old->id);
+		call.path = path;
+		if (engine_request(old->s->e, &call, on_old_stopped, r, NULL) != 0)
+			on_old_stopped(NULL, DW_ENGINE_DOWN, NULL, r);
+		return;
+	}
 	inst_begin(nw);
 }
 
@@ -945,6 +1058,22 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* ---- setup ---- */
 
+void session_images_start(struct session *s)
+{
+	if (s->shutting_down)
+		return;
+	for (size_t i = 0; i < s->n_cs; i++) {
+		struct cstate *cs = &s->cs[i];
+
+		s->images_pending++;
+		if (image_ensure(s->e, s->p, cs->c, image_progress, image_done, cs) != 0) {
+			s->images_pending--;
+			session_fail(s, NULL, "%s: cannot start the image job", cs->c->name);
+			return;
+		}
+	}
+}
+
 static void on_engine(struct engine *e, int err, void *arg)
 {
 	struct session *s = arg;
@@ -959,16 +1088,10 @@ static void on_engine(struct engine *e, int err, void *arg)
 		finish_if_done(s);
 		return;
 	}
-	for (size_t i = 0; i < s->n_cs; i++) {
-		struct cstate *cs = &s->cs[i];
-
-		s->images_pending++;
-		if (image_ensure(s->e, s->p, cs->c, image_progress, image_done, cs) != 0) {
-			s->images_pending--;
-			session_fail(s, NULL, "%s: cannot start the image job", cs->c->name);
-			return;
-		}
-	}
+	/* Watch from the first moment: the images are built from the tree
+	   the watcher has scanned, and what changes while they build and
+	   start is applied once each container is ready. */
+	session_live_start(s);
 }
 
 static void mkdirs(const char *path)

@@ -46,7 +46,7 @@ struct instance {
 	bool adopted;
 	bool removing;
 	bool restarting;
-	bool synced_once;	/* initial sync done */
+	bool synced_once;	/* caught up since it was created */
 	bool tail_only;		/* log lines go to the tail, not the screen */
 	bool liveness;		/* the probe timer runs the liveness probe */
 	int live_fails;		/* consecutive liveness failures */
@@ -133,12 +133,22 @@ void session_restart(struct instance *in, session_ready_cb cb, void *arg);
    old one stays. */
 void session_replace(struct instance *old, session_ready_cb cb, void *arg);
 
-/* Hooks the live-update layer provides (sync/ via src/live.c). */
+/* Build or pull every image and start the containers: called by the
+   live-update layer once the watcher's first scan is done. */
+void session_images_start(struct session *s);
+
+/* Hooks the live-update layer provides (src/live.c). */
+/* Start watching (the first scan, then session_images_start). */
 void session_live_start(struct session *s);
+/* Every container is ready: apply what changed meanwhile. */
+void session_live_all_ready(struct session *s);
 void session_live_stop(struct session *s);
-/* The initial sync of an instance: every synced path written in. Returns
-   false when there is nothing to sync (cb not called). */
-bool session_live_initial(struct instance *in, session_ready_cb cb, void *arg);
+/* The catch-up sync of an instance (DESIGN.md section 14): make its synced
+   paths equal to the local tree, run the triggered steps; restart tells
+   whether restart_container asks for a restart now. Returns false when
+   the container has no sync rules (cb not called). */
+typedef void (*session_catchup_cb)(struct instance *in, int err, bool restart);
+bool session_live_catchup(struct instance *in, session_catchup_cb cb);
 /* Free the live-update state once the engine is closed. */
 void session_live_free(struct session *s);
 

@@ -1144,6 +1144,8 @@ bool channel_is_fast(const struct channel *ch)
 
 void channel_reset(struct channel *ch)
 {
+	if (ch == NULL)
+		return;
 	/* A tar mid-stream cannot go on over a new session. */
 	if (ch->job != NULL && !ch->job->full)
 		abandon_job(ch);

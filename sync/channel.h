@@ -47,7 +47,8 @@ int channel_apply(struct channel *ch, const struct sync_plan *p,
 uint64_t channel_step_ns(const struct channel *ch, size_t i);
 /* True when the fast path is in use (not the archive fallback). */
 bool channel_is_fast(const struct channel *ch);
-/* Close now (a restart or replacement ahead); the next apply reopens. */
+/* Close now (a restart or replacement ahead); the next apply reopens.
+   NULL (a replica never updated yet) does nothing. */
 void channel_reset(struct channel *ch);
 void channel_free(struct channel *ch);
 

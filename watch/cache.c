@@ -184,6 +184,8 @@ int cache_save(struct watcher *w)
 	}
 	if (err != 0)
 		log_debug("cannot write the hash cache %s: %s", path, strerror(-err));
+	else
+		w->changed = false;
 	buf_release(&b);
 	free(dir);
 	free(path);

@@ -53,6 +53,11 @@ struct tree_summary {
 	char digest[33];   /* XXH3-128 over the sorted (path, type, mode, hash) */
 };
 void watcher_summary(const struct watcher *w, struct tree_summary *out);
+/* Every path at or under prefix ("." for all), as CHANGE_ADDED entries
+   with type, mode, size, link target and content hash (0 and 0 while a
+   file is not hashed yet). Appended to out, which is then normalized. */
+void watcher_snapshot(const struct watcher *w, const char *prefix,
+		      struct changeset *out);
 /* Paths watched with inotify. */
 size_t watcher_watch_count(const struct watcher *w);
 

@@ -93,6 +93,11 @@ struct watcher {
 	bool sync_done;		     /* the settle queued all it had */
 	bool walk_done;		     /* ... and all listings are back */
 	bool changed;		     /* the tree differs from the cache file */
+	/* While watching with the cache, a settle that adds or removes paths
+	   saves it a second later (at most once a second), so that a
+	   devwatch killed with -9 still knows, when started again, which
+	   paths existed. Content edits alone wait for the close. */
+	uv_timer_t save;
 	char **walked;		/* subtrees walked this round (for removals) */
 	size_t n_walked;
 

@@ -296,6 +296,16 @@ static void settle(struct watcher *w, bool capped)
 	scan_hash_start(w);
 }
 
+static void on_save(uv_timer_t *t)
+{
+	struct watcher *w = container_of(t, struct watcher, save);
+
+	if (w->changed && !w->busy)
+		cache_save(w);
+	else if (w->changed)
+		uv_timer_start(&w->save, on_save, 100, 0); /* mid-settle */
+}
+
 void watcher_settled(struct watcher *w)
 {
 	bool initial = w->initial;
@@ -313,6 +323,12 @@ void watcher_settled(struct watcher *w)
 	}
 	if (w->out.n > 0 && w->on_change != NULL && !w->closing)
 		w->on_change(w, &w->out, w->arg);
+	if (!initial && w->o.use_cache && !w->closing && !uv_is_active((uv_handle_t *)&w->save))
+		for (size_t i = 0; i < w->out.n; i++)
+			if (w->out.v[i].kind != CHANGE_MODIFIED) {
+				uv_timer_start(&w->save, on_save, 1000, 0);
+				break;
+			}
 	changeset_release(&w->out);
 	w->busy = false;
 	if (w->closing) {
@@ -358,7 +374,8 @@ int watcher_new(uv_loop_t *loop, const struct watch_options *o,
 	tree_init(&w->tree);
 	tree_init(&w->dirty);
 	uv_timer_init(loop, &w->cap);
-	w->handles = 1;
+	uv_timer_init(loop, &w->save);
+	w->handles = 2;
 	if (!o->no_watch) {
 		w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (w->ifd >= 0)
@@ -449,44 +466,8 @@ void watcher_close(struct watcher *w)
 	close_poll(w, &w->quiet, &w->qfd);
 	w->cap.data = w;
 	uv_close((uv_handle_t *)&w->cap, handle_closed);
-}
-
-/* The digest is the sum (mod 2^128) of one XXH3-128 per entry over its
-   path, type, mode and content hash: independent of order, so no sort of
-   the whole tree is needed. */
-void watcher_summary(const struct watcher *w, struct tree_summary *s)
-{
-	size_t i = 0;
-	struct tentry *e;
-	uint64_t hi = 0, lo = 0;
-	char buf[4096 + 32];
-
-	memset(s, 0, sizeof(*s));
-	while ((e = tree_next(&w->tree, &i)) != NULL) {
-		uint32_t meta[2];
-		uint64_t hh[2] = {e->h_hi, e->h_lo};
-		XXH128_hash_t h;
-		size_t n = DW_MIN((size_t)e->len, 4096u);
-
-		if (S_ISREG(e->mode)) {
-			s->files++;
-			s->bytes += e->size;
-		} else if (S_ISLNK(e->mode)) {
-			s->links++;
-		} else {
-			s->dirs++;
-		}
-		meta[0] = S_ISDIR(e->mode) ? 'd' : S_ISLNK(e->mode) ? 'l' : 'f';
-		meta[1] = e->mode & 07777;
-		memcpy(buf, e->path, n);
-		memcpy(buf + n, meta, sizeof(meta));
-		memcpy(buf + n + sizeof(meta), hh, sizeof(hh));
-		h = XXH3_128bits(buf, n + sizeof(meta) + sizeof(hh));
-		lo += h.low64;
-		hi += h.high64 + (lo < h.low64);
-	}
-	snprintf(s->digest, sizeof(s->digest), "%016llx%016llx",
-		 (unsigned long long)hi, (unsigned long long)lo);
+	w->save.data = w;
+	uv_close((uv_handle_t *)&w->save, handle_closed);
 }
 
 size_t watcher_watch_count(const struct watcher *w)

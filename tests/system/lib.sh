@@ -12,6 +12,8 @@
 #   wait_for SECS CMD   poll CMD every 50 ms until it succeeds
 #   host_port C PORT    the host port of container C's PORT (from status)
 #   fail MSG            print MSG and the up log, exit 1
+#   dw_converge SECS C CDIR LDIR  wait until container C's CDIR equals LDIR
+#                       file by file and mode by mode (treecmp.py)
 set -euo pipefail
 
 : "${DEVWATCH:?set DEVWATCH to the devwatch binary}"
@@ -126,4 +128,22 @@ in_container() {
 # up_log_has PATTERN: the up log matches PATTERN (grep -E).
 up_log_has() {
 	grep -Eq -- "$1" "$T/up.log"
+}
+
+# treecmp CONTAINER CDIR LDIR [--ignore G] [--extra G]: the container's CDIR
+# equals the local LDIR, file by file and mode by mode (tests/system/treecmp.py).
+treecmp() {
+	python3 "$DEVWATCH_SRC/tests/system/treecmp.py" "$@"
+}
+
+# dw_converge SECS CONTAINER CDIR LDIR [ARGS]: wait until the container's
+# synced folder equals the local tree; fail with every difference if it does
+# not within SECS.
+dw_converge() {
+	local secs=$1
+	shift
+	if ! wait_for "$secs" treecmp "$@"; then
+		treecmp "$@" >&2 || true
+		fail "the container's $2 does not equal the local $3"
+	fi
 }

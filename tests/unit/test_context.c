@@ -235,20 +235,42 @@ static void test_context_tar(void **state)
 				     "docs/\n"
 				     "node_modules/keep.js\n");
 	free(members);
-	assert_int_equal(context_hash(&bc, &spec, h1, NULL), 0);
+	assert_int_equal(context_hash(&bc, &spec, NULL, h1, NULL), 0);
 	context_close(&bc);
 
 	/* An excluded file changes nothing; an included one changes the hash. */
 	put("app/debug.log", "changed\n");
 	assert_int_equal(context_scan(&bc, root, "Dockerfile", NULL), 0);
-	assert_int_equal(context_hash(&bc, &spec, h2, NULL), 0);
+	assert_int_equal(context_hash(&bc, &spec, NULL, h2, NULL), 0);
 	context_close(&bc);
 	assert_string_equal(h1, h2);
 	put("app/main.py", "print(2)\n");
 	assert_int_equal(context_scan(&bc, root, "Dockerfile", NULL), 0);
-	assert_int_equal(context_hash(&bc, &spec, h3, NULL), 0);
+	assert_int_equal(context_hash(&bc, &spec, NULL, h3, NULL), 0);
 	context_close(&bc);
 	assert_string_not_equal(h1, h3);
+
+	/* Tagged by what the Dockerfile reads: a file of the context that no
+	   COPY names changes nothing; an input still does. */
+	{
+		char *srcs[] = {"app"};
+		struct dockerfile_inputs in = {.src = srcs, .n = 1};
+		char h4[33], h5[33], h6[33];
+
+		assert_int_equal(context_scan(&bc, root, "Dockerfile", NULL), 0);
+		assert_int_equal(context_hash(&bc, &spec, &in, h4, NULL), 0);
+		context_close(&bc);
+		put("notes.txt", "read by nothing\n");
+		assert_int_equal(context_scan(&bc, root, "Dockerfile", NULL), 0);
+		assert_int_equal(context_hash(&bc, &spec, &in, h5, NULL), 0);
+		context_close(&bc);
+		assert_string_equal(h4, h5);
+		put("app/main.py", "print(3)\n");
+		assert_int_equal(context_scan(&bc, root, "Dockerfile", NULL), 0);
+		assert_int_equal(context_hash(&bc, &spec, &in, h6, NULL), 0);
+		context_close(&bc);
+		assert_string_not_equal(h5, h6);
+	}
 	{
 		char cmd[300];
 

@@ -149,7 +149,7 @@ static void test_decide(void **state)
 		free(why);                                                     \
 	} while (0)
 	EXPECT("web/site/index.html", DECIDE_LIVE);    /* synced */
-	EXPECT("web/deps.txt", DECIDE_REBUILD);	       /* fall_back_on */
+	EXPECT("web/deps.txt", DECIDE_RECREATE);      /* fall_back_on */
 	EXPECT("web/Dockerfile", DECIDE_REBUILD);      /* the Dockerfile */
 	EXPECT("web/.dockerignore", DECIDE_REBUILD);   /* .dockerignore */
 	EXPECT("web/conf/a.txt", DECIDE_REBUILD);      /* an input no sync covers */
@@ -160,6 +160,20 @@ static void test_decide(void **state)
 	assert_int_equal(decide(&d, &cs, &why), DECIDE_REBUILD);
 	assert_string_equal(why, "web/conf/a.txt is a Dockerfile input that no sync rule covers");
 	free(why);
+	/* A fall_back_on match wins over a rebuild earlier in path order. */
+	{
+		struct change a = {.path = "web/conf/a.txt", .kind = CHANGE_MODIFIED};
+		struct change b = {.path = "web/deps.txt", .kind = CHANGE_MODIFIED};
+
+		changeset_release(&cs);
+		changeset_init(&cs);
+		changeset_add(&cs, &a);
+		changeset_add(&cs, &b);
+		changeset_normalize(&cs);
+		assert_int_equal(decide(&d, &cs, &why), DECIDE_RECREATE);
+		assert_string_equal(why, "web/deps.txt matches fall_back_on 'web/deps.txt'");
+		free(why);
+	}
 	changeset_release(&cs);
 	decide_close(&d);
 	project_free(p);
