@@ -32,13 +32,30 @@ static void put_dockerfile(const char *dir)
 	free(df);
 }
 
+static char tmpl[] = "/tmp/devwatch-fuzz-project-XXXXXX";
+
+/* The scratch folder goes when the fuzzer exits. */
+static void cleanup(void)
+{
+	char *p = xasprintf("%s/web/Dockerfile", tmpl);
+
+	unlink(p);
+	p[strlen(p) - strlen("/Dockerfile")] = '\0';
+	rmdir(p);
+	free(p);
+	p = xasprintf("%s/Dockerfile", tmpl);
+	unlink(p);
+	free(p);
+	rmdir(tmpl);
+}
+
 static void setup(void)
 {
-	char tmpl[] = "/tmp/devwatch-fuzz-project-XXXXXX";
 	char *dir = mkdtemp(tmpl), *sub;
 
 	if (dir == NULL)
 		abort();
+	atexit(cleanup);
 	sub = xasprintf("%s/web", dir);
 	mkdir(sub, 0755);
 	put_dockerfile(dir);
