@@ -27,6 +27,86 @@ static const char *engine_proto(const struct port_map *pm)
 	return strcmp(pm->protocol, "udp") == 0 ? "udp" : "tcp";
 }
 
+/* Limits, reservations and GPUs. The plain engine has no CPU reservation,
+   so a cpus request becomes the relative weight CpuShares (1024 a CPU). */
+static void add_resources(cJSON *hc, const struct project_container *c)
+{
+	const struct gpu_request *g = &c->gpus;
+
+	if (c->cpus > 0)
+		cJSON_AddNumberToObject(hc, "NanoCpus", (double)(int64_t)(c->cpus * 1e9));
+	if (c->cpus_request > 0)
+		cJSON_AddNumberToObject(hc, "CpuShares", (double)(int64_t)(c->cpus_request * 1024));
+	if (c->memory > 0)
+		cJSON_AddNumberToObject(hc, "Memory", (double)c->memory);
+	if (c->memory_request > 0)
+		cJSON_AddNumberToObject(hc, "MemoryReservation", (double)c->memory_request);
+	if (g->set) {
+		cJSON *list = cJSON_AddArrayToObject(hc, "DeviceRequests");
+		cJSON *d = cJSON_CreateObject(), *caps, *and;
+
+		cJSON_AddStringToObject(d, "Driver", "");
+		cJSON_AddNumberToObject(d, "Count", g->device_ids.n > 0 ? 0 : g->count);
+		if (g->device_ids.n > 0) {
+			cJSON *ids = cJSON_AddArrayToObject(d, "DeviceIDs");
+
+			for (size_t i = 0; i < g->device_ids.n; i++)
+				cJSON_AddItemToArray(ids, cJSON_CreateString(g->device_ids.v[i]));
+		}
+		/* A list of alternatives, each a list that must all hold. */
+		caps = cJSON_AddArrayToObject(d, "Capabilities");
+		and = cJSON_CreateArray();
+		for (size_t i = 0; i < g->capabilities.n; i++)
+			cJSON_AddItemToArray(and, cJSON_CreateString(g->capabilities.v[i]));
+		if (g->capabilities.n == 0)
+			cJSON_AddItemToArray(and, cJSON_CreateString("gpu"));
+		cJSON_AddItemToArray(caps, and);
+		cJSON_AddObjectToObject(d, "Options");
+		cJSON_AddItemToArray(list, d);
+	}
+}
+
+/* The project network with the container's name and aliases (replicas
+   share the name), or another container's namespace, the host's, none. */
+static void add_network(cJSON *o, cJSON *hc, const struct project *p,
+			const struct project_container *c)
+{
+	char *net, *mode;
+	cJSON *eps, *ep, *aliases;
+
+	switch (c->network) {
+	case NET_HOST:
+		cJSON_AddStringToObject(hc, "NetworkMode", "host");
+		return;
+	case NET_NONE:
+		cJSON_AddStringToObject(hc, "NetworkMode", "none");
+		return;
+	case NET_CONTAINER: {
+		const struct project_container *t =
+			project_find((struct project *)p, c->network_of);
+		char *inst = project_container_instance(p, t, 1);
+
+		mode = xasprintf("container:%s", inst);
+		cJSON_AddStringToObject(hc, "NetworkMode", mode);
+		free(mode);
+		free(inst);
+		return;
+	}
+	case NET_PROJECT:
+		break;
+	}
+	net = project_network_name(p);
+	cJSON_AddStringToObject(hc, "NetworkMode", net);
+	eps = cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "NetworkingConfig"),
+				      "EndpointsConfig");
+	ep = cJSON_AddObjectToObject(eps, net);
+	aliases = cJSON_AddArrayToObject(ep, "Aliases");
+	cJSON_AddItemToArray(aliases, cJSON_CreateString(c->name));
+	for (size_t i = 0; i < c->aliases.n; i++)
+		cJSON_AddItemToArray(aliases, cJSON_CreateString(c->aliases.v[i]));
+	free(net);
+}
+
 char *container_create_body(const struct project *p,
 			    const struct project_container *c, int replica,
 			    const char *image)
@@ -47,6 +127,20 @@ char *container_create_body(const struct project *p,
 	if (c->entrypoint != NULL)
 		cJSON_AddItemToObject(o, "Entrypoint", argv_json(c->entrypoint));
 	env = cJSON_AddArrayToObject(o, "Env");
+	/* env_file first; env overrides it (as compose merges them). */
+	for (size_t i = 0; i < c->file_env.n; i++) {
+		bool shadowed = false;
+
+		for (size_t j = 0; j < c->env.n && !shadowed; j++)
+			shadowed = strcmp(c->env.v[j].key, c->file_env.v[i].key) == 0;
+		for (size_t j = i + 1; j < c->file_env.n && !shadowed; j++)
+			shadowed = strcmp(c->file_env.v[j].key, c->file_env.v[i].key) == 0;
+		if (shadowed)
+			continue;
+		s = xasprintf("%s=%s", c->file_env.v[i].key, c->file_env.v[i].value);
+		cJSON_AddItemToArray(env, cJSON_CreateString(s));
+		free(s);
+	}
 	for (size_t i = 0; i < c->env.n; i++) {
 		s = xasprintf("%s=%s", c->env.v[i].key, c->env.v[i].value);
 		cJSON_AddItemToArray(env, cJSON_CreateString(s));
@@ -96,10 +190,14 @@ char *container_create_body(const struct project *p,
 			cJSON_AddItemToArray(mounts, m);
 		}
 	}
-	if (c->cpus > 0)
-		cJSON_AddNumberToObject(hc, "NanoCpus", (double)(int64_t)(c->cpus * 1e9));
-	if (c->memory > 0)
-		cJSON_AddNumberToObject(hc, "Memory", (double)c->memory);
+	add_resources(hc, c);
+	add_network(o, hc, p, c);
+	if (c->stop_signal != NULL)
+		cJSON_AddStringToObject(o, "StopSignal", c->stop_signal);
+	/* Whole seconds, rounded up, as the engine takes them. */
+	cJSON_AddNumberToObject(o, "StopTimeout", (c->stop_grace_ms + 999) / 1000);
+	if (c->init)
+		cJSON_AddBoolToObject(hc, "Init", true);
 	{
 		cJSON *rp = cJSON_AddObjectToObject(hc, "RestartPolicy");
 
@@ -155,10 +253,17 @@ int container_info_parse(const char *json, size_t len,
 	out->restarting = cJSON_IsTrue(cJSON_GetObjectItem(state, "Restarting"));
 	v = cJSON_GetObjectItem(state, "ExitCode");
 	out->exit_code = cJSON_IsNumber(v) ? v->valueint : 0;
+	v = cJSON_GetObjectItem(cJSON_GetObjectItem(state, "Health"), "Status");
+	if (cJSON_IsString(v))
+		out->health = strcmp(v->valuestring, "healthy") == 0     ? HEALTH_HEALTHY
+			      : strcmp(v->valuestring, "unhealthy") == 0 ? HEALTH_UNHEALTHY
+			      : strcmp(v->valuestring, "starting") == 0  ? HEALTH_STARTING
+									 : HEALTH_NONE;
 	ports = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "NetworkSettings"), "Ports");
 	if (c != NULL && c->n_ports > 0) {
 		out->n_ports = c->n_ports;
 		out->host_ports = xcalloc(c->n_ports, sizeof(int));
+		out->host_ips = xcalloc(c->n_ports, sizeof(char *));
 		for (size_t i = 0; i < c->n_ports; i++) {
 			char key[32];
 			cJSON *list, *b;
@@ -168,10 +273,13 @@ int container_info_parse(const char *json, size_t len,
 			list = cJSON_GetObjectItem(ports, key);
 			cJSON_ArrayForEach(b, list) {
 				cJSON *hp = cJSON_GetObjectItem(b, "HostPort");
+				cJSON *ip = cJSON_GetObjectItem(b, "HostIp");
 				int port = cJSON_IsString(hp) ? host_port(hp->valuestring) : 0;
 
 				if (port > 0) {
 					out->host_ports[i] = port;
+					if (cJSON_IsString(ip))
+						out->host_ips[i] = xstrdup(ip->valuestring);
 					break;
 				}
 			}
@@ -181,12 +289,20 @@ int container_info_parse(const char *json, size_t len,
 	return 0;
 }
 
+void container_host_ips_free(char **ips, size_t n)
+{
+	for (size_t i = 0; ips != NULL && i < n; i++)
+		free(ips[i]);
+	free(ips);
+}
+
 void container_info_free(struct container_info *ci)
 {
 	free(ci->id);
 	free(ci->image);
 	free(ci->config_hash);
 	free(ci->host_ports);
+	container_host_ips_free(ci->host_ips, ci->n_ports);
 	memset(ci, 0, sizeof(*ci));
 }
 

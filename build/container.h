@@ -20,6 +20,13 @@ char *container_create_body(const struct project *p,
 			    const struct project_container *c, int replica,
 			    const char *image);
 
+enum container_health {
+	HEALTH_NONE = 0,	/* the image has no HEALTHCHECK */
+	HEALTH_STARTING,
+	HEALTH_HEALTHY,
+	HEALTH_UNHEALTHY,
+};
+
 struct container_info {
 	char *id;
 	char *image;	   /* Config.Image */
@@ -27,7 +34,10 @@ struct container_info {
 	bool running;
 	bool restarting;
 	int exit_code;
+	enum container_health health; /* State.Health.Status */
 	int *host_ports;   /* per c->ports[i]: the bound host port, 0 if none */
+	char **host_ips;   /* per c->ports[i]: the HostIp the engine reports
+			      for it ("0.0.0.0", "10.0.0.5"), or NULL */
 	size_t n_ports;
 };
 
@@ -37,6 +47,8 @@ int container_info_parse(const char *json, size_t len,
 			 const struct project_container *c,
 			 struct container_info *out);
 void container_info_free(struct container_info *ci);
+/* Free a host_ips array of n entries (NULL does nothing). */
+void container_host_ips_free(char **ips, size_t n);
 
 /* The label filter for GET /containers/json, URL-encoded: the project's
    containers, or one container's when cname is not NULL. Caller frees. */

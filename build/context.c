@@ -60,6 +60,20 @@ static bool always_sent(const struct walk *w, const char *rel)
 	return strcmp(rel, w->dockerfile) == 0 || strcmp(rel, ".dockerignore") == 0;
 }
 
+static bool in_state_dir(const char *rel)
+{
+	return str_starts(rel, ".devwatch") && (rel[9] == '\0' || rel[9] == '/');
+}
+
+/* rel is the Dockerfile or a folder above it. */
+static bool on_dockerfile_path(const struct walk *w, const char *rel)
+{
+	size_t n = strlen(rel);
+
+	return strncmp(w->dockerfile, rel, n) == 0 &&
+	       (w->dockerfile[n] == '\0' || w->dockerfile[n] == '/');
+}
+
 static int walk_dir(struct walk *w, const char *rel)
 {
 	char *abs = strcmp(rel, "") == 0 ? xstrdup(w->bc->root)
@@ -70,8 +84,10 @@ static int walk_dir(struct walk *w, const char *rel)
 
 	if (d == NULL) {
 		err = -errno;
-		dw_cause(w->cause, "cannot read %s: %s", abs, strerror(errno));
 		free(abs);
+		if (err == -ENOENT && rel[0] != '\0')
+			return 0; /* a folder that went since it was listed */
+		dw_cause(w->cause, "cannot read %s/%s: %s", w->bc->root, rel, strerror(-err));
 		return err;
 	}
 	while (err == 0 && (de = readdir(d)) != NULL) {
@@ -81,11 +97,14 @@ static int walk_dir(struct walk *w, const char *rel)
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		/* devwatch's own state (logs, hash cache) is never an input. */
-		if (rel[0] == '\0' && strcmp(de->d_name, ".devwatch") == 0)
-			continue;
 		crel = rel[0] ? xasprintf("%s/%s", rel, de->d_name)
 			      : xstrdup(de->d_name);
+		/* devwatch's own state (logs, hash cache) is never an input,
+		   but for a Dockerfile it wrote there (dockerfile_inline). */
+		if (in_state_dir(crel) && !on_dockerfile_path(w, crel)) {
+			free(crel);
+			continue;
+		}
 		cabs = path_join(abs, de->d_name);
 		if (lstat(cabs, &st) != 0) {
 			/* Vanished since readdir: not part of the context. */
@@ -157,6 +176,12 @@ static int hash_file(const char *path, XXH3_state_t *st, char **cause)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	ssize_t n;
 
+	if (fd < 0 && errno == ENOENT) {
+		/* Gone since the walk (an editor's temporary, say): the tar
+		   leaves it out too, and the watcher reports it. */
+		XXH3_128bits_update(st, "\0gone", 5);
+		return 0;
+	}
 	if (fd < 0) {
 		dw_cause(cause, "cannot read %s: %s", path, strerror(errno));
 		return -errno;
@@ -172,8 +197,26 @@ static void hash_str(XXH3_state_t *st, const char *s)
 	XXH3_128bits_update(st, s != NULL ? s : "", s != NULL ? strlen(s) + 1 : 1);
 }
 
+/* Is the context entry rel under one of c's sync rules? */
+static bool synced_entry(const struct build_spec *b, const struct project_container *c,
+			 const char *rel)
+{
+	char *prel;
+	bool hit;
+
+	if (c == NULL)
+		return false;
+	prel = b->context == NULL || strcmp(b->context, ".") == 0
+		       ? xstrdup(rel)
+		       : xasprintf("%s/%s", b->context, rel);
+	hit = project_container_synced(c, prel);
+	free(prel);
+	return hit;
+}
+
 int context_hash(const struct build_context *bc, const struct build_spec *b,
-		 const struct dockerfile_inputs *inputs, char out[33],
+		 const struct dockerfile_inputs *inputs,
+		 const struct project_container *synced, char out[33],
 		 char **cause)
 {
 	XXH3_state_t *st = XXH3_createState();
@@ -181,7 +224,7 @@ int context_hash(const struct build_context *bc, const struct build_spec *b,
 	int err = 0;
 
 	XXH3_128bits_reset(st);
-	hash_str(st, "devwatch-context-2");
+	hash_str(st, "devwatch-context-3");
 	hash_str(st, b->dockerfile);
 	hash_str(st, b->target);
 	for (size_t i = 0; i < b->args.n; i++) {
@@ -192,9 +235,11 @@ int context_hash(const struct build_context *bc, const struct build_spec *b,
 		const struct ctx_entry *e = &bc->v[i];
 		char mode[32];
 
-		if (inputs != NULL && strcmp(e->rel, b->dockerfile) != 0 &&
-		    strcmp(e->rel, ".dockerignore") != 0 &&
-		    !dockerfile_is_input(inputs, e->rel))
+		bool always = strcmp(e->rel, b->dockerfile) == 0 ||
+			      strcmp(e->rel, ".dockerignore") == 0;
+
+		if (!always && ((inputs != NULL && !dockerfile_is_input(inputs, e->rel)) ||
+				synced_entry(b, synced, e->rel)))
 			continue;
 		hash_str(st, e->rel);
 		snprintf(mode, sizeof(mode), "%o", (unsigned)e->mode);
@@ -245,6 +290,10 @@ int context_write_tar(const struct build_context *bc, int fd, char **cause)
 			struct stat st;
 
 			in = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (in < 0 && errno == ENOENT) {
+				free(abs); /* gone since the walk: left out */
+				continue;
+			}
 			if (in < 0 || fstat(in, &st) != 0) {
 				dw_cause(cause, "cannot read %s: %s", abs, strerror(errno));
 				err = -errno;

@@ -39,10 +39,14 @@ bool context_excluded(const struct build_context *bc, const char *rel);
 /* XXH3-128 over the build spec (dockerfile, args, target) and every entry
    (name, type, mode, link, content) that feeds the image: the Dockerfile,
    .dockerignore, and what `inputs` names (all entries when inputs is NULL
-   or cannot tell), as 32 hex chars. A file of the context that no
-   instruction reads does not change the tag (DESIGN.md section 4). */
+   or cannot tell), but for what a sync rule of `synced` covers (none when
+   NULL), as 32 hex chars. The tag so follows DESIGN.md section 4's rule:
+   a file that no instruction reads, or that a sync rule brings in live,
+   does not make a new image; a container made from the older image is
+   caught up before it counts as ready. */
 int context_hash(const struct build_context *bc, const struct build_spec *b,
-		 const struct dockerfile_inputs *inputs, char out[33],
+		 const struct dockerfile_inputs *inputs,
+		 const struct project_container *synced, char out[33],
 		 char **cause);
 /* Write the context as a tar stream to fd. */
 int context_write_tar(const struct build_context *bc, int fd, char **cause);

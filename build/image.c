@@ -1,7 +1,8 @@
 /*
  * Image build and pull. See image.h. A job walks through its steps by
  * callbacks: (build) scan+hash on the threadpool -> does the tag exist ->
- * tar on the threadpool -> POST /build; (image) inspect -> pull.
+ * tar on the threadpool -> POST /build; (image) inspect -> credentials on
+ * the threadpool -> pull.
  */
 #include "build/image.h"
 
@@ -18,6 +19,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "build/context.h"
+#include "engine/auth.h"
 
 struct image_job {
 	struct engine *e;
@@ -35,6 +37,7 @@ struct image_job {
 	int tar_fd;
 	bool built;
 	char *error_line; /* the engine's {"error": ...} from the stream */
+	char *auth;	  /* X-Registry-Auth for a pull, or NULL */
 };
 
 static void job_end(struct image_job *j, int err)
@@ -46,6 +49,7 @@ static void job_end(struct image_job *j, int err)
 	free(j->ref);
 	free(j->cause);
 	free(j->error_line);
+	free(j->auth);
 	free(j);
 }
 
@@ -227,7 +231,7 @@ static void hash_work(uv_work_t *w)
 	free(ignored);
 	j->err = context_scan(&j->bc, b->context_abs, b->dockerfile, &j->cause);
 	if (j->err == 0)
-		j->err = context_hash(&j->bc, b, known ? &in : NULL, j->hash, &j->cause);
+		j->err = context_hash(&j->bc, b, known ? &in : NULL, j->c, j->hash, &j->cause);
 	dockerfile_inputs_free(&in);
 }
 
@@ -257,8 +261,18 @@ static void hash_done(uv_work_t *w, int status)
 
 /* ---- pull ---- */
 
-static void pull(struct image_job *j)
+/* The credentials, on the threadpool: reading config.json and running a
+   credential helper block. */
+static void auth_work(uv_work_t *w)
 {
+	struct image_job *j = container_of(w, struct image_job, work);
+
+	j->err = engine_registry_auth(j->ref, &j->auth, &j->cause);
+}
+
+static void pull_start(uv_work_t *w, int status)
+{
+	struct image_job *j = container_of(w, struct image_job, work);
 	struct engine_call call = {.method = "POST", .on_line = on_progress,
 				   .stream_arg = j, .max_body = 1u << 20};
 	const char *ref = j->ref, *slash = strrchr(ref, '/');
@@ -267,6 +281,11 @@ static void pull(struct image_job *j)
 	char *name, *tag, *path;
 	int err;
 
+	if (status != 0 || j->err != 0) {
+		job_end(j, j->err != 0 ? DW_PULL : status);
+		return;
+	}
+	call.registry_auth = j->auth;
 	if (at != NULL) {
 		name = engine_urlencode(ref);
 		tag = xstrdup("");
@@ -293,6 +312,15 @@ static void pull(struct image_job *j)
 	free(name);
 	free(tag);
 	free(path);
+	if (err != 0)
+		job_end(j, err);
+}
+
+static void pull(struct image_job *j)
+{
+	int err = uv_queue_work(engine_loop(j->e), &j->work, auth_work,
+				pull_start);
+
 	if (err != 0)
 		job_end(j, err);
 }

@@ -1,6 +1,8 @@
 /*
  * `devwatch down`: remove every container labelled with the project's name,
- * whether a running devwatch started it or a killed one left it behind.
+ * whether a running devwatch started it or a killed one left it behind,
+ * then the project's network. Containers with datasets stop and store them
+ * first; temporary folders a killed copy left beside a sink go too.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,7 +12,30 @@
 #include "base/util.h"
 #include "build/listing.h"
 #include "cmd-util.h"
+#include "build/container.h"
+#include "build/dataset.h"
 #include "cmd.h"
+#include "datasets.h"
+#include "network.h"
+
+/* A container with datasets stops (with its grace) and gives them up
+   before it is removed, as at the end of `up`. */
+static void store_datasets(struct cmd_ctx *x, const struct container_entry *ce)
+{
+	const char *id = ce->id;
+	struct project_container *c;
+	char *path;
+
+	if (ce->container[0] == '\0' || (c = project_find(x->p, ce->container)) == NULL ||
+	    c->n_datasets == 0)
+		return;
+	path = xasprintf("/containers/%s/stop?t=%d", id, (c->stop_grace_ms + 999) / 1000);
+	engine_call_sync(x->e, &(struct engine_call){.method = "POST", .path = path,
+						     .timeout_ms = 120000},
+			 NULL, NULL, NULL);
+	free(path);
+	datasets_store_sync(x->e, id, c, c->name);
+}
 
 int cmd_down(int argc, char **argv)
 {
@@ -54,6 +79,7 @@ int cmd_down(int argc, char **argv)
 		long status = 0;
 		int err;
 
+		store_datasets(&x, &list.v[i]);
 		path = xasprintf("/containers/%s?force=1&v=1", list.v[i].id);
 		err = engine_call_sync(x.e, &(struct engine_call){.method = "DELETE", .path = path,
 								  .timeout_ms = 60000},
@@ -69,6 +95,27 @@ int cmd_down(int argc, char **argv)
 				err != 0 ? dw_strerror(err) : "the engine refused");
 		}
 	}
+	{
+		char *cause = NULL;
+		int n = network_remove_sync(x.e, x.p, &cause);
+
+		if (n < 0) {
+			failed++;
+			fprintf(stderr, "devwatch: %s\n", cause);
+			free(cause);
+		} else if (n > 0 && !json) {
+			char *name = project_network_name(x.p);
+
+			printf("removed network %s\n", name);
+			free(name);
+		}
+	}
+	/* What a killed copy left beside a sink. */
+	for (size_t i = 0; i < x.p->n_containers; i++)
+		for (size_t d = 0; d < x.p->containers[i].n_datasets; d++)
+			if (dataset_clean_temp(x.p->containers[i].datasets[d].sink_abs) > 0 && !json)
+				printf("removed temporary folders of %s\n",
+				       x.p->containers[i].datasets[d].sink);
 	if (json)
 		printf("{\"removed\":%d,\"failed\":%d}\n", removed, failed);
 	else if (removed == 0 && failed == 0)

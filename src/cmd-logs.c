@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "build/container.h"
 #include "build/listing.h"
+#include "cmd-api.h"
 #include "cmd-util.h"
 #include "cmd.h"
 
@@ -64,6 +65,8 @@ int cmd_logs(int argc, char **argv)
 	const char *file = NULL;
 	struct cmd_ctx x;
 	struct container_list list;
+	struct apiclient api;
+	char *cause = NULL;
 	int c, rc, follow = 0, colour = 0, err = 0;
 
 	while ((c = getopt_long(argc, argv, "f:hv", opts, NULL)) != -1) {
@@ -90,6 +93,13 @@ int cmd_logs(int argc, char **argv)
 			return DW_EXIT_USAGE;
 		}
 	}
+	/* A running session keeps its containers' lines: ask it. */
+	rc = cmd_api_find(cmd_project_file(file), &api, &cause);
+	if (rc == 0) {
+		cmd_ctx_close(&x);
+		return cmd_api_logs(&api, argv + optind, argc - optind, follow);
+	}
+	free(cause); /* a bad api file: the engine still answers */
 	if (cmd_list_containers(&x, &list) != 0) {
 		cmd_ctx_close(&x);
 		return DW_EXIT_FAIL;

@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "build/listing.h"
+#include "cmd-api.h"
 #include "cmd-util.h"
 #include "cmd.h"
 
@@ -24,6 +25,8 @@ int cmd_status(int argc, char **argv)
 	struct cmd_ctx x;
 	struct container_list list;
 	cJSON *out;
+	struct apiclient api;
+	char *cause = NULL;
 	int c, rc, json = 0;
 
 	while ((c = getopt_long(argc, argv, "f:hv", opts, NULL)) != -1) {
@@ -42,6 +45,11 @@ int cmd_status(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cmd_usage_error("status", "unexpected argument '%s'", argv[optind]);
+	/* A running session knows more than the engine: ask it. */
+	rc = cmd_api_find(cmd_project_file(file), &api, &cause);
+	if (rc == 0)
+		return cmd_api_status(&api, json);
+	free(cause); /* the engine's path below says what is wrong */
 	rc = cmd_ctx_open(&x, cmd_project_file(file));
 	if (rc != 0)
 		return rc;

@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "build/container.h"
 #include "build/listing.h"
+#include "project/compose.h"
 
 int cmd_ctx_open(struct cmd_ctx *x, const char *file)
 {
@@ -112,7 +113,7 @@ void watch_options_release(struct watch_options *o)
 
 struct project *cmd_try_project(const char *dir, bool *bad)
 {
-	char *file = path_join(dir, "devwatch.json"), *cause = NULL;
+	char *file = path_join(dir, project_default_file(dir)), *cause = NULL;
 	struct project *p = NULL;
 
 	*bad = false;

@@ -34,7 +34,8 @@ int cmd_list_containers(struct cmd_ctx *x, struct container_list *out);
 void watch_options_for(struct watch_options *o, const struct project *p,
 		       const char *dir);
 void watch_options_release(struct watch_options *o);
-/* Load dir/devwatch.json when there is one (NULL otherwise, or on error,
-   which is printed when it exists but is broken: *bad set). */
+/* Load dir's project file (devwatch.json, or a compose file) when there is
+   one (NULL otherwise, or on error, which is printed when it exists but is
+   broken: *bad set). */
 struct project *cmd_try_project(const char *dir, bool *bad);
 #endif

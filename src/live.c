@@ -18,10 +18,12 @@
 #include "build/image.h"
 #include "cmd-util.h"
 #include "decide.h"
+#include "monitor.h"
 #include "session.h"
 #include "sync/catchup.h"
 #include "sync/channel.h"
 #include "sync/plan.h"
+#include "up-api.h"
 #include "watch/tree.h"
 #include "watch/watch.h"
 
@@ -53,11 +55,14 @@ struct live_c {
 	struct changeset current;
 	struct sync_plan plan;
 	uint64_t t0;
+	uint64_t t_settled, t_hashed, t_started, t_applied; /* for the events */
 	int left;
 	int failed_step;
 	int failed_rc;
 	int transport_err;
 	int retries;
+	int waking;		/* instances session_wake is bringing back */
+	bool wake_failed;
 	bool update_failed;
 	struct live_inst *li;
 };
@@ -93,9 +98,17 @@ static void out_line(const char *line, size_t n, void *arg)
 		free(l);
 		return;
 	}
+	{
+		char *l = xstrndup(line, n);
+
+		up_api_said(s, li->in, "output", l);
+		free(l);
+	}
+	progress_hide(&s->progress);
 	printf("%s%-*s |%s %.*s\n", log_colour_code(li->in->colour), s->label_width,
 	       li->in->label, log_colour_reset(), (int)n, line);
 	fflush(stdout);
+	progress_show(&s->progress);
 }
 
 static void notice(const char *msg, void *arg)
@@ -115,6 +128,12 @@ static void report(struct live_c *lc, const char *what)
 	double ms = (double)(now_ns() - lc->t0) / 1e6;
 	struct buf b;
 
+	up_api_update(s, lc->cs, &(struct up_update){
+		.what = what, .failed = lc->update_failed, .rebuilt = strcmp(what, "recreated") == 0 ||
+		strncmp(what, "rebuilt", 7) == 0, .plan = p, .ch = lc->li[0].ch,
+		.failed_step = lc->failed_step, .failed_rc = lc->failed_rc,
+		.first_event = lc->t0, .settled = lc->t_settled, .hashed = lc->t_hashed,
+		.started = lc->t_started, .applied = lc->t_applied, .ended = now_ns()});
 	if (s->o.json) {
 		cJSON *o = cJSON_CreateObject(), *files, *steps;
 		char *t;
@@ -169,9 +188,11 @@ static void report(struct live_c *lc, const char *what)
 	if (p->restart && !lc->update_failed)
 		buf_adds(&b, " · restarted");
 	buf_addf(&b, " · %.0f ms", ms);
+	progress_hide(&s->progress);
 	printf("%s%-*s%s  %s\n", log_colour_code(lc->cs->colour), s->label_width,
 	       lc->cs->c->name, log_colour_reset(), buf_str(&b));
 	fflush(stdout);
+	progress_show(&s->progress);
 	buf_release(&b);
 }
 
@@ -212,6 +233,7 @@ static void applied(struct channel *ch, int err, int step, int rc, void *arg)
 	}
 	if (--lc->left > 0)
 		return;
+	lc->t_applied = now_ns();
 	if (lc->s->shutting_down) {
 		finish_update(lc);
 		return;
@@ -227,8 +249,9 @@ static void applied(struct channel *ch, int err, int step, int rc, void *arg)
 	}
 	if (lc->transport_err != 0) {
 		/* The channel died (a restart, say): apply the same set again,
-		   as older than what arrived meanwhile. */
-		if (lc->retries++ < 2) {
+		   as older than what arrived meanwhile; with the engine gone,
+		   once it is back. */
+		if (session_engine_lost(lc->s) || lc->retries++ < 2) {
 			changeset_merge(&lc->current, &lc->pending);
 			lc->pending = lc->current;
 			changeset_init(&lc->current);
@@ -318,7 +341,9 @@ static void rebuild_progress(void *arg, const char *line)
 {
 	struct live_c *lc = arg;
 
-	session_say(lc->s, &lc->cs->inst[0], "build", "%s", line);
+	if (lc->s->o.json ||
+	    !progress_update(&lc->s->progress, lc->cs->c->name, lc->cs->colour, line))
+		session_say(lc->s, &lc->cs->inst[0], "build", "%s", line);
 }
 
 static void rebuilt(void *arg, int err, const char *ref, bool built, const char *cause)
@@ -326,6 +351,7 @@ static void rebuilt(void *arg, int err, const char *ref, bool built, const char 
 	struct live_c *lc = arg;
 
 	(void)built;
+	progress_done(&lc->s->progress, lc->cs->c->name, err != 0);
 	if (lc->s->shutting_down) {
 		finish_update(lc);
 		return;
@@ -384,6 +410,21 @@ static void start_rebuild(struct live_c *lc)
 		rebuilt(lc, DW_BUILD, NULL, false, "cannot start the build");
 }
 
+static void woken(struct instance *in, int err, void *arg)
+{
+	struct live_c *lc = arg;
+
+	(void)in;
+	if (err != 0)
+		lc->wake_failed = true;
+	if (--lc->waking > 0)
+		return;
+	lc->busy = false;
+	/* One that could not come back keeps the changes for the next save. */
+	if (!lc->wake_failed)
+		kick(lc);
+}
+
 static void kick(struct live_c *lc)
 {
 	struct live *lv = lc->s->live;
@@ -391,8 +432,20 @@ static void kick(struct live_c *lc)
 	if (lc->busy || lv == NULL || lv->stopping || lc->s->shutting_down ||
 	    !lc->s->all_ready)
 		return;
+	if (session_engine_lost(lc->s))
+		return; /* the changes wait in the pending set */
 	if (lc->pending.n == 0 && !lc->rebuild)
 		return;
+	/* An exited or recovering container comes back first. */
+	lc->wake_failed = false;
+	lc->waking = 0;
+	for (int i = 0; i < lc->cs->n_inst; i++)
+		if (session_wake(&lc->cs->inst[i], &lc->pending, woken, lc))
+			lc->waking++;
+	if (lc->waking > 0) {
+		lc->busy = true;
+		return;
+	}
 	if (lc->held.n > 0) {
 		/* What could not be synced goes again, as older than this. */
 		changeset_merge(&lc->held, &lc->pending);
@@ -403,6 +456,10 @@ static void kick(struct live_c *lc)
 	lc->current = lc->pending;
 	changeset_init(&lc->pending);
 	lc->t0 = lc->current.first_event_ns ? lc->current.first_event_ns : now_ns();
+	lc->t_settled = lc->current.settled_ns;
+	lc->t_hashed = lc->current.hashed_ns;
+	lc->t_started = now_ns();
+	lc->t_applied = 0;
 	if (lc->rebuild) {
 		lc->rebuild_due = false;
 		lc->recreating = lc->recreate || lc->cs->c->build == NULL;
@@ -425,6 +482,8 @@ static void copy_into(struct changeset *into, const struct changeset *cs)
 	for (size_t i = 0; i < cs->n; i++)
 		changeset_add(&tmp, &cs->v[i]);
 	tmp.first_event_ns = cs->first_event_ns;
+	tmp.settled_ns = cs->settled_ns;
+	tmp.hashed_ns = cs->hashed_ns;
 	changeset_merge(into, &tmp);
 }
 
@@ -624,6 +683,104 @@ void session_live_stop(struct session *s)
 			channel_reset(lv->c[i].li[r].ch);
 }
 
+void session_live_resume(struct session *s)
+{
+	struct live *lv = s->live;
+
+	if (lv == NULL)
+		return;
+	for (size_t i = 0; i < lv->n; i++) {
+		struct live_c *lc = &lv->c[i];
+
+		for (int r = 0; r < lc->cs->n_inst && !lc->busy; r++) {
+			/* Its exec died with the engine: open a fresh one. */
+			channel_free(lc->li[r].ch);
+			lc->li[r].ch = NULL;
+			free(lc->li[r].cid);
+			lc->li[r].cid = NULL;
+		}
+		if (lc->pending.n == 0 && lc->held.n > 0) {
+			lc->pending = lc->held;
+			changeset_init(&lc->held);
+		}
+		kick(lc);
+	}
+}
+
+/* ---- the control API's trigger and restart ---- */
+
+int session_live_trigger(struct cstate *cs, char **cause)
+{
+	struct live_c *lc = cs->live;
+	struct live *lv = lc != NULL ? lc->s->live : NULL;
+	struct changeset all;
+	uint64_t now = now_ns();
+	bool any = false;
+
+	if (lv == NULL || lv->stopping) {
+		*cause = xasprintf("'%s' is not running", cs->c->name);
+		return DW_NOTREADY;
+	}
+	for (size_t i = 0; i < cs->c->n_steps; i++)
+		any |= cs->c->steps[i].kind == STEP_SYNC;
+	if (!any || lv->w == NULL || !lv->scanned) {
+		/* Nothing to sync: the whole update is a rebuild. */
+		lc->rebuild = true;
+		free(lc->reason);
+		lc->reason = xstrdup("triggered through the control API");
+		kick(lc);
+		return 0;
+	}
+	/* Every file as changed: the plan writes all the synced ones and
+	   runs every step a file triggers, through the usual update path
+	   (one at a time per container, reported like any other). */
+	changeset_init(&all);
+	watcher_snapshot(lv->w, ".", &all);
+	all.first_event_ns = all.settled_ns = all.hashed_ns = now;
+	changeset_merge(&lc->pending, &all);
+	kick(lc);
+	return 0;
+}
+
+static void api_restarted(struct instance *in, int err, void *arg)
+{
+	struct live_c *lc = arg;
+
+	if (err != 0)
+		lc->update_failed = true;
+	if (--lc->left > 0)
+		return;
+	lc->busy = false;
+	session_say(lc->s, in, "restarted", "%s · %.0f ms",
+		    lc->update_failed ? "restart failed" : "restarted and ready",
+		    (double)(now_ns() - lc->t0) / 1e6);
+	kick(lc);
+}
+
+int session_live_restart(struct cstate *cs, char **cause)
+{
+	struct live_c *lc = cs->live;
+
+	if (lc == NULL || lc->s->shutting_down || !lc->s->all_ready) {
+		*cause = xasprintf("'%s' is not ready yet", cs->c->name);
+		return DW_NOTREADY;
+	}
+	if (lc->busy) {
+		*cause = xasprintf("'%s' is being updated; try again once it is done",
+				   cs->c->name);
+		return DW_NOTREADY;
+	}
+	lc->busy = true;
+	lc->update_failed = false;
+	lc->t0 = now_ns();
+	lc->left = cs->n_inst;
+	for (int i = 0; i < cs->n_inst; i++) {
+		channel_reset(lc->li[i].ch);
+		session_restart(&cs->inst[i], api_restarted, lc);
+	}
+	return 0;
+}
+
 void session_live_free(struct session *s)
 {
 	struct live *lv = s->live;
@@ -747,9 +904,6 @@ static void compared(int err, struct changeset *diff, void *arg)
 		job_end(j, 0, false);
 		return;
 	}
-	j->li.in = j->in;
-	j->li.lc = j->in->cs->live;
-	j->ch = channel_new(s->e, j->in->id, out_line, notice, &j->li);
 	if (channel_apply(j->ch, &j->plan, caught_up_applied, j) != 0)
 		job_end(j, DW_CANCELED, false);
 }
@@ -800,11 +954,16 @@ bool session_live_catchup(struct instance *in, session_catchup_cb cb)
 	j->cb = cb;
 	j->t0 = now_ns();
 	changeset_init(&j->diff);
-	if (catchup_start(s->e, in->id, c, &local, gone, n_gone, compared, j, &j->cu) != 0) {
+	/* One channel lists (through the agent, when it runs) and applies. */
+	j->li.in = in;
+	j->li.lc = in->cs->live;
+	j->ch = channel_new(s->e, in->id, out_line, notice, &j->li);
+	if (catchup_start(s->e, j->ch, in->id, c, &local, gone, n_gone, compared, j, &j->cu) != 0) {
 		for (size_t i = 0; i < n_gone; i++)
 			free(gone[i]);
 		free(gone);
 		changeset_release(&local);
+		channel_free(j->ch);
 		free(j);
 		return false;
 	}

@@ -12,25 +12,37 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "cmd.h"
+#include "project/compose.h"
 
 const struct cmd_entry cmd_table[] = {
 	{"up", "up [-f FILE] [--keep] [--json] [-v]",
 	 "start the project's containers and live-update them", cmd_up},
 	{"down", "down [-f FILE] [--json]",
 	 "stop and remove the project's containers", cmd_down},
+	{"push", "push [-f FILE] [--tag TAG] [NAME...]",
+	 "push built images to publish.registry", cmd_push},
 	{"status", "status [-f FILE] [--json]",
 	 "show the project's containers", cmd_status},
 	{"logs", "logs [-f FILE] [--follow] [NAME...]",
 	 "show container logs", cmd_logs},
 	{"check", "check [-f FILE] [--json]", "validate the project file",
 	 cmd_check},
+	{"run", "run [-f FILE] NAME [-- ARGS...]",
+	 "run a job or a one-off copy of a container in the foreground", cmd_run},
+	{"exec", "exec [-f FILE] [-r N] [-T] NAME -- CMD...",
+	 "run a command in a running container", cmd_exec},
+	{"attach", "attach [-f FILE] [-r N] NAME",
+	 "attach to a container's terminal (detach: ctrl-p ctrl-q)", cmd_attach},
 	{"trigger", "trigger [-f FILE] NAME",
 	 "apply pending changes to a container now", cmd_trigger},
 	{"hash", "hash [DIR] [--json]", "hash a source tree as up would",
 	 cmd_hash},
 	{"watch", "watch [DIR] [--json]", "print settled change sets",
 	 cmd_watch},
-	{"serve", "serve [-f FILE]", "serve the control API only", cmd_serve},
+	{"serve", "serve [-f FILE] [[PATHFILE][:PORT]]",
+	 "the container manager alone: start containers on request", cmd_serve},
+	{"convert", "convert [FILE]",
+	 "print the devwatch.json equivalent of a compose file", cmd_convert},
 	{"version", "version [--json]", "print the version", cmd_version},
 	{NULL, NULL, NULL, NULL},
 };
@@ -75,7 +87,7 @@ int cmd_usage_error(const char *name, const char *fmt, ...)
 
 const char *cmd_project_file(const char *opt_f)
 {
-	return opt_f != NULL ? opt_f : "devwatch.json";
+	return opt_f != NULL ? opt_f : project_default_file(".");
 }
 
 int main(int argc, char **argv)

@@ -15,6 +15,7 @@
 #include "base/util.h"
 #include "build/container.h"
 #include "session.h"
+#include "up-api.h"
 
 #define LOG_LINE_MAX (64u << 10)
 
@@ -26,6 +27,7 @@ static void emit_line(struct instance *in, int stream, const char *line, size_t 
 		n--;
 	if (in->tail_only)
 		goto tail;
+	up_api_log(in, stream, line, n);
 	if (s->o.json) {
 		cJSON *o = cJSON_CreateObject();
 		char *t, *l = xstrndup(line, n);
@@ -41,8 +43,10 @@ static void emit_line(struct instance *in, int stream, const char *line, size_t 
 		free(l);
 		cJSON_Delete(o);
 	} else {
+		progress_hide(&s->progress);
 		printf("%s%-*s |%s %.*s\n", log_colour_code(in->colour), s->label_width,
 		       in->label, log_colour_reset(), (int)n, line);
+		progress_show(&s->progress);
 	}
 	fflush(stdout);
 	if (in->logf != NULL) {
@@ -97,23 +101,28 @@ static void on_exit_inspect(struct engine_req *req, int err,
 
 	(void)req;
 	if (err != 0 || in->s->shutting_down || in->state == INST_STOPPING ||
-	    in->state == INST_GONE || in->state == INST_FAILED)
+	    in->state == INST_GONE || in->state == INST_FAILED ||
+	    in->state == INST_EXITED)
 		return;
+	if (in->cs->c->job)
+		return; /* a job's end is awaited by order.c */
 	if (resp->status != 200 ||
 	    container_info_parse(resp->body, resp->len, NULL, &ci) != 0) {
 		session_fail(in->s, in, "container disappeared");
 		return;
 	}
 	if (ci.running || ci.restarting) {
-		/* Restarted by its policy: follow the new run. */
+		/* Restarted by its policy: follow the new run. One still waiting
+		   to restart has no new run yet: monitor.c follows it when the
+		   engine's start event comes. */
+		if (!ci.restarting)
+			session_follow_logs(in, (long)time(NULL));
 		container_info_free(&ci);
-		session_follow_logs(in, (long)time(NULL));
 		return;
 	}
-	if (in->state == INST_READY) {
-		session_say(in->s, in, "exited", "exited with code %d", ci.exit_code);
-		in->state = INST_FAILED;
-	} else if (in->state == INST_PROBING || in->state == INST_STARTING) {
+	/* After readiness, src/monitor.c reports the exit from the engine's
+	   events and decides what follows. */
+	if (in->state == INST_PROBING || in->state == INST_STARTING) {
 		session_fail_exited(in, ci.exit_code);
 	}
 	container_info_free(&ci);
@@ -192,7 +201,10 @@ static void tail_fetched(struct engine_req *req, int err,
 	(void)req, (void)err, (void)resp;
 	flush_partial(in);
 	in->tail_only = false;
-	session_fail(in->s, in, "exited with code %d before it was ready", x->code);
+	if (in->cs->c->job)
+		session_fail(in->s, in, "job failed with exit code %d", x->code);
+	else
+		session_fail(in->s, in, "exited with code %d before it was ready", x->code);
 	free(x);
 }
 

@@ -22,12 +22,18 @@
 #include "base/util.h"
 #include "build/container.h"
 #include "build/image.h"
+#include "datasets.h"
+#include "monitor.h"
+#include "network.h"
+#include "order.h"
+#include "up-api.h"
 
 static void inst_create(struct instance *in);
 static void liveness_start(struct instance *in);
 static void inst_begin(struct instance *in);
 static void inspect_ports(struct instance *in);
 static void teardown(struct session *s);
+static void finish_if_done(struct session *s);
 
 /* ---- output ---- */
 
@@ -41,6 +47,8 @@ void session_say(struct session *s, struct instance *in, const char *event,
 	if (vasprintf(&msg, fmt, ap) < 0)
 		abort();
 	va_end(ap);
+	up_api_said(s, in, event, msg);
+	progress_hide(&s->progress);
 	if (s->o.json) {
 		cJSON *o = cJSON_CreateObject();
 		char *t;
@@ -62,6 +70,7 @@ void session_say(struct session *s, struct instance *in, const char *event,
 		printf("%-*s  %s\n", s->label_width, "devwatch", msg);
 	}
 	fflush(stdout);
+	progress_show(&s->progress);
 	free(msg);
 }
 
@@ -69,6 +78,7 @@ void session_print_tail(struct session *s, struct instance *in)
 {
 	int n = 0;
 
+	progress_hide(&s->progress);
 	for (int i = 0; i < SESSION_TAIL; i++)
 		if (in->tail[(in->tail_next + i) % SESSION_TAIL] != NULL)
 			n++;
@@ -96,6 +106,16 @@ void session_fail(struct session *s, struct instance *in, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		abort();
 	va_end(ap);
+	if (in != NULL && in->ready_cb == NULL && session_engine_lost(s)) {
+		/* Nothing answers while the engine is gone; monitor.c brings
+		   the instance back with the engine. */
+		log_debug("%s: %s (the engine is gone)", in->label, msg);
+		in->state = INST_EXITED;
+		free(msg);
+		return;
+	}
+	progress_hide(&s->progress);
+	up_api_said(s, in, "error", msg);
 	if (in != NULL)
 		in->state = INST_FAILED;
 	if (in != NULL && in->ready_cb != NULL) {
@@ -170,6 +190,7 @@ static void ready_now(struct instance *in)
 	struct session *s = in->s;
 	struct project_container *c = in->cs->c;
 	struct buf urls;
+	char ip[64];
 
 	if (in->state != INST_PROBING)
 		return;
@@ -186,13 +207,16 @@ static void ready_now(struct instance *in)
 	for (size_t i = 0; i < c->n_ports; i++) {
 		if (in->host_ports == NULL || in->host_ports[i] == 0)
 			continue;
+		const char *host = engine_host_for_ports(
+			s->e, in->host_ips ? in->host_ips[i] : NULL, ip, sizeof(ip));
+
 		if (strcmp(c->ports[i].protocol, "udp") == 0)
-			buf_addf(&urls, " udp://localhost:%d", in->host_ports[i]);
+			buf_addf(&urls, " udp://%s:%d", host, in->host_ports[i]);
 		else
-			buf_addf(&urls, " http://localhost:%d/", in->host_ports[i]);
+			buf_addf(&urls, " http://%s:%d/", host, in->host_ports[i]);
 	}
-	session_say(s, in, "ready", "ready%s%s · %.0f ms",
-		    urls.len ? " ·" : "", buf_str(&urls),
+	session_say(s, in, "ready", "%s%s%s · %.0f ms",
+		    c->job ? "completed (exit 0)" : "ready", urls.len ? " ·" : "", buf_str(&urls),
 		    (double)(now_ns() - s->start_ns) / 1e6);
 	buf_release(&urls);
 	if (--s->not_ready == 0 && !s->all_ready) {
@@ -204,6 +228,12 @@ static void ready_now(struct instance *in)
 			    (double)(now_ns() - s->start_ns) / 1e6);
 		session_live_all_ready(s);
 	}
+	order_kick(s);
+}
+
+void session_mark_ready(struct instance *in)
+{
+	ready_now(in);
 }
 
 static void probe_again(uv_timer_t *t);
@@ -231,6 +261,7 @@ static void on_probe_inspect(struct engine_req *req, int err,
 {
 	struct instance *in = arg;
 	struct container_info ci;
+	enum container_health health;
 
 	(void)req;
 	in->probe = NULL;
@@ -249,6 +280,7 @@ static void on_probe_inspect(struct engine_req *req, int err,
 		session_fail_exited(in, code);
 		return;
 	}
+	health = ci.health;
 	container_info_free(&ci);
 	if (now_ns() > in->probe_deadline_ns) {
 		session_fail(in->s, in, "not ready after %d ms (readiness %s)",
@@ -258,12 +290,17 @@ static void on_probe_inspect(struct engine_req *req, int err,
 				     : "command");
 		return;
 	}
-	if (!in->cs->c->readiness.set) {
+	if (!in->cs->c->readiness.set && health == HEALTH_UNHEALTHY) {
+		session_fail(in->s, in, "its image's HEALTHCHECK reports unhealthy");
+		return;
+	}
+	if (!in->cs->c->readiness.set && health != HEALTH_STARTING) {
+		/* No probe: the image's HEALTHCHECK decides, when it has one. */
 		ready(in);
 		return;
 	}
 	uv_timer_start(&in->timer, probe_again,
-		       (uint64_t)in->cs->c->readiness.interval_ms, 0);
+		       (uint64_t)(in->cs->c->readiness.set ? in->cs->c->readiness.interval_ms : 100), 0);
 }
 
 /* The probe failed this time: is the container still alive? */
@@ -419,8 +456,9 @@ static void probe_once(struct instance *in)
 {
 	const struct probe *pr = in->liveness ? &in->cs->c->liveness : &in->cs->c->readiness;
 	struct engine_call call = {.method = "GET", .timeout_ms = pr->timeout_ms};
-	char url[512];
+	char url[512], ip[64];
 	int hp = 0;
+	size_t pi = 0;
 
 	if (!pr->set) {
 		check_alive(in);
@@ -429,14 +467,27 @@ static void probe_once(struct instance *in)
 	if (pr->http_path != NULL) {
 		for (size_t i = 0; i < in->cs->c->n_ports; i++)
 			if (in->cs->c->ports[i].container == pr->port && in->host_ports != NULL)
-				hp = in->host_ports[i];
+				hp = in->host_ports[pi = i];
 		if (hp == 0) {
-			session_fail(in->s, in,
-				     "readiness port %d is not published; add it to 'ports'",
-				     pr->port);
+			bool listed = false;
+
+			for (size_t i = 0; i < in->cs->c->n_ports; i++)
+				listed = listed || in->cs->c->ports[i].container == pr->port;
+			if (listed)
+				session_fail(in->s, in,
+					     "the engine at %s published no host port for "
+					     "readiness port %d (it reports none bound)",
+					     engine_address(in->s->e), pr->port);
+			else
+				session_fail(in->s, in,
+					     "readiness port %d is not published; add it to 'ports'",
+					     pr->port);
 			return;
 		}
-		snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", hp, pr->http_path);
+		snprintf(url, sizeof(url), "http://%s:%d%s",
+			 engine_host_for_ports(in->s->e, in->host_ips ? in->host_ips[pi] : NULL,
+					       ip, sizeof(ip)),
+			 hp, pr->http_path);
 		call.url = url;
 		engine_request(in->s->e, &call, on_http_probe, in, &in->probe);
 		return;
@@ -472,8 +523,13 @@ void session_probe(struct instance *in)
 {
 	const struct probe *pr = &in->cs->c->readiness;
 
+	if (in->cs->c->job) {
+		job_wait(in);
+		return;
+	}
 	in->liveness = false;
 	in->state = INST_PROBING;
+	order_kick(in->s);
 	in->probe_deadline_ns = now_ns() + (uint64_t)(pr->set ? pr->start_timeout_ms : 60000) * 1000000u;
 	if (!pr->set) {
 		/* No probe: running and still running a moment later. */
@@ -481,6 +537,17 @@ void session_probe(struct instance *in)
 		return;
 	}
 	probe_once(in);
+}
+
+/* The instance takes the ports the engine reported (and where). */
+void session_take_ports(struct instance *in, struct container_info *ci)
+{
+	free(in->host_ports);
+	container_host_ips_free(in->host_ips, in->cs->c->n_ports);
+	in->host_ports = ci->host_ports;
+	in->host_ips = ci->host_ips;
+	ci->host_ports = NULL;
+	ci->host_ips = NULL;
 }
 
 static void on_ports(struct engine_req *req, int err,
@@ -497,16 +564,14 @@ static void on_ports(struct engine_req *req, int err,
 		session_fail(in->s, in, "cannot inspect the started container");
 		return;
 	}
-	if (!ci.running && !ci.restarting) {
+	if (!ci.running && !ci.restarting && !in->cs->c->job) {
 		int code = ci.exit_code;
 
 		container_info_free(&ci);
 		session_fail_exited(in, code);
 		return;
 	}
-	free(in->host_ports);
-	in->host_ports = ci.host_ports;
-	ci.host_ports = NULL;
+	session_take_ports(in, &ci);
 	container_info_free(&ci);
 	session_probe(in);
 }
@@ -629,8 +694,7 @@ static void on_existing(struct engine_req *req, int err,
 		/* Same config, same image, running: adopt it. */
 		in->id = ci.id;
 		ci.id = NULL;
-		in->host_ports = ci.host_ports;
-		ci.host_ports = NULL;
+		session_take_ports(in, &ci);
 		in->adopted = true;
 		container_info_free(&ci);
 		session_say(in->s, in, "adopted", "adopted running container %s", in->name);
@@ -653,6 +717,33 @@ static void inst_begin(struct instance *in)
 	snprintf(path, sizeof(path), "/containers/%s/json", in->name);
 	call.path = path;
 	engine_request(in->s->e, &call, on_existing, in, NULL);
+}
+
+static void on_stale_next(struct engine_req *req, int err,
+			  const struct engine_resp *resp, void *arg)
+{
+	(void)req, (void)err, (void)resp;
+	inst_begin(arg);
+}
+
+/* A replacement cut short by a killed devwatch leaves "<name>-next",
+   which may hold the fixed host ports the new container needs: remove it
+   (whatever the answer: 404 is the usual one) before looking at <name>. */
+static void inst_start(struct instance *in)
+{
+	struct engine_call call = {.method = "DELETE", .timeout_ms = 30000};
+	char path[256];
+
+	snprintf(path, sizeof(path), "/containers/%s-next?force=1&v=1", in->name);
+	call.path = path;
+	if (engine_request(in->s->e, &call, on_stale_next, in, NULL) != 0)
+		inst_begin(in);
+}
+
+/* Start an instance whose dependencies are met (order.c). */
+void session_begin(struct instance *in)
+{
+	inst_start(in);
 }
 
 /* ---- restart and replacement (live update) ---- */
@@ -683,6 +774,7 @@ void session_restart(struct instance *in, session_ready_cb cb, void *arg)
 
 	in->ready_cb = cb;
 	in->ready_arg = arg;
+	monitor_expect_exit(in);
 	in->restarting = true;
 	in->synced_once = true; /* a restart keeps the container's files */
 	in->state = INST_STOPPING;
@@ -743,10 +835,14 @@ static void on_renamed(struct engine_req *req, int err,
 	free(old->host_ports);
 	old->host_ports = nw->host_ports;
 	nw->host_ports = NULL;
+	container_host_ips_free(old->host_ips, old->cs->c->n_ports);
+	old->host_ips = nw->host_ips;
+	nw->host_ips = NULL;
 	old->state = INST_READY;
 	old->adopted = false;
 	session_follow_logs(old, (long)time(NULL));
 	replace_end(r, 0);
+	order_replaced(old);
 }
 
 static void on_old_gone(struct engine_req *req, int err,
@@ -804,6 +900,17 @@ static void on_old_started(struct engine_req *req, int err,
 	inspect_ports(old);
 }
 
+static void remove_old(struct instance *old, void *arg)
+{
+	struct engine_call call = {.method = "DELETE", .timeout_ms = 30000};
+	char path[256];
+
+	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", old->id);
+	call.path = path;
+	if (engine_request(old->s->e, &call, on_old_gone, arg, NULL) != 0)
+		on_old_gone(NULL, DW_ENGINE_DOWN, NULL, arg);
+}
+
 static void on_new_ready(struct instance *nw, int err, void *arg)
 {
 	struct replace *r = arg;
@@ -831,10 +938,13 @@ static void on_new_ready(struct instance *nw, int err, void *arg)
 		return;
 	}
 	session_log_close(r->old);
-	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", r->old->id);
-	call.path = path;
-	if (engine_request(nw->s->e, &call, on_old_gone, r, NULL) != 0)
-		on_old_gone(NULL, DW_ENGINE_DOWN, NULL, r);
+	monitor_expect_exit(r->old);
+	if (r->old->cs->c->job) {
+		remove_old(r->old, r);
+		return;
+	}
+	/* The old one stops and gives up its datasets before it goes. */
+	datasets_stop_and_store(r->old, r->old->id, remove_old, r);
 }
 
 static void on_old_stopped(struct engine_req *req, int err,
@@ -888,6 +998,7 @@ void session_replace(struct instance *old, session_ready_cb cb, void *arg)
 			engine_cancel(old->probe);
 		session_log_close(old);
 		old->state = INST_STOPPING;
+		monitor_expect_exit(old);
 		r->stopped_old = true;
 		/* The old container is thrown away: a short grace. */
 		snprintf(path, sizeof(path), "/containers/%s/stop?t=1", old->id);
@@ -908,7 +1019,7 @@ static void image_progress(void *arg, const char *line)
 
 	if (s->o.json)
 		session_say(s, &cs->inst[0], "build", "%s", line);
-	else
+	else if (!progress_update(&s->progress, cs->c->name, cs->colour, line))
 		printf("%s%-*s%s  %s\n", log_colour_code(cs->colour), s->label_width,
 		       cs->c->name, log_colour_reset(), line);
 	fflush(stdout);
@@ -921,6 +1032,7 @@ static void image_done(void *arg, int err, const char *ref, bool built,
 	struct session *s = cs->inst[0].s;
 
 	s->images_pending--;
+	progress_done(&s->progress, cs->c->name, err != 0);
 	if (s->shutting_down) {
 		teardown(s);
 		return;
@@ -935,8 +1047,7 @@ static void image_done(void *arg, int err, const char *ref, bool built,
 		    built ? (cs->c->build != NULL ? "built" : "pulled")
 			  : (cs->c->build != NULL ? "up to date, not rebuilt"
 						  : "present"));
-	for (int i = 0; i < cs->n_inst; i++)
-		inst_begin(&cs->inst[i]);
+	order_image_ready(cs);
 }
 
 /* ---- teardown ---- */
@@ -948,13 +1059,33 @@ static void engine_closed(void *arg)
 	s->e = NULL;
 }
 
+static void on_network_removed(int err, const char *msg, void *arg)
+{
+	struct session *s = arg;
+
+	if (err != 0)
+		fprintf(stderr, "devwatch: %s\n", msg);
+	s->teardown_pending--;
+	finish_if_done(s);
+}
+
 static void finish_if_done(struct session *s)
 {
 	if (s->teardown_pending > 0 || s->images_pending > 0 || s->finished)
 		return;
+	/* The network goes last, once no container is on it. */
+	if (s->network_up && !s->o.keep && s->e != NULL) {
+		s->network_up = false;
+		s->teardown_pending++;
+		if (network_remove(s->e, s->p, on_network_removed, s) == 0)
+			return;
+		s->teardown_pending--;
+	}
 	s->finished = true;
+	up_api_stop(s);
 	uv_signal_stop(&s->sigint);
 	uv_signal_stop(&s->sigterm);
+	uv_signal_stop(&s->sighup);
 	for (size_t i = 0; i < s->n_cs; i++)
 		for (int r = 0; r < s->cs[i].n_inst; r++)
 			uv_timer_stop(&s->cs[i].inst[r].timer);
@@ -994,6 +1125,13 @@ static void remove_inst(struct instance *in)
 	engine_request(in->s->e, &call, on_removed, in, NULL);
 }
 
+static void stored_then_remove(struct instance *in, void *arg)
+{
+	(void)arg;
+	if (in->state != INST_GONE)
+		remove_inst(in);
+}
+
 static void on_stopped(struct engine_req *req, int err,
 		       const struct engine_resp *resp, void *arg)
 {
@@ -1002,12 +1140,17 @@ static void on_stopped(struct engine_req *req, int err,
 	(void)req, (void)err, (void)resp;
 	if (in->state == INST_GONE)
 		return;
-	remove_inst(in);
+	/* A job stored its datasets when it ended. */
+	if (in->cs->c->job || in->removing)
+		remove_inst(in);
+	else
+		datasets_store(in, stored_then_remove, NULL);
 }
 
 static void teardown(struct session *s)
 {
 	s->shutting_down = true;
+	monitor_stop(s);
 	session_live_stop(s);
 	if (s->images_pending > 0)
 		return; /* image_done calls back here */
@@ -1025,11 +1168,13 @@ static void teardown(struct session *s)
 				continue;
 			/* Graceful first; a second signal removes at once. */
 			struct engine_call call = {.method = "POST", .timeout_ms = 15000};
-			char path[256];
+			char path[256], grace[64];
 
 			in->state = INST_STOPPING;
 			s->teardown_pending++;
-			call.path = inst_path(in, "/containers/%s/stop?t=3", path, sizeof(path));
+			snprintf(grace, sizeof(grace), "/containers/%%s/stop?t=%d",
+				 (in->cs->c->stop_grace_ms + 999) / 1000);
+			call.path = inst_path(in, grace, path, sizeof(path));
 			engine_request(s->e, &call, on_stopped, in, NULL);
 		}
 	}
@@ -1045,7 +1190,9 @@ static void on_signal(uv_signal_t *h, int signum)
 	if (++s->signals == 1) {
 		if (!s->o.json)
 			fprintf(stderr, "\ndevwatch: %s, stopping (again to force)\n",
-				signum == SIGINT ? "interrupted" : "terminated");
+				signum == SIGINT   ? "interrupted"
+				: signum == SIGHUP ? "the terminal closed"
+						   : "terminated");
 		teardown(s);
 		return;
 	}
@@ -1058,7 +1205,22 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* ---- setup ---- */
 
-void session_images_start(struct session *s)
+/* A remote engine reads a bind mount's source on its own machine. */
+static void warn_remote_binds(struct session *s)
+{
+	for (size_t i = 0; i < s->n_cs && engine_is_remote(s->e); i++)
+		for (size_t m = 0; m < s->cs[i].c->n_mounts; m++)
+			if (strcmp(s->cs[i].c->mounts[m].type, "bind") == 0) {
+				session_say(s, NULL, "warning",
+					    "the engine at %s is remote: bind mount '%s' of '%s' "
+					    "is a path on the engine's machine, not this one",
+					    engine_address(s->e), s->cs[i].c->mounts[m].source,
+					    s->cs[i].c->name);
+				return;
+			}
+}
+
+static void start_images(struct session *s)
 {
 	if (s->shutting_down)
 		return;
@@ -1072,6 +1234,35 @@ void session_images_start(struct session *s)
 			return;
 		}
 	}
+}
+
+static void on_network(int err, const char *msg, void *arg)
+{
+	struct session *s = arg;
+
+	s->teardown_pending--;
+	if (err != 0) {
+		session_fail(s, NULL, "%s", msg);
+		return;
+	}
+	s->network_up = true;
+	if (s->shutting_down) {
+		finish_if_done(s);
+		return;
+	}
+	start_images(s);
+}
+
+/* The project network comes first: every container joins it. */
+void session_images_start(struct session *s)
+{
+	if (s->network_up || !network_needed(s->p)) {
+		start_images(s);
+		return;
+	}
+	s->teardown_pending++;
+	if (network_ensure(s->e, s->p, on_network, s) != 0)
+		on_network(DW_ENGINE_DOWN, "cannot create the project network", s);
 }
 
 static void on_engine(struct engine *e, int err, void *arg)
@@ -1088,6 +1279,9 @@ static void on_engine(struct engine *e, int err, void *arg)
 		finish_if_done(s);
 		return;
 	}
+	monitor_start(s);
+	up_api_start(s);
+	warn_remote_binds(s);
 	/* Watch from the first moment: the images are built from the tree
 	   the watcher has scanned, and what changes while they build and
 	   start is applied once each container is ready. */
@@ -1162,6 +1356,7 @@ static void release_instance(struct instance *in, bool temporary)
 	free(in->label);
 	free(in->id);
 	free(in->host_ports);
+	container_host_ips_free(in->host_ips, in->cs->c->n_ports);
 	free(in->probe_exec);
 	uv_close((uv_handle_t *)&in->timer, temporary ? instance_closed : NULL);
 }
@@ -1173,6 +1368,8 @@ static void free_instance(struct instance *in)
 
 static void free_session(struct session *s)
 {
+	monitor_free(s);
+	up_api_free(s);
 	session_live_free(s);
 	for (size_t i = 0; i < s->n_cs; i++) {
 		struct cstate *cs = &s->cs[i];
@@ -1184,6 +1381,7 @@ static void free_session(struct session *s)
 	}
 	free(s->cs);
 	free(s->logdir);
+	progress_release(&s->progress);
 	project_free(s->p);
 }
 
@@ -1211,15 +1409,20 @@ int session_run(const struct session_opts *o)
 	s.logdir = xasprintf("%s/.devwatch/logs", s.p->root);
 	mkdirs(s.logdir);
 	setup_instances(&s);
+	/* With -v (or --json) every builder line is printed as it comes. */
+	progress_init(&s.progress, !o->json && dw_log_level <= DW_LOG_INFO, s.label_width);
 	uv_signal_init(s.loop, &s.sigint);
 	uv_signal_init(s.loop, &s.sigterm);
-	s.sigint.data = s.sigterm.data = &s;
+	uv_signal_init(s.loop, &s.sighup);
+	s.sigint.data = s.sigterm.data = s.sighup.data = &s;
 	uv_signal_start(&s.sigint, on_signal, SIGINT);
 	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&s.sighup, on_signal, SIGHUP);
 	engine_negotiate(s.e, on_engine, &s);
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	uv_close((uv_handle_t *)&s.sigint, NULL);
 	uv_close((uv_handle_t *)&s.sigterm, NULL);
+	uv_close((uv_handle_t *)&s.sighup, NULL);
 	free_session(&s);
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	uv_loop_close(s.loop);

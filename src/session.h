@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "base/buf.h"
+#include "progress.h"
 #include "engine/engine.h"
 #include "project/project.h"
 
@@ -31,6 +32,7 @@ enum inst_state {
 	INST_FAILED,
 	INST_STOPPING,
 	INST_GONE,
+	INST_EXITED,	/* crashed or the engine went away (src/monitor.c) */
 };
 
 /* One replica of one container, as running on the engine. */
@@ -42,11 +44,13 @@ struct instance {
 	char *label;		/* what the user sees: "web" or "web-2" */
 	char *id;		/* engine ID once created */
 	int *host_ports;	/* per container port, read back after start */
+	char **host_ips;	/* per container port: the engine's HostIp, or NULL */
 	enum inst_state state;
 	bool adopted;
 	bool removing;
 	bool restarting;
 	bool synced_once;	/* caught up since it was created */
+	bool completed;		/* a job that exited 0 */
 	bool tail_only;		/* log lines go to the tail, not the screen */
 	bool liveness;		/* the probe timer runs the liveness probe */
 	int live_fails;		/* consecutive liveness failures */
@@ -64,6 +68,7 @@ struct instance {
 	int tail_next;
 	FILE *logf;
 	void *live;		/* sync/'s state for this instance */
+	void *mon;		/* src/monitor.c's state for this instance */
 };
 
 /* One entry of "containers" and its replicas. */
@@ -73,6 +78,8 @@ struct cstate {
 	struct instance *inst;
 	int n_inst;
 	int colour;
+	bool begun;		/* its instances were started (order.c) */
+	bool said_wait;		/* "waits for ..." was printed */
 	void *live;		/* sync/'s per-container state */
 };
 
@@ -90,7 +97,7 @@ struct session {
 	struct session_opts o;
 	struct cstate *cs;
 	size_t n_cs;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup; /* a closed terminal is a Ctrl-C */
 	int label_width;
 	int images_pending;
 	int not_ready;
@@ -100,10 +107,14 @@ struct session {
 	bool all_ready;
 	bool shutting_down;
 	bool finished;
+	bool network_up;	/* the project network exists: remove it last */
 	uint64_t start_ns;
 	char *logdir;
+	struct progress progress; /* long work as one line per container */
 	void *watcher;		/* watch/'s watcher once everything is ready */
 	void *live;		/* sync/'s session-wide state */
+	void *monitor;		/* src/monitor.c: engine events, reconnects */
+	void *api;		/* src/up-api.c: the control API and events */
 };
 
 /* Run a whole session; returns the exit code. */
@@ -118,9 +129,17 @@ void session_fail(struct session *s, struct instance *in, const char *fmt,
 void session_fail_exited(struct instance *in, int code);
 /* Print the instance's last log lines (for failures). */
 void session_print_tail(struct session *s, struct instance *in);
+/* Take the bound host ports (and the addresses the engine reports them on)
+   of an inspect answer into the instance. */
+struct container_info;
+void session_take_ports(struct instance *in, struct container_info *ci);
 /* Start following an instance's logs (since: unix seconds, 0 = all). */
 void session_follow_logs(struct instance *in, long since);
 void session_log_close(struct instance *in);
+/* Start an instance: adopt, or create and start (order.c decides when). */
+void session_begin(struct instance *in);
+/* Count an instance ready (a job that completed). */
+void session_mark_ready(struct instance *in);
 /* Start (or restart) readiness probing of a started instance. */
 void session_probe(struct instance *in);
 /* Wait for readiness again after a restart or replacement. */
@@ -149,6 +168,16 @@ void session_live_stop(struct session *s);
    the container has no sync rules (cb not called). */
 typedef void (*session_catchup_cb)(struct instance *in, int err, bool restart);
 bool session_live_catchup(struct instance *in, session_catchup_cb cb);
+/* The engine is back (src/monitor.c): channels reopen, and what waited
+   (pending and held changes) is applied, each container once session_wake
+   lets it. */
+void session_live_resume(struct session *s);
+/* The control API's trigger (src/up-api.c): every file under the
+   container's sync sources goes in again and its run steps run; one
+   without sync rules is rebuilt. 0, or a negative code with *cause. */
+int session_live_trigger(struct cstate *cs, char **cause);
+/* The control API's restart: every replica, each waiting for readiness. */
+int session_live_restart(struct cstate *cs, char **cause);
 /* Free the live-update state once the engine is closed. */
 void session_live_free(struct session *s);
 

@@ -23,6 +23,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "sync/agent/proto.h"
 #include "sync/plan.h"
 
 /* A target larger than this is not listed: every local file under it is
@@ -31,6 +32,8 @@
 
 struct catchup {
 	struct engine *e;
+	struct channel *ch;	/* the agent's listing, while it serves */
+	struct changeset container; /* what the agent listed */
 	char *cid;
 	const struct project_container *c;
 	struct changeset local;
@@ -50,6 +53,7 @@ struct catchup {
 };
 
 static int request_next(struct catchup *x);
+static void fail(struct catchup *x, int err);
 
 static void catchup_free(struct catchup *x)
 {
@@ -62,6 +66,7 @@ static void catchup_free(struct catchup *x)
 		free(x->gone[i]);
 	free(x->gone);
 	changeset_release(&x->local);
+	changeset_release(&x->container);
 	changeset_release(&x->diff);
 	free(x->cid);
 	free(x);
@@ -74,26 +79,21 @@ static const char *rule_from(const struct live_step *r)
 	return strcmp(r->from, ".") == 0 ? "" : r->from;
 }
 
-/* The project-relative path of tar member `name` of rule r's target, or
-   NULL for the target folder itself or a member another rule owns. */
-static char *member_rel(const struct project_container *c,
-			const struct live_step *r, const char *name, bool dir)
+/* The project-relative path of `rest` (relative to rule r's target, ""
+   for the target itself), or NULL for the target folder itself or a path
+   another rule owns. */
+static char *listed_rel(const struct project_container *c,
+			const struct live_step *r, const char *rest, bool dir)
 {
-	const char *slash = strchr(name, '/'), *to = NULL;
-	char *rest, *rel, *mapped;
-	size_t n;
+	const char *to = NULL;
+	char *rel, *mapped;
 
-	if (slash == NULL || slash[1] == '\0') {
+	if (rest[0] == '\0') {
 		if (dir)
 			return NULL; /* the target folder itself */
 		rel = xstrdup(r->from); /* a single-file rule */
 	} else {
-		rest = xstrdup(slash + 1);
-		n = strlen(rest);
-		while (n > 0 && rest[n - 1] == '/')
-			rest[--n] = '\0';
 		rel = rule_from(r)[0] ? xasprintf("%s/%s", r->from, rest) : xstrdup(rest);
-		free(rest);
 	}
 	mapped = sync_map_to(c, rel, &to);
 	if (mapped == NULL || to != r->to) {
@@ -102,6 +102,21 @@ static char *member_rel(const struct project_container *c,
 		return NULL;
 	}
 	free(mapped);
+	return rel;
+}
+
+/* As listed_rel, for tar member `name` ("BASENAME/rest..." of a folder). */
+static char *member_rel(const struct project_container *c,
+			const struct live_step *r, const char *name, bool dir)
+{
+	const char *slash = strchr(name, '/');
+	char *rest = xstrdup(slash != NULL ? slash + 1 : ""), *rel;
+	size_t n = strlen(rest);
+
+	while (n > 0 && rest[n - 1] == '/')
+		rest[--n] = '\0';
+	rel = listed_rel(c, r, rest, dir);
+	free(rest);
 	return rel;
 }
 
@@ -281,6 +296,7 @@ static void work(uv_work_t *req)
 	struct changeset container;
 
 	changeset_init(&container);
+	changeset_merge(&container, &x->container); /* the agent's listing */
 	for (size_t k = 0; k < x->n_rules && x->err == 0; k++)
 		if (x->tar[k] != NULL)
 			x->err = read_tar(x, k, &container);
@@ -306,6 +322,74 @@ static void after_work(uv_work_t *req, int status)
 		changeset_release(&x->diff);
 	x->cb(x->err, &x->diff, x->arg);
 	catchup_free(x);
+}
+
+/* ---- listing through the agent (loop) ---- */
+
+static void on_entry(const char *root, const struct ap_entry *e, void *arg)
+{
+	struct catchup *x = arg;
+	const struct live_step *r = NULL;
+	struct change ch = {.kind = CHANGE_ADDED, .mode = e->mode & 07777,
+			    .size = e->size};
+	char *rest, *rel, *link = NULL;
+
+	for (size_t k = 0; k < x->n_rules && r == NULL; k++)
+		if (strcmp(x->rules[k]->to, root) == 0)
+			r = x->rules[k];
+	if (r == NULL)
+		return;
+	rest = xstrndup(e->path, e->path_len);
+	rel = listed_rel(x->c, r, rest, e->kind == AP_DIR);
+	free(rest);
+	if (rel == NULL)
+		return;
+	ch.path = rel;
+	switch (e->kind) {
+	case AP_DIR:
+		ch.type = CTYPE_DIR;
+		break;
+	case AP_LINK:
+		ch.type = CTYPE_SYMLINK;
+		link = xstrndup(e->link, e->link_len);
+		ch.link_target = link;
+		break;
+	default:
+		/* A special file keeps hash 0, which equals no local file. */
+		ch.type = CTYPE_FILE;
+		if (e->kind == AP_FILE && e->has_hash) {
+			XXH128_canonical_t c;
+			XXH128_hash_t h;
+
+			memcpy(c.digest, e->hash, sizeof(c.digest));
+			h = XXH128_hashFromCanonical(&c);
+			ch.hash_hi = h.high64;
+			ch.hash_lo = h.low64;
+		}
+	}
+	changeset_add(&x->container, &ch);
+	free(link);
+	free(rel);
+}
+
+static void on_listed(int err, void *arg)
+{
+	struct catchup *x = arg;
+
+	x->ch = NULL;
+	if (err != 0) {
+		/* The agent cannot serve here, or a target could not be listed
+		   whole (one missing, say): the archive API answers either. */
+		log_debug("catch-up: the agent's listing ended with %s; asking the engine",
+			  dw_strerror(err));
+		changeset_release(&x->container);
+		changeset_init(&x->container);
+	} else {
+		x->next = x->n_rules; /* nothing to fetch: compare */
+	}
+	err = request_next(x);
+	if (err != 0)
+		fail(x, err);
 }
 
 /* ---- listing through the engine (loop) ---- */
@@ -371,7 +455,7 @@ static int request_next(struct catchup *x)
 	return err;
 }
 
-int catchup_start(struct engine *e, const char *cid,
+int catchup_start(struct engine *e, struct channel *ch, const char *cid,
 		  const struct project_container *c, struct changeset *local,
 		  char **gone, size_t n_gone, catchup_done_cb cb, void *arg,
 		  struct catchup **out)
@@ -399,6 +483,21 @@ int catchup_start(struct engine *e, const char *cid,
 	}
 	x->tar = xcalloc(x->n_rules ? x->n_rules : 1, sizeof(*x->tar));
 	x->tar_len = xcalloc(x->n_rules ? x->n_rules : 1, sizeof(*x->tar_len));
+	changeset_init(&x->container);
+	if (ch != NULL && x->n_rules > 0) {
+		const char **paths = xcalloc(x->n_rules, sizeof(*paths));
+
+		for (size_t i = 0; i < x->n_rules; i++)
+			paths[i] = x->rules[i]->to;
+		err = channel_list(ch, paths, x->n_rules, true, on_entry, on_listed, x);
+		free(paths);
+		if (err == 0) {
+			x->ch = ch;
+			*out = x;
+			return 0;
+		}
+		/* UV_ENOTSUP: only a fallback serves; the engine lists. */
+	}
 	err = request_next(x);
 	if (err != 0) {
 		x->gone = NULL; /* the caller keeps what it gave */
@@ -420,5 +519,7 @@ void catchup_cancel(struct catchup *x)
 	}
 	if (x->req != NULL)
 		engine_forget(x->req);
+	/* A listing on x->ch ends without a callback once the owner frees or
+	   resets that channel, as it must right after this. */
 	catchup_free(x);
 }

@@ -3,11 +3,13 @@
  * what a container holds under its sync targets and the local tree, as a
  * change set which, applied like any live update, makes the two equal.
  *
- * The container side is listed through the engine's archive API
- * (GET /containers/{id}/archive of each rule's `to`), so it needs nothing
- * from the image, and is compared by content hash (XXH3-128, the watcher's
- * hash), mode, type and link target: a file whose content is equal is not
- * written again.
+ * The container side is listed by devwatch's agent through the channel
+ * (sizes, modes, link targets and XXH3-128 hashes made in the container,
+ * so nothing but the listing crosses), or, where the agent cannot run,
+ * through the engine's archive API (GET /containers/{id}/archive of each
+ * rule's `to`, hashed here), which needs nothing from the image. Either is
+ * compared by content hash (the watcher's hash), mode, type and link
+ * target: a file whose content is equal is not written again.
  *
  * A container path with no local counterpart is deleted only when the
  * local tree had that path and lost it (the `gone` list: removed while
@@ -23,6 +25,7 @@
 #include "base/changeset.h"
 #include "engine/engine.h"
 #include "project/project.h"
+#include "sync/channel.h"
 
 struct catchup;
 
@@ -34,15 +37,19 @@ typedef void (*catchup_done_cb)(int err, struct changeset *diff, void *arg);
 /*
  * Start comparing container cid with the local tree. local is a snapshot of
  * every local path under the container's sync sources (watcher_snapshot),
- * gone the project-relative paths the tree has lost, sorted by strcmp. Both
- * are moved in (left empty). Returns 0 (cb will run, unless cancelled) or a
- * negative code (cb never runs).
+ * gone the project-relative paths the tree has lost, in any order. Both
+ * are moved in (left empty). ch, when not NULL, is a channel to the same
+ * container, idle, whose agent lists the targets; without it, or when the
+ * agent cannot serve, the archive API does. Returns 0 (cb will run, unless
+ * cancelled) or a negative code (cb never runs).
  */
-int catchup_start(struct engine *e, const char *cid,
+int catchup_start(struct engine *e, struct channel *ch, const char *cid,
 		  const struct project_container *c, struct changeset *local,
 		  char **gone, size_t n_gone, catchup_done_cb cb, void *arg,
 		  struct catchup **out);
-/* Drop a catch-up whose owner is going away: cb never runs. */
+/* Drop a catch-up whose owner is going away: cb never runs. With a
+   channel, free or reset that channel right after: a listing in flight
+   on it ends without a callback only then. */
 void catchup_cancel(struct catchup *x);
 
 /* The comparison itself, exposed for tests: container entries (paths

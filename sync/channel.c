@@ -26,6 +26,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "sync/channel-agent.h"
 #include "sync/tarstream.h"
 
 #define LINE_MAX_BYTES (64u << 10)
@@ -110,6 +111,11 @@ struct channel {
 
 	int depth;	/* inside our read callback */
 	bool doomed;	/* freed from a callback: free on the way out */
+
+	/* devwatch's own agent (channel-agent.c), first choice; ag_off once
+	   it cannot run here or DEVWATCH_AGENT says not to use it */
+	struct agent_chan *ag;
+	bool ag_off;
 };
 
 static void channel_destroy(struct channel *ch);
@@ -1075,6 +1081,62 @@ static void fb_next(struct channel *ch)
 	}
 }
 
+/* ---- devwatch's agent (channel-agent.c) ---- */
+
+static void ag_out(const char *line, size_t n, void *arg)
+{
+	struct channel *ch = arg;
+
+	if (ch->out != NULL)
+		ch->out(line, n, ch->arg);
+}
+
+static void ag_done(int err, int step, int rc, void *arg)
+{
+	finish(arg, err, step, rc);
+}
+
+/* It cannot run here: the shell agent takes over, with the update. */
+static void ag_unavailable(const char *why, void *arg)
+{
+	struct channel *ch = arg;
+
+	ch->ag_off = true;
+	say(ch, "devwatch's agent unavailable (%s); using the shell agent", why);
+	if (ch->p != NULL && ch->state == CH_CLOSED)
+		open_agent(ch);
+}
+
+/* DEVWATCH_AGENT=sh or =archive forces a fallback (so the suite covers
+   each path). */
+static void use_agent(struct channel *ch)
+{
+	const char *force = getenv("DEVWATCH_AGENT");
+	struct agent_hooks hk = {ag_out, ag_done, ag_unavailable, ch};
+
+	if (force != NULL && strcmp(force, "archive") == 0) {
+		ch->ag_off = true;
+		ch->state = CH_FALLBACK;
+		say(ch, "fast channel unavailable (%s); using the engine's archive API",
+		    "DEVWATCH_AGENT=archive");
+		return;
+	}
+	if (force != NULL && strcmp(force, "sh") == 0) {
+		ch->ag_off = true;
+		return;
+	}
+	ch->ag = agent_chan_new(ch->e, ch->cid, &hk);
+}
+
+int channel_list(struct channel *ch, const char *const *paths, size_t n,
+		 bool hash, channel_entry_cb cb, channel_list_done_cb done,
+		 void *arg)
+{
+	if (ch->ag_off || ch->p != NULL)
+		return ch->ag_off ? UV_ENOTSUP : UV_EBUSY;
+	return agent_chan_list(ch->ag, paths, n, hash, cb, done, arg);
+}
+
 /* ---- API ---- */
 
 struct channel *channel_new(struct engine *e, const char *container_id,
@@ -1092,6 +1154,7 @@ struct channel *channel_new(struct engine *e, const char *container_id,
 		buf_init(&ch->line[i], LINE_MAX_BYTES);
 	buf_init(&ch->open_err, 4096);
 	buf_init(&ch->dline, LINE_MAX_BYTES);
+	use_agent(ch);
 	return ch;
 }
 
@@ -1103,6 +1166,15 @@ int channel_apply(struct channel *ch, const struct sync_plan *p,
 	ch->p = p;
 	ch->done = done;
 	ch->done_arg = arg;
+	if (!ch->ag_off) {
+		int rc = agent_chan_apply(ch->ag, p);
+
+		if (rc != UV_ENOTSUP) {
+			if (rc != 0)
+				ch->p = NULL;
+			return rc;
+		}
+	}
 	switch (ch->state) {
 	case CH_READY:
 		start_update(ch);
@@ -1134,12 +1206,14 @@ int channel_apply(struct channel *ch, const struct sync_plan *p,
 
 uint64_t channel_step_ns(const struct channel *ch, size_t i)
 {
+	if (!ch->ag_off)
+		return agent_chan_step_ns(ch->ag, i);
 	return i < ch->n_step_ns ? ch->step_ns[i] : 0;
 }
 
 bool channel_is_fast(const struct channel *ch)
 {
-	return ch->state != CH_FALLBACK;
+	return !ch->ag_off || ch->state != CH_FALLBACK;
 }
 
 void channel_reset(struct channel *ch)
@@ -1154,6 +1228,8 @@ void channel_reset(struct channel *ch)
 		ch->h = NULL;
 	}
 	direct_close(ch);
+	if (ch->ag != NULL)
+		agent_chan_reset(ch->ag);
 	if (ch->state != CH_FALLBACK)
 		ch->state = CH_CLOSED;
 	for (int i = 0; i < 3; i++)
@@ -1166,6 +1242,8 @@ void channel_free(struct channel *ch)
 		return;
 	channel_reset(ch);
 	abandon_job(ch);
+	agent_chan_free(ch->ag);
+	ch->ag = NULL;
 	if (ch->depth > 0 || ch->jobs_running > 0) {
 		/* on_read, or the job's fill coming back, finishes this */
 		ch->doomed = true;

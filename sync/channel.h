@@ -1,5 +1,7 @@
 /*
- * The fast channel into a running container: one persistent exec of a small
+ * The fast channel into a running container. First choice: devwatch's own
+ * agent, copied into the container (sync/channel-agent.h). When it cannot
+ * run there, or DEVWATCH_AGENT=sh, one persistent exec of a small
  * fixed sh agent, attached over a hijacked engine connection. Each update
  * streams a tar (written with tar -x at '/', sent in pieces as the
  * threadpool reads the files), a NUL-separated delete list (xargs -0 rm -rf
@@ -22,6 +24,7 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "sync/channel-agent.h"
 #include "sync/plan.h"
 
 struct channel;
@@ -43,6 +46,22 @@ struct channel *channel_new(struct engine *e, const char *container_id,
    code (then done is not called). */
 int channel_apply(struct channel *ch, const struct sync_plan *p,
 		  channel_done_cb done, void *arg);
+/* One entry of a listing: root is the listed path, e->path is relative
+   to it ("" for root itself); e's strings are valid during the call. */
+typedef void (*channel_entry_cb)(const char *root, const struct ap_entry *e,
+				 void *arg);
+/* The listing ended: 0; DW_STEP when a path could not be listed in full;
+   UV_ENOTSUP when devwatch's agent turned out unable to run here. */
+typedef void (*channel_list_done_cb)(int err, void *arg);
+/* List each absolute path as the container has it (type, mode, size,
+   mtime, link target; XXH3-128 of file contents when `hash`), through
+   devwatch's agent: for the catch-up sync. One operation at a time.
+   Returns 0, UV_EBUSY, UV_EINVAL (a path not absolute or too long), or
+   UV_ENOTSUP when only a fallback serves this container (then use the
+   archive API); done is not called then. */
+int channel_list(struct channel *ch, const char *const *paths, size_t n,
+		 bool hash, channel_entry_cb cb, channel_list_done_cb done,
+		 void *arg);
 /* Duration of run step i of the last update, in ns. */
 uint64_t channel_step_ns(const struct channel *ch, size_t i);
 /* True when the fast path is in use (not the archive fallback). */

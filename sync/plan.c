@@ -151,13 +151,15 @@ void sync_plan_build(const char *root, const struct project_container *c,
 			continue;
 		if (ch->kind == CHANGE_REMOVED) {
 			buf_add(&p->deletes, cpath, strlen(cpath) + 1);
-			p->n_deletes++;
+			p->delete_to = xreallocarray(p->delete_to, p->n_deletes + 1, sizeof(char *));
+			p->delete_to[p->n_deletes++] = xstrdup(to);
 			/* rm -rf must not reach through a symlinked folder either */
 			add_parents(p, to, cpath);
 		} else if (strcmp(cpath, "/") != 0) {
 			p->writes = xreallocarray(p->writes, p->n_members + 1,
 						  sizeof(*p->writes));
 			p->writes[p->n_members].src = path_join(root, ch->path);
+			p->writes[p->n_members].to = xstrdup(to);
 			p->writes[p->n_members++].dst = xstrdup(cpath);
 			add_parents(p, to, cpath);
 			if (ch->type != CTYPE_DIR) {
@@ -177,12 +179,20 @@ void sync_plan_build(const char *root, const struct project_container *c,
 
 		if (s->kind == STEP_RUN && triggered(s, cs)) {
 			p->runs = xreallocarray(p->runs, p->n_runs + 1, sizeof(char *));
+			p->run_argv = xreallocarray(p->run_argv, p->n_runs + 1, sizeof(char **));
+			p->run_argv[p->n_runs] = NULL;
 			if (s->cmd != NULL) {
 				p->runs[p->n_runs++] = xstrdup(s->cmd);
 			} else {
 				/* exec form: quote each word for sh -c */
 				struct buf q;
+				size_t n = 0;
 
+				while (s->argv[n] != NULL)
+					n++;
+				p->run_argv[p->n_runs] = xcalloc(n + 1, sizeof(char *));
+				for (size_t k = 0; k < n; k++)
+					p->run_argv[p->n_runs][k] = xstrdup(s->argv[k]);
 				buf_init(&q, 1u << 20);
 				for (size_t k = 0; s->argv[k] != NULL; k++) {
 					buf_adds(&q, k ? " '" : "'");
@@ -198,11 +208,23 @@ void sync_plan_build(const char *root, const struct project_container *c,
 	}
 }
 
+void sync_plan_drop_runs(struct sync_plan *p)
+{
+	for (size_t i = 0; i < p->n_runs; i++) {
+		free(p->runs[i]);
+		for (size_t k = 0; p->run_argv[i] != NULL && p->run_argv[i][k] != NULL; k++)
+			free(p->run_argv[i][k]);
+		free(p->run_argv[i]);
+	}
+	p->n_runs = 0;
+}
+
 void sync_plan_release(struct sync_plan *p)
 {
 	for (size_t i = 0; i < p->n_members; i++) {
 		free(p->writes[i].src);
 		free(p->writes[i].dst);
+		free(p->writes[i].to);
 	}
 	free(p->writes);
 	buf_release(&p->deletes);
@@ -213,8 +235,11 @@ void sync_plan_release(struct sync_plan *p)
 	for (size_t i = 0; i < p->n_names; i++)
 		free(p->names[i]);
 	free(p->names);
-	for (size_t i = 0; i < p->n_runs; i++)
-		free(p->runs[i]);
+	for (size_t i = 0; i < p->n_deletes; i++)
+		free(p->delete_to[i]);
+	free(p->delete_to);
+	sync_plan_drop_runs(p);
+	free(p->run_argv);
 	free(p->runs);
 	memset(p, 0, sizeof(*p));
 }

@@ -20,10 +20,13 @@
 #include "base/changeset.h"
 #include "project/project.h"
 
-/* One path to write: src on the host, dst absolute in the container. */
+/* One path to write: src on the host, dst absolute in the container, to
+   the rule's target it falls under (devwatch's agent walks from there
+   without following symlinks; NULL: from dst's folder). */
 struct sync_write {
 	char *src;
 	char *dst;
+	char *to;
 };
 
 struct sync_plan {
@@ -40,10 +43,13 @@ struct sync_plan {
 	size_t n_writes;      /* files and links among them */
 	uint64_t bytes;	      /* their sizes when the change was seen */
 	size_t n_deletes;
+	char **delete_to;     /* each deletion's rule target, in order */
 	char **names;	      /* project-relative paths applied, for messages */
 	size_t n_names;
 	char **runs;	      /* run steps whose trigger matched, in order */
 	size_t n_runs;
+	char ***run_argv;     /* each run step's exec form (NULL-terminated),
+				 or NULL for a shell command */
 	bool restart;
 };
 
@@ -58,5 +64,7 @@ char *sync_map_to(const struct project_container *c, const char *rel,
 void sync_plan_build(const char *root, const struct project_container *c,
 		     const struct changeset *cs, struct sync_plan *out);
 void sync_plan_release(struct sync_plan *p);
+/* Drop the plan's run steps (a sync of files only). */
+void sync_plan_drop_runs(struct sync_plan *p);
 
 #endif

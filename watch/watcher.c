@@ -250,6 +250,7 @@ static void settle(struct watcher *w, bool capped)
 		w->gen = 1;
 	changeset_init(&w->out);
 	w->out.first_event_ns = w->first_event_ns;
+	w->out.settled_ns = now;
 	w->first_event_ns = w->dirty.n > 0 ? now : 0;
 	{
 		/* Sort with the flags: parents before children, so a removed
@@ -321,6 +322,7 @@ void watcher_settled(struct watcher *w)
 		if (w->on_ready != NULL)
 			w->on_ready(w, 0, w->arg);
 	}
+	w->out.hashed_ns = now_ns();
 	if (w->out.n > 0 && w->on_change != NULL && !w->closing)
 		w->on_change(w, &w->out, w->arg);
 	if (!initial && w->o.use_cache && !w->closing && !uv_is_active((uv_handle_t *)&w->save))

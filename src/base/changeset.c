@@ -103,6 +103,10 @@ void changeset_merge(struct changeset *into, struct changeset *more)
 	    (more->first_event_ns != 0 &&
 	     more->first_event_ns < into->first_event_ns))
 		into->first_event_ns = more->first_event_ns;
+	if (more->settled_ns > into->settled_ns)
+		into->settled_ns = more->settled_ns;
+	if (more->hashed_ns > into->hashed_ns)
+		into->hashed_ns = more->hashed_ns;
 	changeset_release(more);
 	changeset_normalize(into);
 }

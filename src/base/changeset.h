@@ -31,6 +31,8 @@ struct changeset {
 	struct change *v;
 	size_t n, alloc;
 	uint64_t first_event_ns; /* now_ns() of the earliest event behind it */
+	uint64_t settled_ns;	 /* when the latest of it settled (hashing began) */
+	uint64_t hashed_ns;	 /* when the latest of it was hashed (delivered) */
 };
 
 void changeset_init(struct changeset *cs);

@@ -21,6 +21,7 @@
 	XX(NOTFOUND, "not found")                                              \
 	XX(BUILD, "image build failed")                                        \
 	XX(PULL, "image pull failed")                                          \
+	XX(PUSH, "image push failed")                                          \
 	XX(CRASHED, "container exited")                                        \
 	XX(NOTREADY, "container did not become ready")                         \
 	XX(STEP, "run step failed")                                            \

@@ -35,57 +35,6 @@ struct sock_ctx {
 static void start_transfer(struct engine_req *r);
 static void finish(struct engine_req *r, int err);
 
-/* ---- address ---- */
-
-static int parse_host(struct engine *e, const char *host, char **cause)
-{
-	if (host == NULL || host[0] == '\0')
-		host = getenv("DOCKER_HOST");
-	if (host == NULL || host[0] == '\0')
-		host = "unix:///var/run/docker.sock";
-	if (str_starts(host, "unix://")) {
-		if (host[7] != '/') {
-			dw_cause(cause,
-				 "DOCKER_HOST '%s': expected unix:///absolute/path",
-				 host);
-			return DW_USAGE;
-		}
-		e->sock_path = xstrdup(host + 7);
-		e->base_url = xstrdup("http://localhost");
-		e->tcp_port = 0;
-	} else if (str_starts(host, "tcp://")) {
-		const char *hp = host + 6, *colon = strrchr(hp, ':');
-		char *end;
-		long port;
-
-		if (colon == NULL || colon == hp) {
-			dw_cause(cause, "DOCKER_HOST '%s': expected tcp://HOST:PORT",
-				 host);
-			return DW_USAGE;
-		}
-		port = strtol(colon + 1, &end, 10);
-		if (*end != '\0' && strcmp(end, "/") != 0) {
-			dw_cause(cause, "DOCKER_HOST '%s': bad port", host);
-			return DW_USAGE;
-		}
-		if (port <= 0 || port > 65535) {
-			dw_cause(cause, "DOCKER_HOST '%s': port out of range",
-				 host);
-			return DW_USAGE;
-		}
-		e->tcp_host = xstrndup(hp, (size_t)(colon - hp));
-		e->tcp_port = (int)port;
-		e->base_url = xasprintf("http://%s:%ld", e->tcp_host, port);
-	} else {
-		dw_cause(cause,
-			 "DOCKER_HOST '%s': expected unix:///path or tcp://host:port",
-			 host);
-		return DW_USAGE;
-	}
-	e->address = xstrdup(host);
-	return 0;
-}
-
 /* ---- curl <-> libuv glue ---- */
 
 static void on_poll(uv_poll_t *p, int status, int events)
@@ -177,11 +126,13 @@ int engine_new(uv_loop_t *loop, const char *host, struct engine **out,
 	int err;
 
 	e->loop = loop;
-	err = parse_host(e, host, cause);
+	err = engine_resolve(host, &e->t, cause);
 	if (err != 0) {
 		free(e);
 		return err;
 	}
+	engine_endpoint_init(e);
+	log_debug("engine %s (%s)", e->t.address, e->t.how);
 	e->multi = curl_multi_init();
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
@@ -190,6 +141,14 @@ int engine_new(uv_loop_t *loop, const char *host, struct engine **out,
 	uv_timer_init(loop, &e->timer);
 	uv_timer_init(loop, &e->defer);
 	e->defer.data = e;
+	if (e->t.transport == ENGINE_SSH) {
+		err = engine_ssh_listen(e, cause);
+		if (err != 0) {
+			/* Its handles close, and it is freed, through the loop. */
+			engine_close(e, NULL, NULL);
+			return err;
+		}
+	}
 	*out = e;
 	return 0;
 }
@@ -197,11 +156,6 @@ int engine_new(uv_loop_t *loop, const char *host, struct engine **out,
 uv_loop_t *engine_loop(const struct engine *e)
 {
 	return e->loop;
-}
-
-const char *engine_address(const struct engine *e)
-{
-	return e->address;
 }
 
 const char *engine_api_version(const struct engine *e)
@@ -214,20 +168,25 @@ char *engine_down_message(const struct engine *e)
 	const char *why = e->down_reason;
 	char tmp[256];
 
-	if (e->sock_path != NULL) {
+	if (e->t.transport == ENGINE_UNIX) {
 		struct stat st;
 
-		if (stat(e->sock_path, &st) != 0) {
+		if (stat(e->t.sock_path, &st) != 0) {
 			snprintf(tmp, sizeof(tmp), "%s", strerror(errno));
 			why = tmp;
 		} else if (!S_ISSOCK(st.st_mode)) {
 			why = "not a socket";
 		}
 	}
-	return xasprintf("cannot reach the Docker engine at %s: %s; start it "
-			 "with 'sudo dockerd' or 'bash scripts/engine.sh', "
-			 "or set DOCKER_HOST",
-			 e->address, why != NULL ? why : "no answer");
+	if (strcmp(e->t.how, "default socket") == 0)
+		return xasprintf("cannot reach the Docker engine at %s: %s; "
+				 "start it with 'sudo dockerd' or 'bash "
+				 "scripts/engine.sh', or set DOCKER_HOST",
+				 e->t.address, why != NULL ? why : "no answer");
+	return xasprintf("cannot reach the Docker engine at %s: %s; is it "
+			 "running and reachable from here? (address: %s)",
+			 e->t.address, why != NULL ? why : "no answer",
+			 e->t.how);
 }
 
 /* Compare "1.41" style versions. */
@@ -260,12 +219,18 @@ static void negotiated(struct engine_req *req, int err,
 			snprintf(e->api, sizeof(e->api), "%s",
 				 ENGINE_NEWEST_API);
 		e->state = ENGINE_READY;
-		log_debug("engine %s: API %s", e->address, e->api);
+		log_debug("engine %s: API %s", e->t.address, e->api);
 	} else {
 		if (err == 0) {
 			free(e->down_reason);
-			e->down_reason = xasprintf("GET /version answered %ld",
-						   resp->status);
+			e->down_reason = xasprintf(
+				"GET /version answered %ld%s", resp->status,
+				resp->status == 400 && !e->t.tls &&
+						e->t.transport == ENGINE_TCP
+					? " (an engine that wants TLS does: "
+					  "set DOCKER_TLS_VERIFY=1 and "
+					  "DOCKER_CERT_PATH)"
+					: "");
 		}
 		e->state = ENGINE_DOWN;
 		err = err != 0 ? err : DW_ENGINE_DOWN;
@@ -333,6 +298,7 @@ static void release_req(struct engine_req *r)
 	free(r->ctype);
 	free(r->path_copy);
 	free(r->req_body);
+	free(r->auth);
 	free(r);
 }
 
@@ -425,8 +391,8 @@ static void start_transfer(struct engine_req *r)
 	else
 		r->url = xasprintf("%s%s", e->base_url, r->call.path);
 	curl_easy_setopt(c, CURLOPT_URL, r->url);
-	if (e->sock_path != NULL && r->call.url == NULL)
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->sock_path);
+	if (r->call.url == NULL)
+		engine_endpoint_options(e, c);
 	curl_easy_setopt(c, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
@@ -461,6 +427,12 @@ static void start_transfer(struct engine_req *r)
 	}
 	if (r->req_body != NULL || r->call.upload != NULL) {
 		char *h = xasprintf("Content-Type: %s", ctype);
+
+		r->headers = curl_slist_append(r->headers, h);
+		free(h);
+	}
+	if (r->auth != NULL) {
+		char *h = xasprintf("X-Registry-Auth: %s", r->auth);
 
 		r->headers = curl_slist_append(r->headers, h);
 		free(h);
@@ -502,6 +474,9 @@ int engine_request_raw(struct engine *e, const struct engine_call *call,
 		r->call.path = r->path_copy;
 	}
 	r->call.body = r->req_body;
+	if (call->registry_auth != NULL)
+		r->auth = xstrdup(call->registry_auth);
+	r->call.registry_auth = r->auth;
 	r->versioned = versioned;
 	buf_init(&r->body, call->max_body ? call->max_body : ENGINE_MAX_BODY);
 	buf_init(&r->line, call->max_body ? call->max_body : ENGINE_MAX_BODY);
@@ -710,9 +685,11 @@ void engine_handle_closed(struct engine *e)
 		return;
 	if (e->close_cb != NULL)
 		e->close_cb(e->close_arg);
-	free(e->address);
-	free(e->sock_path);
-	free(e->tcp_host);
+	engine_target_release(&e->t);
+	free(e->ssh_dir);
+	free(e->ssh_sock);
+	SSL_CTX_free(e->ssl_ctx);
+	free(e->port_host);
 	free(e->base_url);
 	free(e->down_reason);
 	free(e);
@@ -748,6 +725,7 @@ void engine_close(struct engine *e, void (*cb)(void *arg), void *arg)
 	engine_hijack_close_all(e);
 	curl_multi_cleanup(e->multi);
 	e->multi = NULL;
+	engine_ssh_close(e);
 	e->open_handles += 2;
 	e->timer.data = e;
 	e->defer.data = e;

@@ -3,9 +3,10 @@
  *
  * libcurl over the engine's unix socket (or TCP), driven by the caller's
  * libuv loop through curl_multi_socket_action; nothing blocks the loop. The
- * address comes from DOCKER_HOST (unix://PATH or tcp://HOST:PORT) or defaults
- * to unix:///var/run/docker.sock. The API version is negotiated once
- * (GET /version) and every path is prefixed with /v<version>.
+ * engine is resolved as the docker CLI does (resolve.h: DOCKER_HOST, TLS,
+ * contexts); an ssh:// engine's connections are `docker system dial-stdio`
+ * children (ssh.c). The API version is negotiated once (GET /version) and
+ * every path is prefixed with /v<version>.
  *
  * Responses are either buffered whole (capped, default 8 MiB) or streamed:
  * as lines (JSON-lines progress of build, pull, events) or as the engine's
@@ -75,12 +76,15 @@ struct engine_call {
 	size_t max_body;	  /* cap on a buffered body or one line;
 				     0 = 8 MiB */
 	long timeout_ms;	  /* 0 = none (streams like logs) */
+	const char *registry_auth; /* X-Registry-Auth value (auth.h), or
+				      NULL */
 };
 
 /*
- * Create a client on `loop`. host NULL means $DOCKER_HOST or the default
- * socket. Returns 0 and sets *out, or DW_USAGE with *cause for a malformed
- * host. Does not connect: the first request (or engine_negotiate) does.
+ * Create a client on `loop`. host NULL means resolve as the docker CLI does
+ * (engine_resolve). Returns 0 and sets *out, or DW_USAGE with *cause for a
+ * malformed address or context. Does not connect: the first request (or
+ * engine_negotiate) does.
  */
 int engine_new(uv_loop_t *loop, const char *host, struct engine **out,
 	       char **cause);
@@ -88,6 +92,21 @@ int engine_new(uv_loop_t *loop, const char *host, struct engine **out,
 uv_loop_t *engine_loop(const struct engine *e);
 /* The address in use, for messages: "unix:///var/run/docker.sock". */
 const char *engine_address(const struct engine *e);
+/* How it was chosen: "from DOCKER_HOST", "context NAME", "default socket". */
+const char *engine_how(const struct engine *e);
+/* True when the engine runs on another machine, so that a bind mount's
+   source is a path there. */
+bool engine_is_remote(const struct engine *e);
+/*
+ * The host for a URL that reaches a port the engine published on host_ip
+ * (as the engine reports it; NULL, "", "0.0.0.0" and "::" mean every
+ * address): host_ip itself when specific, else the host in the engine's
+ * tcp:// or ssh:// address, or 127.0.0.1 for a unix socket. IPv6 comes in
+ * brackets. Returns e's string
+ * or buf (size bytes).
+ */
+const char *engine_host_for_ports(const struct engine *e, const char *host_ip,
+				  char *buf, size_t size);
 /* The negotiated API version ("1.41"), or NULL before negotiation. */
 const char *engine_api_version(const struct engine *e);
 

@@ -4,6 +4,11 @@
  * write the HTTP request, read the answer's head (capped), and from then on
  * pass bytes both ways untouched. This is the live-update fast channel, so it
  * copies each write once and sets TCP_NODELAY on TCP.
+ *
+ * The stream is a unix socket, TCP (an IPv6 literal is resolved without its
+ * brackets), TLS over TCP (tls.c: the HTTP request waits for the handshake;
+ * reads are decrypted before the head parser sees them, writes encrypted
+ * before they are queued), or an ssh:// engine's local socket (ssh.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +40,10 @@ struct engine_hijack {
 	bool initialized;
 	bool gai_pending;    /* the resolver still holds h */
 	bool handle_closed;  /* uv_close finished */
+	bool tls_on;	     /* tls holds a session */
+	bool tls_ready;	     /* its handshake finished */
+	struct engine_tls tls;
+	char *plain;	     /* decrypted bytes (TLS only) */
 	engine_hijack_open_cb open_cb;
 	engine_hijack_read_cb read_cb;
 	void *arg;
@@ -111,29 +120,27 @@ int engine_hijack_parse_head(const char *data, size_t len, size_t *used)
 	return status == 404 ? DW_NOTFOUND : DW_ENGINE_HTTP;
 }
 
-static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
+/* Bytes of the HTTP exchange (decrypted when TLS), or n < 0 at the end. */
+static void got_plain(struct engine_hijack *h, const char *data, ssize_t n)
 {
-	struct engine_hijack *h = (struct engine_hijack *)stream;
 	size_t used = 0, before;
 	int rc;
 
-	if (h->closed)
-		return;
 	if (h->upgraded) {
 		if (n != 0)
-			h->read_cb(h, b->base, n, h->arg);
+			h->read_cb(h, data, n, h->arg);
 		if (n < 0 && !h->closed)
-			uv_read_stop(stream);
+			uv_read_stop(&h->u.stream);
 		return;
 	}
 	if (n < 0) {
-		uv_read_stop(stream);
+		uv_read_stop(&h->u.stream);
 		fail_open(h, n == UV_EOF ? DW_ENGINE_PROTO : (int)n);
 		return;
 	}
 	before = h->head.len;
-	if (buf_add(&h->head, b->base, (size_t)n) != 0) {
-		uv_read_stop(stream);
+	if (buf_add(&h->head, data, (size_t)n) != 0) {
+		uv_read_stop(&h->u.stream);
 		fail_open(h, DW_TOOBIG);
 		return;
 	}
@@ -144,7 +151,7 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
 		if (rc != DW_ENGINE_PROTO && rc != DW_TOOBIG)
 			log_debug("hijack: engine answered %.*s", (int)DW_MIN(used, 200u),
 				  h->head.data);
-		uv_read_stop(stream);
+		uv_read_stop(&h->u.stream);
 		fail_open(h, rc);
 		return;
 	}
@@ -158,9 +165,59 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
 		buf_release(&h->head);
 		cb(h, 0, h->arg);
 		if (!h->closed && rest > 0)
-			h->read_cb(h, b->base + rest_off, (ssize_t)rest,
-				   h->arg);
+			h->read_cb(h, data + rest_off, (ssize_t)rest, h->arg);
 	}
+}
+
+static int send_request(struct engine_hijack *h);
+static int tls_flush(struct engine_hijack *h);
+
+/* Ciphertext from the engine: finish the handshake, then decrypt. */
+static void got_tls(struct engine_hijack *h, const char *data, ssize_t n)
+{
+	ssize_t m;
+	int rc;
+
+	if (n < 0) {
+		got_plain(h, NULL, n);
+		return;
+	}
+	engine_tls_feed(&h->tls, data, (size_t)n);
+	if (!h->tls_ready) {
+		rc = engine_tls_handshake(h->e, &h->tls);
+		if (rc >= 0 && tls_flush(h) != 0)
+			rc = DW_ENGINE_DOWN;
+		if (rc == 0)
+			return;
+		if (rc < 0 || send_request(h) != 0) {
+			uv_read_stop(&h->u.stream);
+			fail_open(h, DW_ENGINE_DOWN);
+			return;
+		}
+		h->tls_ready = true;
+	}
+	while (!h->closed) {
+		m = engine_tls_read(&h->tls, h->plain, HIJACK_READ_SIZE);
+		if (m == 0)
+			break;
+		got_plain(h, h->plain, m);
+		if (m < 0)
+			break;
+	}
+	if (!h->closed)
+		tls_flush(h); /* TLS 1.3 may answer tickets or key updates */
+}
+
+static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
+{
+	struct engine_hijack *h = (struct engine_hijack *)stream;
+
+	if (h->closed)
+		return;
+	if (h->tls_on)
+		got_tls(h, b->base, n);
+	else
+		got_plain(h, b->base, n);
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -180,10 +237,10 @@ static void on_written(uv_write_t *req, int status)
 	}
 }
 
-/* Queue n bytes: copied, or, with owned set, data itself, freed once
-   written (also on failure). */
-static int raw_write(struct engine_hijack *h, const void *data, size_t n,
-		     bool owned)
+/* Queue n bytes on the stream as they are: copied, or, with owned set,
+   data itself, freed once written (also on failure). */
+static int stream_write(struct engine_hijack *h, const void *data, size_t n,
+			bool owned)
 {
 	struct hijack_write *w = xmalloc(sizeof(*w) + (owned ? 0 : n));
 	uv_buf_t b;
@@ -205,6 +262,62 @@ static int raw_write(struct engine_hijack *h, const void *data, size_t n,
 	return 0;
 }
 
+/* Send what OpenSSL has produced. */
+static int tls_flush(struct engine_hijack *h)
+{
+	size_t n;
+	char *out = engine_tls_take(&h->tls, &n);
+
+	return out != NULL ? stream_write(h, out, n, true) : 0;
+}
+
+/* Queue n bytes of the exchange, encrypted first on a TLS stream. */
+static int raw_write(struct engine_hijack *h, const void *data, size_t n,
+		     bool owned)
+{
+	int rc;
+
+	if (!h->tls_on)
+		return stream_write(h, data, n, owned);
+	rc = engine_tls_write(&h->tls, data, n);
+	if (owned)
+		free((void *)data);
+	return rc != 0 ? rc : tls_flush(h);
+}
+
+static int send_request(struct engine_hijack *h)
+{
+	int rc = raw_write(h, h->request, strlen(h->request), false);
+
+	free(h->request);
+	h->request = NULL;
+	return rc;
+}
+
+/* The stream is open: start TLS or send the request, and read. */
+static int stream_open(struct engine_hijack *h)
+{
+	int rc;
+
+	if (h->e->t.transport == ENGINE_TCP)
+		uv_tcp_nodelay(&h->u.tcp, 1);
+	if (h->e->t.tls) {
+		rc = engine_tls_start(h->e, &h->tls);
+		if (rc != 0)
+			return rc;
+		h->tls_on = true;
+		h->plain = xmalloc(HIJACK_READ_SIZE);
+		rc = engine_tls_handshake(h->e, &h->tls);
+		if (rc >= 0)
+			rc = tls_flush(h);
+	} else {
+		rc = send_request(h);
+	}
+	if (rc == 0)
+		rc = uv_read_start(&h->u.stream, on_alloc, on_read);
+	return rc;
+}
+
 static void on_connect(uv_connect_t *c, int status)
 {
 	struct engine_hijack *h = c->data;
@@ -218,13 +331,7 @@ static void on_connect(uv_connect_t *c, int status)
 		fail_open(h, DW_ENGINE_DOWN);
 		return;
 	}
-	if (h->e->sock_path == NULL)
-		uv_tcp_nodelay(&h->u.tcp, 1);
-	rc = raw_write(h, h->request, strlen(h->request), false);
-	if (rc == 0)
-		rc = uv_read_start(&h->u.stream, on_alloc, on_read);
-	free(h->request);
-	h->request = NULL;
+	rc = stream_open(h);
 	if (rc != 0)
 		fail_open(h, rc);
 }
@@ -279,11 +386,14 @@ int engine_hijack_open(struct engine *e, const char *path, const char *body,
 			       "Upgrade: tcp\r\n"
 			       "Content-Length: %zu\r\n\r\n%s",
 			       api, path, blen, body != NULL ? body : "");
-	if (e->sock_path != NULL) {
+	if (e->t.transport != ENGINE_TCP) {
 		rc = uv_pipe_init(e->loop, &h->u.pipe, 0);
 		if (rc == 0) {
 			h->initialized = true;
-			uv_pipe_connect(&h->conn, &h->u.pipe, e->sock_path,
+			uv_pipe_connect(&h->conn, &h->u.pipe,
+					e->t.transport == ENGINE_SSH
+						? e->ssh_sock
+						: e->t.sock_path,
 					on_connect);
 		}
 	} else {
@@ -291,12 +401,12 @@ int engine_hijack_open(struct engine *e, const char *path, const char *body,
 		struct addrinfo hints = {.ai_family = AF_UNSPEC,
 					 .ai_socktype = SOCK_STREAM};
 
-		snprintf(port, sizeof(port), "%d", e->tcp_port);
+		snprintf(port, sizeof(port), "%d", e->t.port);
 		rc = uv_tcp_init(e->loop, &h->u.tcp);
 		if (rc == 0) {
 			h->initialized = true;
 			rc = uv_getaddrinfo(e->loop, &h->gai, on_resolved,
-					    e->tcp_host, port, &hints);
+					    e->t.host, port, &hints);
 			h->gai_pending = rc == 0;
 		}
 	}
@@ -381,6 +491,10 @@ static void hijack_closed(uv_handle_t *handle)
 	free(h->request);
 	h->request = NULL;
 	buf_release(&h->head);
+	if (h->tls_on)
+		engine_tls_free(&h->tls);
+	free(h->plain);
+	h->plain = NULL;
 	h->handle_closed = true;
 	if (!h->gai_pending)
 		free(h);

@@ -335,60 +335,6 @@ static int parse_mount(struct pctx *x, const struct jnode *n, struct mount *m)
 	return err;
 }
 
-/* Memory limits: at least the engine's 4 MiB, and below 1e15 bytes, so the
-   conversion to int64_t is defined whatever the file says. */
-#define MEMORY_MIN (4.0 * 1024 * 1024)
-#define MEMORY_MAX 1e15
-
-static int parse_memory(struct pctx *x, const struct jnode *n, int64_t *out)
-{
-	double v;
-	char *end;
-
-	if (n->type == J_NUMBER && n->integral && n->num >= MEMORY_MIN &&
-	    n->num < MEMORY_MAX) {
-		*out = (int64_t)n->num;
-		return 0;
-	}
-	if (n->type == J_STRING) {
-		v = strtod(n->str, &end);
-		switch (tolower((unsigned char)*end)) {
-		case 'k': v *= 1024; end++; break;
-		case 'm': v *= 1024 * 1024; end++; break;
-		case 'g': v *= 1024.0 * 1024 * 1024; end++; break;
-		case '\0': break;
-		default: v = -1;
-		}
-		if (tolower((unsigned char)*end) == 'b')
-			end++;
-		if (*end == '\0' && v >= MEMORY_MIN && v < MEMORY_MAX) {
-			*out = (int64_t)v;
-			return 0;
-		}
-	}
-	return perr(x, n, false, "memory: expected bytes or \"512m\", \"1g\" (at least 4m)");
-}
-
-static int parse_resources(struct pctx *x, const struct jnode *n,
-			   struct project_container *c)
-{
-	const struct jnode *v;
-	int err = pctx_type(x, n, J_OBJECT, "resources");
-
-	if (err == 0)
-		err = pctx_keys(x, n, KEYS_RESOURCES, "resources");
-	if (err != 0)
-		return err;
-	if ((v = json_get(n, "cpus")) != NULL) {
-		if (v->type != J_NUMBER || !(v->num > 0 && v->num <= 1024))
-			return perr(x, v, false, "cpus: expected a number above 0, e.g. 0.5");
-		c->cpus = v->num;
-	}
-	if ((v = json_get(n, "memory")) != NULL)
-		return parse_memory(x, v, &c->memory);
-	return 0;
-}
-
 static int restart_policy(struct pctx *x, const struct jnode *n,
 			  enum restart_policy *out)
 {
@@ -628,6 +574,7 @@ static void config_hash(const struct project *p, struct project_container *c)
 	buf_addf(&b, "cpus=%g;mem=%lld;restart=%d/%d;tty=%d;stdin=%d;",
 		 c->cpus, (long long)c->memory, c->restart, c->max_restarts,
 		 c->tty, c->stdin_open);
+	project_hash_run_options(&b, c);
 	h = XXH3_128bits(b.data, b.len);
 	snprintf(c->config_hash, sizeof(c->config_hash), "%016llx%016llx",
 		 (unsigned long long)h.high64, (unsigned long long)h.low64);
@@ -713,8 +660,6 @@ int project_parse_container(struct pctx *x, const struct jnode *n,
 				return err;
 		}
 	}
-	if ((v = json_get(n, "resources")) != NULL && (err = parse_resources(x, v, c)))
-		return err;
 	if ((v = json_get(n, "restart")) != NULL && (err = parse_restart(x, v, c)))
 		return err;
 	if ((v = json_get(n, "replicas")) != NULL &&
@@ -739,6 +684,8 @@ int project_parse_container(struct pctx *x, const struct jnode *n,
 	    (err = parse_probe(x, v, "liveness", c, &c->liveness, false)))
 		return err;
 	if ((v = json_get(n, "live_update")) != NULL && (err = parse_steps(x, v, c)))
+		return err;
+	if ((err = project_parse_run_options(x, n, c)) != 0)
 		return err;
 	config_hash(x->p, c);
 	return 0;

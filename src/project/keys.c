@@ -12,6 +12,7 @@ const struct key_info project_keys[] = {
 	{KEYS_TOP, "name", "string", "project name; default: the folder's name"},
 	{KEYS_TOP, "ignore", "[glob]", "paths never watched or synced"},
 	{KEYS_TOP, "containers", "object", "one entry per container"},
+	{KEYS_TOP, "publish", "object", "{registry, tag}: where `devwatch push` sends built images"},
 	{KEYS_CONTAINER, "image", "string", "registry image (or use build)"},
 	{KEYS_CONTAINER, "pull", "string", "missing | always | never (default missing)"},
 	{KEYS_CONTAINER, "build", "object", "build an image from a context"},
@@ -22,7 +23,8 @@ const struct key_info project_keys[] = {
 	{KEYS_CONTAINER, "user", "string", "user[:group] to run as"},
 	{KEYS_CONTAINER, "ports", "[port]", "\"8080:80\", \"80\" or {host, container, protocol}"},
 	{KEYS_CONTAINER, "mounts", "[mount]", "\"src:dst[:ro]\" or {type, source, target, readonly}"},
-	{KEYS_CONTAINER, "resources", "object", "{cpus, memory}"},
+	{KEYS_CONTAINER, "resources", "object", "{cpus, memory}, each a limit or {request, limit}"},
+	{KEYS_CONTAINER, "gpus", "string|integer|object", "\"all\", a count, or {count, device_ids, capabilities}"},
 	{KEYS_CONTAINER, "restart", "string|object", "never | always | on-failure, or {policy, max_restarts}"},
 	{KEYS_CONTAINER, "replicas", "integer", "how many copies (default 1)"},
 	{KEYS_CONTAINER, "tty", "boolean", "allocate a terminal"},
@@ -30,6 +32,15 @@ const struct key_info project_keys[] = {
 	{KEYS_CONTAINER, "readiness", "probe", "{http, port} or {cmd}: when it counts as ready"},
 	{KEYS_CONTAINER, "liveness", "probe", "{http, port} or {cmd}: restart when it fails"},
 	{KEYS_CONTAINER, "live_update", "[step]", "fall_back_on, sync, run, restart_container steps"},
+	{KEYS_CONTAINER, "network", "string", "\"container:NAME\" (a sidecar), \"host\" or \"none\"; default: the project's"},
+	{KEYS_CONTAINER, "aliases", "[string]", "more names on the project network"},
+	{KEYS_CONTAINER, "depends_on", "object", "NAME: started | ready | completed; start after those"},
+	{KEYS_CONTAINER, "job", "boolean", "run to completion; exit 0 is success"},
+	{KEYS_CONTAINER, "datasets", "[dataset]", "{path, sink}: copied out when the container stops"},
+	{KEYS_CONTAINER, "stop_signal", "string", "signal that stops it, e.g. SIGINT (default: the image's)"},
+	{KEYS_CONTAINER, "stop_grace", "duration", "wait before killing it on stop (default 3s)"},
+	{KEYS_CONTAINER, "env_file", "string|[string]", "files of KEY=VALUE lines; env overrides them"},
+	{KEYS_CONTAINER, "init", "boolean", "run an init process as PID 1"},
 	{KEYS_BUILD, "context", "string", "build context folder (default \".\")"},
 	{KEYS_BUILD, "dockerfile", "string", "relative to the context (default Dockerfile)"},
 	{KEYS_BUILD, "args", "object", "build arguments"},
@@ -42,8 +53,8 @@ const struct key_info project_keys[] = {
 	{KEYS_MOUNT, "source", "string", "host path (relative to the project) or volume name"},
 	{KEYS_MOUNT, "target", "string", "absolute path in the container"},
 	{KEYS_MOUNT, "readonly", "boolean", "mount read-only"},
-	{KEYS_RESOURCES, "cpus", "number", "CPU limit, e.g. 0.5"},
-	{KEYS_RESOURCES, "memory", "string|integer", "memory limit: bytes, or \"512m\", \"1g\""},
+	{KEYS_RESOURCES, "cpus", "number|object", "CPU limit, e.g. 0.5, or {request, limit}"},
+	{KEYS_RESOURCES, "memory", "string|integer|object", "memory limit: bytes, or \"512m\", \"1g\", or {request, limit}"},
 	{KEYS_RESTART, "policy", "string", "never | always | on-failure"},
 	{KEYS_RESTART, "max_restarts", "integer", "on-failure: give up after this many"},
 	{KEYS_PROBE, "http", "string", "path to GET; 2xx or 3xx means ready"},
@@ -61,6 +72,15 @@ const struct key_info project_keys[] = {
 	{KEYS_SYNC, "to", "string", "absolute path in the container"},
 	{KEYS_RUN, "cmd", "string|[string]", "command; a string runs with sh -c"},
 	{KEYS_RUN, "trigger", "[glob]", "run only when a changed path matches"},
+	{KEYS_LIMIT, "request", "number|string", "reserved for the container"},
+	{KEYS_LIMIT, "limit", "number|string", "the most it may use"},
+	{KEYS_GPUS, "count", "integer|string", "how many GPUs, or \"all\""},
+	{KEYS_GPUS, "device_ids", "[string]", "GPUs by ID instead of a count"},
+	{KEYS_GPUS, "capabilities", "[string]", "driver capabilities (default [\"gpu\"])"},
+	{KEYS_DATASET, "path", "string", "absolute path in the container"},
+	{KEYS_DATASET, "sink", "string", "folder inside the project that receives it"},
+	{KEYS_PUBLISH, "registry", "string", "HOST[:PORT]/PREFIX to push built images to"},
+	{KEYS_PUBLISH, "tag", "string", "tag pushed beside the content hash (default latest)"},
 	{0, NULL, NULL, NULL},
 };
 
@@ -111,5 +131,21 @@ const char *keys_suggest(int level, const char *key)
 		}
 	}
 	/* Only a near miss is a useful hint. */
+	return best_d <= (len > 5 ? 3u : 2u) ? best : NULL;
+}
+
+const char *keys_nearest(const char *key, const char *const *names)
+{
+	const char *best = NULL;
+	size_t best_d = 99, len = strlen(key);
+
+	for (size_t i = 0; names[i] != NULL; i++) {
+		size_t d = edit_distance(key, names[i]);
+
+		if (d < best_d) {
+			best_d = d;
+			best = names[i];
+		}
+	}
 	return best_d <= (len > 5 ? 3u : 2u) ? best : NULL;
 }

@@ -18,6 +18,10 @@ enum key_level {
 	KEYS_STEP,
 	KEYS_SYNC,
 	KEYS_RUN,
+	KEYS_LIMIT,
+	KEYS_GPUS,
+	KEYS_DATASET,
+	KEYS_PUBLISH,
 };
 
 struct key_info {
@@ -32,5 +36,7 @@ extern const struct key_info project_keys[];
 bool keys_known(int level, const char *key);
 /* The nearest known key at that level, or NULL when none is close. */
 const char *keys_suggest(int level, const char *key);
+/* The same hint among names (NULL-terminated), for other key tables. */
+const char *keys_nearest(const char *key, const char *const *names);
 
 #endif

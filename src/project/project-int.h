@@ -15,6 +15,11 @@ struct pctx {
 	const struct jnode *root;
 };
 
+/* Validate a project tree (devwatch.json's, or one a compose file was
+   read into) as project_parse does; consumes root. */
+int project_parse_tree(const char *path, struct jnode *root,
+		       struct project **out, char **cause);
+
 int pctx_type(struct pctx *x, const struct jnode *n, enum jtype want,
 	      const char *what);
 int pctx_keys(struct pctx *x, const struct jnode *obj, int level,
@@ -45,5 +50,17 @@ char *project_clean_abs(const char *s);
 
 int project_parse_container(struct pctx *x, const struct jnode *n,
 			    struct project_container *c);
+
+struct buf;
+/* run-options.c: resources, gpus, network, aliases, depends_on, job,
+   datasets, stop_signal, stop_grace, env_file, init. */
+int project_parse_run_options(struct pctx *x, const struct jnode *n,
+			      struct project_container *c);
+/* Add those options to a config hash's input. */
+void project_hash_run_options(struct buf *b, const struct project_container *c);
+void project_free_run_options(struct project_container *c);
+/* graph.c: depends_on and "container:NAME" across containers, cycles, and
+   p->order. Run once every container is parsed. */
+int project_check_graph(struct pctx *x);
 
 #endif

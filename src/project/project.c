@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/util.h"
+#include "project/compose.h"
 #include "project/json.h"
 #include "project/keys.h"
 #include "project/project-int.h"
@@ -344,6 +345,7 @@ static void free_container(struct project_container *c)
 		free_strlist(&s->triggers);
 	}
 	free(c->steps);
+	project_free_run_options(c);
 }
 
 void project_free(struct project *p)
@@ -353,7 +355,10 @@ void project_free(struct project *p)
 	for (size_t i = 0; i < p->n_containers; i++)
 		free_container(&p->containers[i]);
 	free(p->containers);
+	free(p->order);
 	free_strlist(&p->ignore);
+	free(p->publish_registry);
+	free(p->publish_tag);
 	free(p->file);
 	free(p->root);
 	free(p->name);
@@ -378,26 +383,72 @@ static char *dir_of(const char *path)
 	return abs;
 }
 
+/* "publish": {"registry": "HOST[:PORT]/PREFIX", "tag": "TAG"} */
+static int parse_publish(struct pctx *x, const struct jnode *n,
+			 struct project *p)
+{
+	const struct jnode *r, *t;
+	int err = pctx_type(x, n, J_OBJECT, "publish");
+
+	if (err == 0)
+		err = pctx_keys(x, n, KEYS_PUBLISH, "'publish'");
+	if (err != 0)
+		return err;
+	if ((r = json_get(n, "registry")) != NULL) {
+		err = pctx_string(x, r, "publish.registry", &p->publish_registry);
+		if (err != 0)
+			return err;
+		if (p->publish_registry[0] == '\0' ||
+		    strstr(p->publish_registry, "://") != NULL ||
+		    strpbrk(p->publish_registry, " @") != NULL ||
+		    str_ends(p->publish_registry, "/"))
+			return perr(x, r, false,
+				    "publish.registry '%s': expected "
+				    "HOST[:PORT]/PREFIX without a scheme",
+				    p->publish_registry);
+	}
+	if ((t = json_get(n, "tag")) != NULL) {
+		err = pctx_string(x, t, "publish.tag", &p->publish_tag);
+		if (err != 0)
+			return err;
+		if (p->publish_tag[0] == '\0' || strlen(p->publish_tag) > 128 ||
+		    strspn(p->publish_tag, "abcdefghijklmnopqrstuvwxyz"
+					   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+			    strlen(p->publish_tag) ||
+		    p->publish_tag[0] == '.' || p->publish_tag[0] == '-')
+			return perr(x, t, false,
+				    "publish.tag '%s': expected letters, digits, "
+				    "'_', '.' or '-' (up to 128)",
+				    p->publish_tag);
+	}
+	return 0;
+}
+
 int project_parse(const char *path, const char *text, size_t len,
 		  struct project **out, char **cause)
 {
+	char *perr_cause = NULL;
+	struct jnode *root = json_parse(text, len, &perr_cause);
+
+	if (root == NULL) {
+		dw_cause(cause, "%s:%s", path, perr_cause);
+		free(perr_cause);
+		return DW_PROJECT;
+	}
+	return project_parse_tree(path, root, out, cause);
+}
+
+int project_parse_tree(const char *path, struct jnode *root,
+		       struct project **out, char **cause)
+{
 	struct pctx x = {.file = path, .cause = cause};
 	struct project *p = xcalloc(1, sizeof(*p));
-	struct jnode *root;
 	const struct jnode *n, *cs;
-	char *perr_cause = NULL;
 	int err;
 
 	p->file = xstrdup(path);
 	p->root = dir_of(path);
 	x.p = p;
-	root = json_parse(text, len, &perr_cause);
-	if (root == NULL) {
-		dw_cause(cause, "%s:%s", path, perr_cause);
-		free(perr_cause);
-		project_free(p);
-		return DW_PROJECT;
-	}
 	x.root = root;
 	if (root->type != J_OBJECT) {
 		err = perr(&x, root, false,
@@ -431,6 +482,11 @@ int project_parse(const char *path, const char *text, size_t len,
 		if (err != 0)
 			goto out;
 	}
+	if ((n = json_get(root, "publish")) != NULL) {
+		err = parse_publish(&x, n, p);
+		if (err != 0)
+			goto out;
+	}
 	cs = json_get(root, "containers");
 	if (cs == NULL) {
 		err = perr(&x, root, false,
@@ -454,6 +510,7 @@ int project_parse(const char *path, const char *text, size_t len,
 		if (err != 0)
 			goto out;
 	}
+	err = project_check_graph(&x);
 out:
 	json_free(root);
 	if (err != 0) {
@@ -466,12 +523,15 @@ out:
 
 int project_load(const char *path, struct project **out, char **cause)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f;
 	struct buf b;
 	char chunk[8192];
 	size_t n;
 	int err;
 
+	if (compose_is_file(path))
+		return compose_project_load(path, out, cause);
+	f = fopen(path, "rb");
 	if (f == NULL) {
 		err = -errno;
 		dw_cause(cause, "cannot read '%s': %s", path, strerror(errno));
@@ -507,6 +567,29 @@ char *project_container_instance(const struct project *p,
 	return xasprintf("%s-%s-%d", p->name, c->name, replica);
 }
 
+char *project_network_name(const struct project *p)
+{
+	return xasprintf("devwatch-%s", p->name);
+}
+
+bool project_container_synced(const struct project_container *c,
+			      const char *rel)
+{
+	for (size_t i = 0; i < c->n_steps; i++) {
+		const struct live_step *s = &c->steps[i];
+		size_t n;
+
+		if (s->kind != STEP_SYNC)
+			continue;
+		if (strcmp(s->from, ".") == 0)
+			return true;
+		n = strlen(s->from);
+		if (strncmp(rel, s->from, n) == 0 && (rel[n] == '\0' || rel[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
 char *project_image_repo(const struct project *p,
 			 const struct project_container *c)
 {
@@ -518,7 +601,9 @@ void project_print_keys(FILE *f)
 	static const char *levels[] = {"", "", "containers.NAME.", "build.",
 				       "ports[].", "mounts[].", "resources.",
 				       "restart.", "readiness/liveness.",
-				       "live_update[].", "sync.", "run."};
+				       "live_update[].", "sync.", "run.",
+				       "resources.cpus/memory.", "gpus.",
+				       "datasets[]."};
 
 	for (const struct key_info *k = project_keys; k->name != NULL; k++) {
 		char key[64];

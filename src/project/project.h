@@ -88,6 +88,34 @@ struct live_step {
 	bool restart;
 };
 
+/* network: the project's own network, another container's namespace (a
+   sidecar), the host's, or none. */
+enum net_mode { NET_PROJECT = 0, NET_CONTAINER, NET_HOST, NET_NONE };
+
+/* depends_on conditions, in the order they are reached. */
+enum dep_cond { DEP_STARTED = 0, DEP_READY, DEP_COMPLETED };
+
+struct depend {
+	char *name;		/* another container of the project */
+	enum dep_cond cond;
+	int line, column;	/* where the entry stands */
+};
+
+/* A path copied out of the container into sink when it stops. */
+struct dataset {
+	char *path;		/* absolute container path, normalised */
+	char *sink;		/* relative to the project root, normalised */
+	char *sink_abs;		/* absolute */
+};
+
+/* gpus: engine DeviceRequests (needs the NVIDIA container runtime). */
+struct gpu_request {
+	bool set;
+	int count;		/* -1 = all */
+	struct strlist device_ids;
+	struct strlist capabilities; /* default ["gpu"] */
+};
+
 struct build_spec {
 	char *context;	       /* relative to the project root, normalised */
 	char *context_abs;     /* absolute */
@@ -113,8 +141,26 @@ struct project_container {
 	size_t n_ports;
 	struct mount *mounts;
 	size_t n_mounts;
-	double cpus;		/* 0 = unlimited */
-	int64_t memory;		/* bytes; 0 = unlimited ("512m", "1g" parsed) */
+	double cpus;		/* limit; 0 = unlimited */
+	int64_t memory;		/* limit in bytes; 0 = unlimited ("512m", "1g") */
+	double cpus_request;	/* reservation; 0 = none */
+	int64_t memory_request;	/* reservation in bytes; 0 = none */
+	struct gpu_request gpus;
+	enum net_mode network;
+	char *network_of;	/* NET_CONTAINER: the container whose network
+				   namespace this one joins */
+	int network_line, network_column;
+	struct strlist aliases;	/* extra names on the project network */
+	struct depend *depends;
+	size_t n_depends;
+	bool job;		/* runs to completion; exit 0 is success */
+	struct dataset *datasets;
+	size_t n_datasets;
+	char *stop_signal;	/* NULL = the image's */
+	int stop_grace_ms;	/* default 3000 */
+	struct strlist env_files; /* absolute paths */
+	struct kvlist file_env;	/* their contents; env overrides them */
+	bool init;		/* run an init as PID 1 */
 	enum restart_policy restart;
 	int max_restarts;	/* on-failure only; 0 = unlimited */
 	int replicas;		/* >= 1, default 1 */
@@ -137,6 +183,12 @@ struct project {
 	struct strlist ignore;	/* globs relative to the root */
 	struct project_container *containers;
 	size_t n_containers;	/* in file order */
+	/* Indexes into containers in a start order: every container after
+	   what it depends on and after the container whose network it
+	   joins. */
+	size_t *order;
+	char *publish_registry;	/* "HOST[:PORT]/PREFIX", or NULL */
+	char *publish_tag;	/* the user tag `push` adds; default "latest" */
 };
 
 /*
@@ -158,7 +210,13 @@ struct project_container *project_find(struct project *p, const char *name);
 char *project_container_instance(const struct project *p,
 				 const struct project_container *c,
 				 int replica);
+/* The project's network: "devwatch-<project>". Caller frees. */
+char *project_network_name(const struct project *p);
 /* "devwatch/<project>-<container>" for built images. */
+/* Is the project-relative path rel under one of c's sync rules (its
+   `from`, or ".")? */
+bool project_container_synced(const struct project_container *c,
+			      const char *rel);
 char *project_image_repo(const struct project *p,
 			 const struct project_container *c);
 

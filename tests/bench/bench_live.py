@@ -1,11 +1,24 @@
 #!/usr/bin/env python3
-"""Live-update benchmarks (issue 4) on the website sample, in one run.
+"""Live-update benchmarks (issues 4 and 15) on the website sample, in one run.
 
   latency   save-to-served: from write() returning to the first HTTP GET that
             returns the new content, over N edits (default 200); p50/p95/p99
-            for devwatch, and for the hand-rolled baseline
-            `inotifywait -m -r | docker cp` against a container of the same
-            image.
+            for devwatch (its own agent), for devwatch with the shell agent
+            forced (DEVWATCH_AGENT=sh, the fast path before issue 15), and
+            for the hand-rolled baseline `inotifywait -m -r | docker cp`
+            against a container of the same image.
+  scratch   the same on a FROM scratch image (a static busybox at /busybox,
+            no /bin/sh): devwatch's agent, against the archive API
+            (DEVWATCH_AGENT=archive: what such an image got before).
+            Also the agent's size and its first-connect time (HEAD, PUT of
+            the agent, exec, hello) from devwatch's debug log.
+  pairs     devwatch's agent and the shell agent alternately, N pairs
+            (--pairs, default 3) of N edits each: on a shared machine,
+            load drifts within a run, and alternating spreads it evenly.
+  interleaved  devwatch's agent and the shell agent at once, in two
+            projects, edits alternating between them (N edits each): both
+            see the same load, which on a shared machine drifts too much
+            for runs one after the other to compare.
   runstep   the same with a trivial run step on every change.
   bulk      5,000 files of 1 KB to 100 KB moved in at once, from the first
             write to all of them in the container (checked by count and
@@ -16,8 +29,9 @@
             busybox's), with the same sync rule: the container's own tar
             is most of the time, so the image matters.
 
-Usage: bench_live.py DEVWATCH SRC_DIR [latency] [runstep] [bulk] [bulk-debian]
-                     [--edits N] [--bulk-runs N]
+Usage: bench_live.py DEVWATCH SRC_DIR [latency] [scratch] [pairs] [interleaved] [runstep]
+                     [bulk] [bulk-debian]
+                     [--edits N] [--bulk-runs N] [--pairs N]
 """
 import http.client
 import json
@@ -25,6 +39,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -33,6 +48,7 @@ import time
 
 DEVWATCH, SRC = sys.argv[1], sys.argv[2]
 BULK_RUNS = int(sys.argv[sys.argv.index("--bulk-runs") + 1]) if "--bulk-runs" in sys.argv else 3
+PAIRS = int(sys.argv[sys.argv.index("--pairs") + 1]) if "--pairs" in sys.argv else 3
 EDITS = int(sys.argv[sys.argv.index("--edits") + 1]) if "--edits" in sys.argv else 200
 NAME = "dwbench%d" % os.getpid()
 
@@ -81,6 +97,33 @@ def project(tmp, run_step):
     return d
 
 
+def scratch_project(tmp):
+    """The website's tree and sync rule in a FROM scratch image: one static
+    busybox at /busybox serving /www, no shell on the PATH."""
+    d = project(tmp, False)
+    shutil.copy("/bin/busybox", os.path.join(d, "busybox"))
+    with open(os.path.join(d, "Dockerfile"), "w") as f:
+        f.write('FROM scratch\nCOPY busybox /busybox\nCOPY site /www\n'
+                'CMD ["/busybox", "httpd", "-f", "-p", "80", "-h", "/www"]\n')
+    with open(os.path.join(d, "devwatch.json"), "w") as f:
+        json.dump({"name": NAME, "containers": {"web": {
+            "build": {"context": ".", "dockerfile": "Dockerfile"},
+            "ports": ["0:80"],
+            "readiness": {"http": "/", "port": 80},
+            "live_update": [{"sync": {"from": "site", "to": "/www"}}]}}}, f)
+    return d
+
+
+def first_connect(log):
+    """The agent's first-connect time in ms from the debug log, and whether
+    it was copied in."""
+    for l in open(log).read().splitlines():
+        m = re.search(r"agent: ready in \S+ after ([0-9.]+) ms( \(copied in\))?", l)
+        if m:
+            return float(m.group(1)), bool(m.group(2))
+    return None, False
+
+
 def debian_project(tmp):
     """The website's tree and sync rule, in a debian:bookworm container."""
     d = project(tmp, False)
@@ -94,12 +137,17 @@ def debian_project(tmp):
     return d
 
 
-def up(d):
+def up(d, agent=None, verbose=False):
     log = open(d + "-up.log", "w+")
-    p = subprocess.Popen([DEVWATCH, "up", "-f", os.path.join(d, "devwatch.json")],
-                         stdout=log, stderr=subprocess.STDOUT)
+    env = dict(os.environ)
+    env.pop("DEVWATCH_AGENT", None)
+    if agent:
+        env["DEVWATCH_AGENT"] = agent
+    p = subprocess.Popen([DEVWATCH, "up", "-f", os.path.join(d, "devwatch.json")] + (["-v"] if verbose else []),
+                         stdout=log, stderr=subprocess.STDOUT, env=env)
     t = time.time()
-    while "watching" not in open(log.name).read():
+    # The watcher starts before the containers do: wait for both.
+    while "watching" not in open(log.name).read() or "ready in" not in open(log.name).read():
         if p.poll() is not None or time.time() - t > 300:
             raise SystemExit("up failed:\n" + open(log.name).read())
         time.sleep(0.05)
@@ -132,13 +180,14 @@ def baseline(d, image):
     sync = subprocess.Popen(["bash", "-c",
         'inotifywait -m -r -q -e close_write,moved_to --format "%w%f" . | '
         'while IFS= read -r f; do docker cp "$f" "$0:/www/${f#./}"; done', cid],
-        cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(1)  # inotifywait has no ready signal; let it set its watches
     while get(port) == b"":
         time.sleep(0.05)
     lat = measure(port, os.path.join(site, "index.html"), EDITS, "baseline")
-    sync.terminate()
-    subprocess.run(["pkill", "-f", "inotifywait -m -r -q -e close_write,moved_to"])
+    # Its own process group only (inotifywait with it): the machine is shared.
+    os.killpg(sync.pid, signal.SIGTERM)
+    sync.wait()
     subprocess.run(["docker", "rm", "-f", cid], stdout=subprocess.DEVNULL)
     return lat
 
@@ -167,8 +216,8 @@ def bulk_run(tmp, debian=False):
                           capture_output=True, text=True).stdout.split()[0]
     t0 = time.perf_counter()
     os.rename(staged, bulk)
-    # Wait for devwatch to say the update is applied (the agent's tar
-    # exited 0 in the container), reading only its log: polling with
+    # Wait for devwatch to say the update is applied (the agent answered
+    # for the whole write stream), reading only its log: polling with
     # `docker exec` would compete for the same two cores.
     while not line_ms(log, before):
         if p.poll() is not None or time.perf_counter() - t0 > 120:
@@ -205,8 +254,9 @@ def bulk_run(tmp, debian=False):
 
 
 def main():
-    what = [a for a in sys.argv[3:] if a in ("latency", "runstep", "bulk", "bulk-debian")] \
-        or ["latency", "runstep", "bulk", "bulk-debian"]
+    what = [a for a in sys.argv[3:] if a in ("latency", "scratch", "pairs", "interleaved", "runstep", "bulk",
+                                               "bulk-debian")] \
+        or ["latency", "scratch", "pairs", "interleaved", "runstep", "bulk", "bulk-debian"]
     tmp = tempfile.mkdtemp(prefix="dwbench-")
     print("machine: %d cores, kernel %s, docker %s" % (
         os.cpu_count(), os.uname().release,
@@ -219,11 +269,64 @@ def main():
                                    capture_output=True, text=True).stdout.strip()
             lat = measure(port, os.path.join(d, "site/index.html"), EDITS, "devwatch")
             down(p)
+            p, port, log = up(d, agent="sh")
+            lat_sh = measure(port, os.path.join(d, "site/index.html"), EDITS, "shell agent")
+            down(p)
             base = baseline(d, image)
             report("devwatch", lat)
+            report("sh agent", lat_sh)
             report("baseline", base)
             print("ratio      baseline p50 / devwatch p50 = %.1fx" % (pct(base, 50) / pct(lat, 50)), flush=True)
             shutil.rmtree(d)
+        if "scratch" in what:
+            d = scratch_project(tmp)
+            p, port, log = up(d, verbose=True)
+            lat = measure(port, os.path.join(d, "site/index.html"), EDITS, "scratch agent")
+            ms, copied = first_connect(log)
+            down(p)
+            p, port, log = up(d, agent="archive")
+            lat_ar = measure(port, os.path.join(d, "site/index.html"), EDITS, "scratch archive")
+            down(p)
+            report("scratch", lat)
+            report("archive", lat_ar)
+            print("ratio      archive p50 / agent p50 = %.1fx" % (pct(lat_ar, 50) / pct(lat, 50)), flush=True)
+            agent = os.path.join(os.path.dirname(os.path.abspath(DEVWATCH)), "devwatch-agent")
+            print("agent      %s bytes; first connect (HEAD, %sexec, hello): %s ms" % (
+                os.path.getsize(agent) if os.path.exists(agent) else "?",
+                "PUT of the agent, " if copied else "", "%.1f" % ms if ms is not None else "?"), flush=True)
+            shutil.rmtree(d)
+        if "pairs" in what:
+            d = project(tmp, False)
+            got = {"agent": [], "sh": []}
+            for i in range(PAIRS):
+                for kind in ("agent", "sh"):
+                    p, port, log = up(d, agent=None if kind == "agent" else "sh")
+                    lat = measure(port, os.path.join(d, "site/index.html"), EDITS, kind)
+                    down(p)
+                    got[kind].append(pct(lat, 50))
+                    print("pair %d     %-5s p50 %5.1f ms  p99 %5.1f ms" % (i + 1, kind, pct(lat, 50), pct(lat, 99)), flush=True)
+            print("pairs      median of the p50s: agent %.1f ms, shell agent %.1f ms" % (
+                statistics.median(got["agent"]), statistics.median(got["sh"])), flush=True)
+            shutil.rmtree(d)
+        if "interleaved" in what:
+            runs = {}
+            for kind in ("agent", "sh"):
+                d = project(os.path.join(tmp, kind), False)
+                cfg = os.path.join(d, "devwatch.json")
+                text = open(cfg).read().replace('"name": "%s"' % NAME, '"name": "%s%s"' % (NAME, kind))
+                open(cfg, "w").write(text)
+                p, port, log = up(d, agent=None if kind == "agent" else "sh")
+                runs[kind] = (p, port, d, [])
+            for i in range(EDITS):
+                for kind in ("agent", "sh") if i % 2 == 0 else ("sh", "agent"):
+                    p, port, d, lat = runs[kind]
+                    lat += measure(port, os.path.join(d, "site/index.html"), 1, kind)
+            for kind, (p, port, d, lat) in runs.items():
+                down(p)
+                report("agent" if kind == "agent" else "sh agent", lat)
+                shutil.rmtree(d)
+            print("ratio      shell agent p50 / agent p50 = %.2fx" % (
+                pct(runs["sh"][3], 50) / pct(runs["agent"][3], 50)), flush=True)
         if "runstep" in what:
             d = project(tmp, True)
             p, port, log = up(d)
@@ -239,8 +342,8 @@ def main():
                 kind, len(runs), statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)),
                 flush=True)
     finally:
-        subprocess.run(["bash", "-c", "docker ps -aq --filter label=dev.devwatch.project=%s --filter label=dev.devwatch.bench=%s | xargs -r docker rm -f; "
-                        "docker images --format '{{.Repository}}:{{.Tag}}' 'devwatch/%s-*' | xargs -r docker rmi" % (NAME, NAME, NAME)],
+        subprocess.run(["bash", "-c", "{ docker ps -aq --filter name=%s; docker ps -aq --filter label=dev.devwatch.bench=%s; } | xargs -r docker rm -f; "
+                        "docker images --format '{{.Repository}}:{{.Tag}}' 'devwatch/%s*' | xargs -r docker rmi" % (NAME, NAME, NAME)],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -235,18 +235,18 @@ static void test_context_tar(void **state)
 				     "docs/\n"
 				     "node_modules/keep.js\n");
 	free(members);
-	assert_int_equal(context_hash(&bc, &spec, NULL, h1, NULL), 0);
+	assert_int_equal(context_hash(&bc, &spec, NULL, NULL, h1, NULL), 0);
 	context_close(&bc);
 
 	/* An excluded file changes nothing; an included one changes the hash. */
 	put("app/debug.log", "changed\n");
 	assert_int_equal(context_scan(&bc, root, "Dockerfile", NULL), 0);
-	assert_int_equal(context_hash(&bc, &spec, NULL, h2, NULL), 0);
+	assert_int_equal(context_hash(&bc, &spec, NULL, NULL, h2, NULL), 0);
 	context_close(&bc);
 	assert_string_equal(h1, h2);
 	put("app/main.py", "print(2)\n");
 	assert_int_equal(context_scan(&bc, root, "Dockerfile", NULL), 0);
-	assert_int_equal(context_hash(&bc, &spec, NULL, h3, NULL), 0);
+	assert_int_equal(context_hash(&bc, &spec, NULL, NULL, h3, NULL), 0);
 	context_close(&bc);
 	assert_string_not_equal(h1, h3);
 
@@ -258,18 +258,34 @@ static void test_context_tar(void **state)
 		char h4[33], h5[33], h6[33];
 
 		assert_int_equal(context_scan(&bc, root, "Dockerfile", NULL), 0);
-		assert_int_equal(context_hash(&bc, &spec, &in, h4, NULL), 0);
+		assert_int_equal(context_hash(&bc, &spec, &in, NULL, h4, NULL), 0);
 		context_close(&bc);
 		put("notes.txt", "read by nothing\n");
 		assert_int_equal(context_scan(&bc, root, "Dockerfile", NULL), 0);
-		assert_int_equal(context_hash(&bc, &spec, &in, h5, NULL), 0);
+		assert_int_equal(context_hash(&bc, &spec, &in, NULL, h5, NULL), 0);
 		context_close(&bc);
 		assert_string_equal(h4, h5);
 		put("app/main.py", "print(3)\n");
 		assert_int_equal(context_scan(&bc, root, "Dockerfile", NULL), 0);
-		assert_int_equal(context_hash(&bc, &spec, &in, h6, NULL), 0);
+		assert_int_equal(context_hash(&bc, &spec, &in, NULL, h6, NULL), 0);
 		context_close(&bc);
 		assert_string_not_equal(h5, h6);
+
+		/* What a sync rule brings in live does not make a new image. */
+		{
+			struct live_step sync = {.kind = STEP_SYNC, .from = "app", .to = "/app"};
+			struct project_container c = {.name = "web", .steps = &sync, .n_steps = 1};
+			char h7[33], h8[33];
+
+			assert_int_equal(context_scan(&bc, root, "Dockerfile", NULL), 0);
+			assert_int_equal(context_hash(&bc, &spec, &in, &c, h7, NULL), 0);
+			context_close(&bc);
+			put("app/main.py", "print(4)\n");
+			assert_int_equal(context_scan(&bc, root, "Dockerfile", NULL), 0);
+			assert_int_equal(context_hash(&bc, &spec, &in, &c, h8, NULL), 0);
+			context_close(&bc);
+			assert_string_equal(h7, h8);
+		}
 	}
 	{
 		char cmd[300];

@@ -3,9 +3,10 @@
  * by a small fake engine on a unix socket in a thread: version
  * negotiation, buffered and capped bodies, JSON-lines streams split across
  * writes, multiplexed frames split at every byte, error bodies, an absent
- * socket, and DOCKER_HOST parsing; and the checks on what the engine says
- * (versions, ids, container lists, inspect answers, hijack heads), with
- * the answers that the fuzzers and the first campaign found.
+ * socket, DOCKER_HOST parsing, and where published ports are reached; and
+ * the checks on what the engine says (versions, ids, container lists,
+ * inspect answers, hijack heads), with the answers that the fuzzers and the
+ * first campaign found.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -446,12 +447,46 @@ static void test_engine_down_and_hosts(void **state)
 	assert_int_equal(engine_new(&loop, "tcp://127.0.0.1:2375", &e, NULL), 0);
 	assert_string_equal(engine_address(e), "tcp://127.0.0.1:2375");
 	close_client(&loop, e);
-	assert_int_equal(engine_new(&loop, "tcp://nohost", &e, &cause), DW_USAGE);
-	assert_non_null(strstr(cause, "expected tcp://HOST:PORT"));
-	assert_int_equal(engine_new(&loop, "ssh://x", &e, &cause), DW_USAGE);
-	assert_non_null(strstr(cause, "expected unix:///path or tcp://host:port"));
+	uv_loop_init(&loop);
+	assert_int_equal(engine_new(&loop, "tcp://nohost", &e, &cause), 0);
+	assert_string_equal(engine_address(e), "tcp://nohost:2375");
+	assert_true(engine_is_remote(e));
+	close_client(&loop, e);
+	uv_loop_init(&loop);
+	assert_int_equal(engine_new(&loop, "tcp://nohost:x", &e, &cause), DW_USAGE);
+	assert_non_null(strstr(cause, "expected tcp://HOST[:PORT]"));
+	assert_int_equal(engine_new(&loop, "ftp://x", &e, &cause), DW_USAGE);
+	assert_non_null(strstr(cause, "expected unix:///PATH, tcp://HOST[:PORT] or ssh://[USER@]HOST[:PORT]"));
 	assert_int_equal(engine_new(&loop, "unix://relative", &e, &cause), DW_USAGE);
 	free(cause);
+	assert_int_equal(uv_loop_close(&loop), 0);
+
+	/* Where published ports are reached: the HostIp the engine reports
+	   when specific, else the engine's host; 127.0.0.1 for a socket. */
+	{
+		char b[64];
+
+		uv_loop_init(&loop);
+		assert_int_equal(engine_new(&loop, "tcp://[::1]:2375", &e, NULL), 0);
+		assert_false(engine_is_remote(e));
+		assert_string_equal(engine_host_for_ports(e, NULL, b, sizeof(b)), "[::1]");
+		assert_string_equal(engine_host_for_ports(e, "0.0.0.0", b, sizeof(b)), "[::1]");
+		assert_string_equal(engine_host_for_ports(e, "::", b, sizeof(b)), "[::1]");
+		assert_string_equal(engine_host_for_ports(e, "10.0.0.5", b, sizeof(b)), "10.0.0.5");
+		assert_string_equal(engine_host_for_ports(e, "fe80::1", b, sizeof(b)), "[fe80::1]");
+		close_client(&loop, e);
+		uv_loop_init(&loop);
+		assert_int_equal(engine_new(&loop, "tcp://192.0.2.7", &e, NULL), 0);
+		assert_true(engine_is_remote(e));
+		assert_string_equal(engine_host_for_ports(e, "", b, sizeof(b)), "192.0.2.7");
+		close_client(&loop, e);
+		uv_loop_init(&loop);
+		assert_int_equal(engine_new(&loop, "unix:///tmp/x.sock", &e, NULL), 0);
+		assert_false(engine_is_remote(e));
+		assert_string_equal(engine_how(e), "given");
+		assert_string_equal(engine_host_for_ports(e, NULL, b, sizeof(b)), "127.0.0.1");
+		close_client(&loop, e);
+	}
 
 	msg = engine_urlencode("a b/c?d=é");
 	assert_string_equal(msg, "a%20b%2Fc%3Fd%3D%C3%A9");

@@ -344,6 +344,237 @@ static void test_many_keys(void **state)
 	free(b.s);
 }
 
+static void test_multi_keys(void **state)
+{
+	struct project *p;
+	struct project_container *c;
+	char path[300];
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/app.env", dir);
+	f = fopen(path, "w");
+	fputs("# comment\n\nA=from-file\nexport B=\"quoted value\"\nC='x=y'\n", f);
+	fclose(f);
+	p = parse_ok("{\"containers\": {\n"
+		     " \"db\": {\"image\": \"i\", \"aliases\": [\"database\", \"pg.local\"],\n"
+		     "        \"resources\": {\"cpus\": {\"request\": 0.25, \"limit\": 1.5},\n"
+		     "                      \"memory\": {\"request\": \"64m\", \"limit\": \"1g\"}},\n"
+		     "        \"gpus\": {\"device_ids\": [\"0\", \"GPU-1\"], \"capabilities\": [\"gpu\", \"compute\"]},\n"
+		     "        \"stop_signal\": \"SIGINT\", \"stop_grace\": \"10s\", \"init\": true,\n"
+		     "        \"env_file\": \"app.env\", \"env\": {\"A\": \"from-env\"}},\n"
+		     " \"migrate\": {\"image\": \"i\", \"job\": true, \"depends_on\": {\"db\": \"ready\"},\n"
+		     "        \"gpus\": \"all\", \"datasets\": [{\"path\": \"/out/\", \"sink\": \"./reports//m/\"}]},\n"
+		     " \"proxy\": {\"image\": \"i\", \"network\": \"container:api\", \"gpus\": 2},\n"
+		     " \"api\": {\"image\": \"i\", \"depends_on\": {\"migrate\": \"completed\", \"db\": \"started\"},\n"
+		     "        \"resources\": {\"cpus\": 0.5, \"memory\": {\"request\": \"32m\"}},\n"
+		     "        \"env_file\": [\"app.env\"]},\n"
+		     " \"h\": {\"image\": \"i\", \"network\": \"host\"},\n"
+		     " \"n\": {\"image\": \"i\", \"network\": \"none\", \"gpus\": {\"count\": 1}}\n"
+		     "}}\n");
+	c = project_find(p, "db");
+	assert_int_equal(c->network, NET_PROJECT);
+	assert_int_equal(c->aliases.n, 2);
+	assert_string_equal(c->aliases.v[1], "pg.local");
+	assert_true(c->cpus_request > 0.24 && c->cpus_request < 0.26);
+	assert_true(c->cpus > 1.49 && c->cpus < 1.51);
+	assert_int_equal(c->memory_request, 64 * 1024 * 1024);
+	assert_int_equal(c->memory, 1024 * 1024 * 1024);
+	assert_true(c->gpus.set);
+	assert_int_equal(c->gpus.count, 0);
+	assert_int_equal(c->gpus.device_ids.n, 2);
+	assert_string_equal(c->gpus.device_ids.v[1], "GPU-1");
+	assert_string_equal(c->gpus.capabilities.v[1], "compute");
+	assert_string_equal(c->stop_signal, "SIGINT");
+	assert_int_equal(c->stop_grace_ms, 10000);
+	assert_true(c->init);
+	assert_false(c->job);
+	assert_int_equal(c->env_files.n, 1);
+	assert_true(str_ends(c->env_files.v[0], "/app.env"));
+	assert_int_equal(c->file_env.n, 3);
+	assert_string_equal(c->file_env.v[0].key, "A");
+	assert_string_equal(c->file_env.v[0].value, "from-file");
+	assert_string_equal(c->file_env.v[1].value, "quoted value");
+	assert_string_equal(c->file_env.v[2].value, "x=y");
+	c = project_find(p, "migrate");
+	assert_true(c->job);
+	assert_int_equal(c->n_depends, 1);
+	assert_string_equal(c->depends[0].name, "db");
+	assert_int_equal(c->depends[0].cond, DEP_READY);
+	assert_int_equal(c->depends[0].line, 8);
+	assert_int_equal(c->depends[0].column, 56);
+	assert_int_equal(c->gpus.count, -1);
+	assert_int_equal(c->n_datasets, 1);
+	assert_string_equal(c->datasets[0].path, "/out");
+	assert_string_equal(c->datasets[0].sink, "reports/m");
+	assert_true(str_ends(c->datasets[0].sink_abs, "/reports/m"));
+	assert_int_equal(c->stop_grace_ms, 3000);
+	c = project_find(p, "proxy");
+	assert_int_equal(c->network, NET_CONTAINER);
+	assert_string_equal(c->network_of, "api");
+	assert_int_equal(c->gpus.count, 2);
+	c = project_find(p, "api");
+	assert_int_equal(c->depends[0].cond, DEP_COMPLETED);
+	assert_int_equal(c->depends[1].cond, DEP_STARTED);
+	assert_true(c->cpus > 0.49 && c->cpus < 0.51);
+	assert_int_equal(c->memory, 0);
+	assert_int_equal(c->memory_request, 32 * 1024 * 1024);
+	assert_int_equal(c->file_env.n, 3);
+	assert_int_equal(project_find(p, "h")->network, NET_HOST);
+	assert_int_equal(project_find(p, "n")->network, NET_NONE);
+	assert_int_equal(project_find(p, "n")->gpus.count, 1);
+	/* The sink is output: the watcher ignores it and its temp folders. */
+	assert_string_equal(p->ignore.v[p->ignore.n - 2], "reports/m/");
+	/* Start order: each container after what it depends on and after the
+	   container whose network it joins. */
+	{
+		size_t pos[6];
+		const char *names[] = {"db", "migrate", "proxy", "api", "h", "n"};
+
+		for (size_t i = 0; i < p->n_containers; i++)
+			for (size_t k = 0; k < 6; k++)
+				if (strcmp(p->containers[p->order[i]].name, names[k]) == 0)
+					pos[k] = i;
+		assert_true(pos[0] < pos[1]);
+		assert_true(pos[1] < pos[3]);
+		assert_true(pos[3] < pos[2]);
+	}
+	project_free(p);
+	unlink(path);
+}
+
+static void test_multi_config_hash(void **state)
+{
+	struct project *a, *b;
+
+	(void)state;
+	a = parse_ok("{\"name\": \"x\", \"containers\": {\"w\": {\"image\": \"i\"}}}");
+	b = parse_ok("{\"name\": \"x\", \"containers\": {\"w\": {\"image\": \"i\", \"init\": true}}}");
+	assert_string_not_equal(a->containers[0].config_hash, b->containers[0].config_hash);
+	project_free(b);
+	b = parse_ok("{\"name\": \"x\", \"containers\": {\"w\": {\"image\": \"i\", \"aliases\": [\"q\"]}}}");
+	assert_string_not_equal(a->containers[0].config_hash, b->containers[0].config_hash);
+	project_free(a);
+	project_free(b);
+}
+
+static void test_multi_errors(void **state)
+{
+	(void)state;
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"network\": \"bridge\"}}}",
+		  "1:48: network 'bridge': expected \"container:NAME\", \"host\" or \"none\"");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"network\": \"container:\"}}}",
+		  "1:48: network 'container:'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"network\": \"container:x\"}}}",
+		  "1:48: network 'container:x': no container 'x' in the project");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"network\": \"container:w\"}}}",
+		  "1:48: network 'container:w': a container cannot join its own network");
+	parse_err("{\"containers\": {\"a\": {\"image\": \"i\"}, \"b\": {\"image\": \"i\", \"network\": \"container:a\"},\n"
+		  " \"c\": {\"image\": \"i\", \"network\": \"container:b\"}}}",
+		  "2:33: network 'container:b': 'b' is itself a sidecar");
+	parse_err("{\"containers\": {\"a\": {\"image\": \"i\", \"replicas\": 2},\n"
+		  " \"b\": {\"image\": \"i\", \"network\": \"container:a\"}}}",
+		  "2:33: network 'container:a': 'a' has 2 replicas; expected one");
+	parse_err("{\"containers\": {\"a\": {\"image\": \"i\"},\n"
+		  " \"b\": {\"image\": \"i\", \"network\": \"container:a\", \"ports\": [\"0:80\"]}}}",
+		  "2:48: a sidecar shares 'a''s ports");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"network\": \"host\", \"aliases\": [\"x\"]}}}",
+		  "1:56: aliases need the project network");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"aliases\": [\"ok\", \"Not Ok\"]}}}",
+		  "1:55: alias 'Not Ok'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"aliases\": \"x\"}}}",
+		  "1:48: 'aliases' is a string; expected an array");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"depends_on\": [\"db\"]}}}",
+		  "1:51: 'depends_on' is an array; expected an object");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"depends_on\": {\"db\": \"healthy\"}}}}",
+		  "1:58: depends_on 'db': expected \"started\", \"ready\" or \"completed\"");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\",\n   \"depends_on\": {\"db\": \"ready\"}}}}",
+		  "2:19: depends_on 'db': no container 'db' in the project");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"depends_on\": {\"w\": \"ready\"}}}}",
+		  "1:52: depends_on 'w': a container cannot depend on itself");
+	parse_err("{\"containers\": {\"a\": {\"image\": \"i\"},\n \"b\": {\"image\": \"i\", \"depends_on\": {\"a\": \"completed\"}}}}",
+		  "2:37: depends_on 'a': \"completed\" needs a job");
+	parse_err("{\"containers\": {\n"
+		  " \"a\": {\"image\": \"i\", \"depends_on\": {\"b\": \"ready\"}},\n"
+		  " \"b\": {\"image\": \"i\", \"depends_on\": {\"c\": \"started\"}},\n"
+		  " \"c\": {\"image\": \"i\", \"depends_on\": {\"a\": \"ready\"}}}}",
+		  "4:37: depends_on cycle: a -> b -> c -> a; expected no loop");
+	parse_err("{\"containers\": {\n"
+		  " \"a\": {\"image\": \"i\", \"depends_on\": {\"b\": \"ready\"}},\n"
+		  " \"b\": {\"image\": \"i\", \"network\": \"container:a\"}}}",
+		  "3:33: depends_on cycle: a -> b -> a");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"job\": 1}}}",
+		  "1:44: 'job' is a number; expected a boolean");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"restart\": \"always\", \"job\": true}}}",
+		  "1:37: a job runs once");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"datasets\": [{\"path\": \"/o\"}]}}}",
+		  "1:50: dataset: missing key 'sink'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"datasets\": [{\"path\": \"o\", \"sink\": \"s\"}]}}}",
+		  "1:59: dataset path 'o': expected an absolute container path");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"datasets\": [{\"path\": \"/o\", \"sink\": \"../s\"}]}}}",
+		  "1:73: dataset sink '../s': expected a folder inside the project");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"datasets\": [{\"path\": \"/o\", \"sink\": \".\"}]}}}",
+		  "1:73: dataset sink '.'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"datasets\": [{\"path\": \"/o\", \"snk\": \"s\"}]}}}",
+		  "1:65: unknown key 'snk' in a dataset (did you mean 'sink'?)");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"datasets\": [{\"path\": \"/o\", \"sink\": \"s\"},\n"
+		  "   {\"path\": \"/p\", \"sink\": \"s/\"}]}}}",
+		  "2:4: dataset sink 's' is used twice");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"resources\": {\"cpus\": {\"limit\": 0}}}}}",
+		  "1:69: cpus: expected a number above 0");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"resources\": {\"cpus\": {}}}}}",
+		  "1:59: resources.cpus: expected 'request', 'limit' or both");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"resources\": {\"memory\": {\"request\": \"2g\", \"limit\": \"1g\"}}}}}",
+		  "1:73: resources.memory: the request is above the limit");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"resources\": {\"memory\": {\"requst\": \"2g\"}}}}}",
+		  "1:62: unknown key 'requst' in resources.memory (did you mean 'request'?)");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"resources\": {\"memory\": {\"limit\": \"1x\"}}}}}",
+		  "1:71: memory: expected bytes");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"gpus\": \"some\"}}}",
+		  "1:45: gpus: expected \"all\", a count");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"gpus\": 0}}}",
+		  "1:45: 'gpus' is 0; expected 1 to 1024");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"gpus\": {\"count\": 1, \"device_ids\": [\"0\"]}}}}",
+		  "1:58: gpus: 'device_ids' and 'count' together");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"gpus\": {\"cuont\": 1}}}}",
+		  "1:46: unknown key 'cuont' in gpus (did you mean 'count'?)");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"gpus\": {\"capabilities\": [1]}}}}",
+		  "1:63: 'gpus.capabilities' holds a number");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"stop_signal\": \"sigint\"}}}",
+		  "1:52: stop_signal 'sigint': expected a signal name");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"stop_signal\": \"99\"}}}",
+		  "1:52: stop_signal '99'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"stop_grace\": \"forever\"}}}",
+		  "1:51: 'stop_grace': expected a duration");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"init\": \"yes\"}}}",
+		  "1:45: 'init' is a string; expected a boolean");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"env_file\": \"missing.env\"}}}",
+		  "1:49: env_file ");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"env_file\": [3]}}}",
+		  "1:50: 'env_file' holds a number");
+	{
+		char path[300];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/bad.env", dir);
+		f = fopen(path, "w");
+		fputs("A=1\nnot a pair\n", f);
+		fclose(f);
+		parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"env_file\": [\"bad.env\"]}}}",
+			  "1:50: env_file ");
+		{
+			struct project *p = NULL;
+			char *cause = NULL;
+			const char *t = "{\"containers\": {\"w\": {\"image\": \"i\", \"env_file\": [\"bad.env\"]}}}";
+
+			assert_int_equal(project_parse(file, t, strlen(t), &p, &cause), DW_PROJECT);
+			assert_true(str_ends(cause, "/bad.env:2: expected KEY=VALUE"));
+			free(cause);
+		}
+		unlink(path);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +584,9 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_hostile_input),
 		cmocka_unit_test(test_many_keys),
+		cmocka_unit_test(test_multi_keys),
+		cmocka_unit_test(test_multi_config_hash),
+		cmocka_unit_test(test_multi_errors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

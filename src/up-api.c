@@ -1,0 +1,390 @@
+/*
+ * The `up` session's side of the control API: struct control_ops over the
+ * session, and the events the session's lines become (see up-api.h).
+ */
+#include "up-api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "api/control.h"
+#include "api/events.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "session.h"
+#include "sync/channel.h"
+#include "sync/plan.h"
+
+#define MAX_FILES 100
+
+struct up_api {
+	struct session *s;
+	struct events *es;
+	struct control *c;
+	const char **names;
+	cJSON **last_update; /* per container, or NULL */
+	bool stopping;
+};
+
+static struct cstate *find(struct session *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_cs; i++)
+		if (strcmp(s->cs[i].c->name, name) == 0)
+			return &s->cs[i];
+	return NULL;
+}
+
+static const char *state_name(enum inst_state st)
+{
+	switch (st) {
+	case INST_NEW:
+	case INST_STARTING:
+	case INST_PROBING:
+		return "starting";
+	case INST_READY:
+		return "ready";
+	case INST_STOPPING:
+		return "running";
+	case INST_GONE:
+		return "removed";
+	case INST_FAILED:
+	case INST_EXITED:
+		break;
+	}
+	return "exited";
+}
+
+static cJSON *urls_of(struct session *s, struct instance *in)
+{
+	cJSON *a = cJSON_CreateArray();
+	const struct project_container *c = in->cs->c;
+	char ip[64], url[160];
+
+	for (size_t i = 0; i < c->n_ports && in->host_ports != NULL && s->e != NULL; i++) {
+		if (in->host_ports[i] == 0)
+			continue;
+		const char *host = engine_host_for_ports(
+			s->e, in->host_ips ? in->host_ips[i] : NULL, ip, sizeof(ip));
+
+		snprintf(url, sizeof(url), "%s://%s:%d/",
+			 strcmp(c->ports[i].protocol, "udp") == 0 ? "udp" : "http", host,
+			 in->host_ports[i]);
+		cJSON_AddItemToArray(a, cJSON_CreateString(url));
+	}
+	return a;
+}
+
+/* {"CONTAINER_PORT": HOST_PORT}, as `devwatch status --json` gives. */
+static cJSON *ports_of(struct instance *in)
+{
+	cJSON *o = cJSON_CreateObject();
+	const struct project_container *c = in->cs->c;
+	char key[16];
+
+	for (size_t i = 0; i < c->n_ports && in->host_ports != NULL; i++) {
+		snprintf(key, sizeof(key), "%d", c->ports[i].container);
+		if (in->host_ports[i] != 0 && cJSON_GetObjectItem(o, key) == NULL)
+			cJSON_AddNumberToObject(o, key, in->host_ports[i]);
+	}
+	return o;
+}
+
+/* ---- control_ops ---- */
+
+static size_t op_names(void *ctx, const char *const **out)
+{
+	struct up_api *a = ctx;
+
+	*out = a->names;
+	return a->s->n_cs;
+}
+
+static cJSON *op_status(void *ctx)
+{
+	struct up_api *a = ctx;
+	struct session *s = a->s;
+	cJSON *o = cJSON_CreateObject(), *cs_arr;
+
+	cJSON_AddStringToObject(o, "project", s->p->name);
+	cJSON_AddStringToObject(o, "version", DEVWATCH_VERSION);
+	cJSON_AddBoolToObject(o, "all_ready", s->all_ready);
+	cs_arr = cJSON_AddArrayToObject(o, "containers");
+	for (size_t i = 0; i < s->n_cs; i++) {
+		struct cstate *cs = &s->cs[i];
+		cJSON *c = cJSON_CreateObject(), *reps;
+		enum inst_state worst = INST_READY;
+		bool ready = true;
+
+		cJSON_AddStringToObject(c, "name", cs->c->name);
+		reps = cJSON_CreateArray();
+		for (int r = 0; r < cs->n_inst; r++) {
+			struct instance *in = &cs->inst[r];
+			cJSON *ro = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(ro, "replica", in->replica);
+			cJSON_AddStringToObject(ro, "name", in->name);
+			if (in->id != NULL)
+				cJSON_AddStringToObject(ro, "id", in->id);
+			else
+				cJSON_AddNullToObject(ro, "id");
+			cJSON_AddStringToObject(ro, "state", state_name(in->state));
+			cJSON_AddBoolToObject(ro, "ready", in->state == INST_READY);
+			cJSON_AddItemToObject(ro, "urls", urls_of(s, in));
+			cJSON_AddItemToObject(ro, "ports", ports_of(in));
+			cJSON_AddItemToArray(reps, ro);
+			if (in->state != INST_READY) {
+				ready = false;
+				worst = in->state;
+			}
+		}
+		cJSON_AddStringToObject(c, "state", state_name(worst));
+		cJSON_AddBoolToObject(c, "ready", ready);
+		cJSON_AddBoolToObject(c, "job", cs->c->job);
+		cJSON_AddBoolToObject(c, "function", false);
+		if (cs->image_ref != NULL)
+			cJSON_AddStringToObject(c, "image", cs->image_ref);
+		else
+			cJSON_AddNullToObject(c, "image");
+		cJSON_AddItemToObject(c, "urls", urls_of(s, &cs->inst[0]));
+		cJSON_AddItemToObject(c, "replicas", reps);
+		if (a->last_update[i] != NULL)
+			cJSON_AddItemToObject(c, "last_update",
+					      cJSON_Duplicate(a->last_update[i], true));
+		else
+			cJSON_AddNullToObject(c, "last_update");
+		cJSON_AddItemToArray(cs_arr, c);
+	}
+	return o;
+}
+
+static int op_trigger(void *ctx, const char *name, char **cause)
+{
+	struct up_api *a = ctx;
+	struct cstate *cs = find(a->s, name);
+
+	return cs == NULL ? DW_NOTFOUND : session_live_trigger(cs, cause);
+}
+
+static int op_restart(void *ctx, const char *name, char **cause)
+{
+	struct up_api *a = ctx;
+	struct cstate *cs = find(a->s, name);
+
+	return cs == NULL ? DW_NOTFOUND : session_live_restart(cs, cause);
+}
+
+static struct lambda_fn *op_function(void *ctx, const char *name)
+{
+	(void)ctx, (void)name;
+	return NULL; /* function containers are not run by `up` yet */
+}
+
+static const struct control_ops ops = {
+	.names = op_names,
+	.status = op_status,
+	.trigger = op_trigger,
+	.restart = op_restart,
+	.function = op_function,
+};
+
+void up_api_start(struct session *s)
+{
+	struct up_api *a = xcalloc(1, sizeof(*a));
+	struct control_options o = {.port = 0, .version = DEVWATCH_VERSION};
+	char *dir = xasprintf("%s/.devwatch", s->p->root), *cause = NULL;
+
+	a->s = s;
+	a->es = events_new(0, 0);
+	a->names = xcalloc(s->n_cs + 1, sizeof(*a->names));
+	a->last_update = xcalloc(s->n_cs + 1, sizeof(*a->last_update));
+	for (size_t i = 0; i < s->n_cs; i++)
+		a->names[i] = s->cs[i].c->name;
+	o.state_dir = dir;
+	s->api = a;
+	if (control_new(s->loop, &o, &ops, a, a->es, NULL, &a->c, &cause) != 0) {
+		a->c = NULL;
+		session_say(s, NULL, "warning", "no control API: %s", cause);
+		free(cause);
+	} else {
+		session_say(s, NULL, "api", "control API on http://127.0.0.1:%d/",
+			    control_port(a->c));
+	}
+	free(dir);
+}
+
+void up_api_stop(struct session *s)
+{
+	struct up_api *a = s->api;
+
+	if (a == NULL || a->stopping)
+		return;
+	a->stopping = true;
+	if (a->c != NULL)
+		control_close(a->c, NULL, NULL);
+	a->c = NULL;
+}
+
+void up_api_free(struct session *s)
+{
+	struct up_api *a = s->api;
+
+	if (a == NULL)
+		return;
+	up_api_stop(s);
+	for (size_t i = 0; i < s->n_cs; i++)
+		cJSON_Delete(a->last_update[i]);
+	free(a->last_update);
+	free(a->names);
+	events_free(a->es);
+	free(a);
+	s->api = NULL;
+}
+
+/* ---- events ---- */
+
+static bool live(struct session *s)
+{
+	struct up_api *a = s->api;
+
+	return a != NULL && !a->stopping;
+}
+
+/* Lines about a container's state, by their --json names. */
+static bool is_state(const char *event)
+{
+	static const char *const v[] = {
+		"ready",     "exited",	 "restarted", "removed",   "removed-outside",
+		"starting",  "adopted",	 "replaced",  "unhealthy", "not-ready",
+		"recovered", "wake",	 "engine-lost", "engine-back",
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (strcmp(event, v[i]) == 0)
+			return true;
+	return false;
+}
+
+static const char *level_of(const char *event)
+{
+	if (strcmp(event, "error") == 0 || strcmp(event, "update-failed") == 0 ||
+	    strcmp(event, "replace-failed") == 0 || strcmp(event, "dataset-failed") == 0)
+		return "error";
+	if (strcmp(event, "warning") == 0)
+		return "warn";
+	return "info";
+}
+
+void up_api_said(struct session *s, struct instance *in, const char *event,
+		 const char *msg)
+{
+	struct up_api *a = s->api;
+	const char *name = in != NULL ? in->cs->c->name : NULL;
+	int replica = in != NULL ? in->replica : -1;
+	cJSON *f = cJSON_CreateObject();
+	const char *kind = "notice";
+
+	if (!live(s)) {
+		cJSON_Delete(f);
+		return;
+	}
+	cJSON_AddStringToObject(f, "event", event);
+	cJSON_AddStringToObject(f, "message", msg);
+	if (in != NULL && is_state(event)) {
+		kind = "state";
+		cJSON_AddStringToObject(f, "state", state_name(in->state));
+		cJSON_AddBoolToObject(f, "ready", in->state == INST_READY);
+		if (in->id != NULL)
+			cJSON_AddStringToObject(f, "id", in->id);
+		cJSON_AddItemToObject(f, "urls", urls_of(s, in));
+	} else if (strcmp(event, "output") == 0) {
+		kind = "log";
+		cJSON_AddStringToObject(f, "stream", "step");
+		cJSON_AddStringToObject(f, "line", msg);
+	} else if (strcmp(event, "build") == 0 || strcmp(event, "image") == 0) {
+		kind = "progress";
+		cJSON_AddStringToObject(f, "what", "build");
+		cJSON_AddBoolToObject(f, "done", strcmp(event, "image") == 0);
+	} else if (strcmp(event, "catch-up") == 0) {
+		kind = "catch-up";
+	} else {
+		cJSON_AddStringToObject(f, "level", level_of(event));
+	}
+	events_emit(a->es, kind, name, replica, f);
+}
+
+void up_api_log(struct instance *in, int stream, const char *line, size_t n)
+{
+	struct up_api *a = in->s->api;
+	cJSON *f;
+	char *l;
+
+	if (!live(in->s))
+		return;
+	f = cJSON_CreateObject();
+	l = xstrndup(line, n);
+	cJSON_AddStringToObject(f, "stream", stream == 2 ? "stderr" : "stdout");
+	cJSON_AddStringToObject(f, "line", l);
+	free(l);
+	events_emit(a->es, "log", in->cs->c->name, in->replica, f);
+}
+
+static double ms_between(uint64_t from, uint64_t to)
+{
+	return from != 0 && to > from ? (double)(to - from) / 1e6 : 0.0;
+}
+
+void up_api_update(struct session *s, struct cstate *cs, const struct up_update *u)
+{
+	struct up_api *a = s->api;
+	const struct sync_plan *p = u->plan;
+	cJSON *f, *files, *stages, *steps;
+	double steps_ms = 0;
+	uint64_t synced = u->applied != 0 ? u->applied : u->ended;
+
+	if (!live(s))
+		return;
+	f = cJSON_CreateObject();
+	files = cJSON_AddArrayToObject(f, "files");
+	for (size_t i = 0; i < p->n_names && i < MAX_FILES; i++)
+		cJSON_AddItemToArray(files, cJSON_CreateString(p->names[i]));
+	cJSON_AddNumberToObject(f, "count", (double)p->n_names);
+	cJSON_AddStringToObject(f, "result", u->failed ? "failed" : u->rebuilt ? "rebuild" : "ok");
+	cJSON_AddStringToObject(f, "message", u->what);
+	cJSON_AddNumberToObject(f, "replicas", cs->n_inst);
+	stages = cJSON_AddObjectToObject(f, "stages");
+	cJSON_AddNumberToObject(stages, "settle", ms_between(u->first_event, u->settled));
+	cJSON_AddNumberToObject(stages, "hash", ms_between(u->settled, u->hashed));
+	cJSON_AddNumberToObject(stages, "wait", ms_between(u->hashed, u->started));
+	steps = cJSON_AddArrayToObject(stages, "steps");
+	for (size_t i = 0; i < p->n_runs && u->ch != NULL; i++) {
+		uint64_t ns = channel_step_ns(u->ch, i);
+		cJSON *st;
+
+		if (ns == 0 && u->failed_step >= 0 && (int)i > u->failed_step)
+			break;
+		st = cJSON_CreateObject();
+		cJSON_AddStringToObject(st, "cmd", p->runs[i]);
+		cJSON_AddNumberToObject(st, "ms", (double)ns / 1e6);
+		cJSON_AddNumberToObject(st, "exit", (int)i == u->failed_step ? u->failed_rc : 0);
+		cJSON_AddItemToArray(steps, st);
+		steps_ms += (double)ns / 1e6;
+	}
+	{
+		double transfer = ms_between(u->started, synced) - steps_ms;
+
+		cJSON_AddNumberToObject(stages, "transfer", transfer > 0 ? transfer : 0);
+	}
+	if (p->restart && u->applied != 0 && !u->failed)
+		cJSON_AddNumberToObject(stages, "restart", ms_between(u->applied, u->ended));
+	cJSON_AddNumberToObject(f, "total_ms",
+				ms_between(u->first_event ? u->first_event : u->started, u->ended));
+	if (u->failed_step >= 0)
+		cJSON_AddStringToObject(f, "output", u->what);
+	cJSON_Delete(a->last_update[cs - s->cs]);
+	a->last_update[cs - s->cs] = cJSON_Duplicate(f, true);
+	events_emit(a->es, "update", cs->c->name, -1, f);
+}
