@@ -132,7 +132,7 @@ static bool ref_rel(const char *glob, const char *path, bool is_dir)
 {
 	char g[1024];
 	size_t n = strlen(glob);
-	bool dir_only = false;
+	bool dir_only = false, anchored;
 	const char *base;
 
 	if (n == 0 || n >= sizeof(g))
@@ -142,9 +142,11 @@ static bool ref_rel(const char *glob, const char *path, bool is_dir)
 		g[--n] = '\0';
 		dir_only = true;
 	}
-	if (g[0] == '/')
+	/* (As main since: a leading '/' anchors the glob at the root.) */
+	anchored = g[0] == '/';
+	if (anchored)
 		memmove(g, g + 1, n--);
-	if (strchr(g, '/') == NULL && !(g[0] == '*' && g[1] == '*')) {
+	if (!anchored && strchr(g, '/') == NULL && !(g[0] == '*' && g[1] == '*')) {
 		/* A bare name: any component of path (or its parents). */
 		char buf[4096];
 		size_t pn = strlen(path);
