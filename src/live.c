@@ -18,6 +18,7 @@
 #include "build/image.h"
 #include "cmd-util.h"
 #include "decide.h"
+#include "journal.h"
 #include "monitor.h"
 #include "session.h"
 #include "sync/catchup.h"
@@ -510,6 +511,8 @@ static void on_change(struct watcher *w, struct changeset *cs, void *arg)
 	struct live *lv = arg;
 
 	(void)w;
+	/* Known before any update can carry them, even past a kill -9. */
+	journal_append(lv->s->p->root, cs);
 	note_gone(lv, cs);
 	for (size_t i = 0; i < lv->n; i++) {
 		struct live_c *lc = &lv->c[i];
@@ -583,6 +586,19 @@ static void on_ready(struct watcher *w, int err, void *arg)
 			    (unsigned long long)s.files);
 	}
 	lv->scanned = err == 0;
+	if (err == 0) {
+		/* Paths a killed devwatch added and the tree has lost since
+		   (the cache may not have known them). */
+		size_t n = 0;
+		char **v = journal_read(lv->s->p->root, &n);
+
+		for (size_t i = 0; i < n; i++) {
+			if (!watcher_has(w, v[i]))
+				tree_put(&lv->gone, v[i], strlen(v[i]));
+			free(v[i]);
+		}
+		free(v);
+	}
 	/* The first settle reports what changed while devwatch was stopped
 	   right after this callback: see it before any image starts. */
 	lv->start = xmalloc(sizeof(*lv->start));
@@ -803,6 +819,8 @@ void session_live_free(struct session *s)
 		free(lc->reason);
 	}
 	free(lv->c);
+	if (lv->scanned)
+		journal_remove(s->p->root); /* the cache was saved whole at the close */
 	tree_close(&lv->gone);
 	watch_options_release(&lv->wo);
 	free(lv);

@@ -61,6 +61,11 @@ static bool under(const struct tentry *e, const char *prefix, size_t n)
 	       (e->len == n || e->path[n] == '/');
 }
 
+bool watcher_has(const struct watcher *w, const char *rel)
+{
+	return tree_get(&w->tree, rel, strlen(rel)) != NULL;
+}
+
 void watcher_snapshot(const struct watcher *w, const char *prefix,
 		      struct changeset *out)
 {

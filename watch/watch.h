@@ -53,6 +53,8 @@ struct tree_summary {
 	char digest[33];   /* XXH3-128 over the sorted (path, type, mode, hash) */
 };
 void watcher_summary(const struct watcher *w, struct tree_summary *out);
+/* Does the tree hold rel (relative to the root)? */
+bool watcher_has(const struct watcher *w, const char *rel);
 /* Every path at or under prefix ("." for all), as CHANGE_ADDED entries
    with type, mode, size, link target and content hash (0 and 0 while a
    file is not hashed yet). Appended to out, which is then normalized. */
