@@ -214,6 +214,19 @@ char *container_create_body(const struct project *p,
 	return s;
 }
 
+/* "8080" as the engine writes a bound port: 1..65535, digits only, or 0. */
+static int host_port(const char *s)
+{
+	int v = 0;
+
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		if (i >= 5 || s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v <= 65535 ? v : 0;
+}
+
 int container_info_parse(const char *json, size_t len,
 			 const struct project_container *c,
 			 struct container_info *out)
@@ -221,10 +234,13 @@ int container_info_parse(const char *json, size_t len,
 	cJSON *o = cJSON_ParseWithLength(json, len), *v, *state, *ports;
 
 	memset(out, 0, sizeof(*out));
-	if (o == NULL)
-		return DW_ENGINE_PROTO;
 	v = cJSON_GetObjectItem(o, "Id");
-	out->id = xstrdup(cJSON_IsString(v) ? v->valuestring : "");
+	if (!cJSON_IsObject(o) || !cJSON_IsString(v) || !engine_id_ok(v->valuestring)) {
+		/* Not an inspect answer: nothing of it is to be believed. */
+		cJSON_Delete(o);
+		return DW_ENGINE_PROTO;
+	}
+	out->id = xstrdup(v->valuestring);
 	v = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "Config"), "Image");
 	out->image = xstrdup(cJSON_IsString(v) ? v->valuestring : "");
 	v = cJSON_GetObjectItem(
@@ -258,9 +274,10 @@ int container_info_parse(const char *json, size_t len,
 			cJSON_ArrayForEach(b, list) {
 				cJSON *hp = cJSON_GetObjectItem(b, "HostPort");
 				cJSON *ip = cJSON_GetObjectItem(b, "HostIp");
+				int port = cJSON_IsString(hp) ? host_port(hp->valuestring) : 0;
 
-				if (cJSON_IsString(hp) && atoi(hp->valuestring) > 0) {
-					out->host_ports[i] = atoi(hp->valuestring);
+				if (port > 0) {
+					out->host_ports[i] = port;
 					if (cJSON_IsString(ip))
 						out->host_ips[i] = xstrdup(ip->valuestring);
 					break;

@@ -41,7 +41,8 @@ struct container_info {
 	size_t n_ports;
 };
 
-/* Parse GET /containers/{id}/json. Returns 0 or DW_ENGINE_PROTO. */
+/* Parse GET /containers/{id}/json. Returns 0, or DW_ENGINE_PROTO (out
+   all zero, nothing to free) when it is not an object with a valid "Id". */
 int container_info_parse(const char *json, size_t len,
 			 const struct project_container *c,
 			 struct container_info *out);

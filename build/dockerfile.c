@@ -254,24 +254,12 @@ bool dockerfile_is_input(const struct dockerfile_inputs *in, const char *rel)
 		const char *s = in->src[i];
 		size_t n = strlen(s);
 
-		if (glob_has_magic(s) ? glob_match(s, rel) : strcmp(s, rel) == 0)
+		/* A glob naming a folder covers its contents too. */
+		if (glob_has_magic(s) ? glob_match_parent(s, rel) : strcmp(s, rel) == 0)
 			return true;
 		/* A folder source covers what is under it. */
 		if (!glob_has_magic(s) && strncmp(rel, s, n) == 0 && rel[n] == '/')
 			return true;
-		if (glob_has_magic(s)) {
-			/* A glob naming a folder: its contents too. */
-			char *p = xstrdup(rel), *slash;
-			bool hit = false;
-
-			while (!hit && (slash = strrchr(p, '/')) != NULL) {
-				*slash = '\0';
-				hit = glob_match(s, p);
-			}
-			free(p);
-			if (hit)
-				return true;
-		}
 	}
 	return false;
 }

@@ -145,35 +145,21 @@ static void job_end(struct image_job *j, int err)
 static int on_progress(const char *line, size_t len, void *arg)
 {
 	struct image_job *j = arg;
-	cJSON *o = cJSON_ParseWithLength(line, len), *v;
+	char *text;
 
-	if (o == NULL)
-		return 0;
-	if (cJSON_IsString(v = cJSON_GetObjectItem(o, "error"))) {
+	switch (engine_progress_parse(line, len, &text)) {
+	case ENGINE_LINE_ERROR:
 		free(j->error_line);
-		j->error_line = xstrdup(v->valuestring);
-	} else if (cJSON_IsString(v = cJSON_GetObjectItem(o, "stream"))) {
-		char *s = xstrdup(v->valuestring);
-		size_t n = strlen(s);
-
-		while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-			s[--n] = '\0';
-		if (n > 0 && j->progress != NULL)
-			j->progress(j->arg, s);
-		free(s);
-	} else if (cJSON_IsString(v = cJSON_GetObjectItem(o, "status"))) {
-		cJSON *id = cJSON_GetObjectItem(o, "id");
-		cJSON *pr = cJSON_GetObjectItem(o, "progress");
-		char *s = xasprintf("%s%s%s%s%s", cJSON_IsString(id) ? id->valuestring : "",
-				    cJSON_IsString(id) ? ": " : "", v->valuestring,
-				    cJSON_IsString(pr) ? " " : "",
-				    cJSON_IsString(pr) ? pr->valuestring : "");
-
+		j->error_line = text;
+		break;
+	case ENGINE_LINE_TEXT:
 		if (j->progress != NULL)
-			j->progress(j->arg, s);
-		free(s);
+			j->progress(j->arg, text);
+		free(text);
+		break;
+	case ENGINE_LINE_NONE:
+		break;
 	}
-	cJSON_Delete(o);
 	return 0;
 }
 

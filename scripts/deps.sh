@@ -7,6 +7,7 @@ packages=(
 	build-essential cmake ninja-build pkg-config git curl ca-certificates
 	libuv1-dev libcurl4-openssl-dev libcjson-dev libxxhash-dev libgit2-dev
 	libarchive-dev libcmocka-dev libfyaml-dev libmicrohttpd-dev libssl-dev musl-tools
+	clang libclang-rt-14-dev
 	docker.io busybox-static debootstrap iproute2
 	inotify-tools xxhash python3 rsync vim-tiny tmux
 	openssl openssh-server openssh-client podman docker-registry apache2-utils

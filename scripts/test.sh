@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: dependencies, engine, base images, then the suite
-# through ctest twice, once plain and once under ASan+UBSan.
+# through ctest twice, once plain and once under ASan+UBSan, then each fuzz
+# target for a short while from its seed corpus (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +23,5 @@ for variant in plain asan; do
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir "$dir" --output-on-failure -j "$jobs"
 done
+echo "== devwatch fuzz targets"
+bash scripts/fuzz.sh

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/util.h"
+#include "build/listing.h"
 #include "cmd-util.h"
 #include "build/container.h"
 #include "build/dataset.h"
@@ -19,13 +20,13 @@
 
 /* A container with datasets stops (with its grace) and gives them up
    before it is removed, as at the end of `up`. */
-static void store_datasets(struct cmd_ctx *x, cJSON *it, const char *id)
+static void store_datasets(struct cmd_ctx *x, const struct container_entry *ce)
 {
-	cJSON *name = cJSON_GetObjectItem(cJSON_GetObjectItem(it, "Labels"), LABEL_CONTAINER);
+	const char *id = ce->id;
 	struct project_container *c;
 	char *path;
 
-	if (!cJSON_IsString(name) || (c = project_find(x->p, name->valuestring)) == NULL ||
+	if (ce->container[0] == '\0' || (c = project_find(x->p, ce->container)) == NULL ||
 	    c->n_datasets == 0)
 		return;
 	path = xasprintf("/containers/%s/stop?t=%d", id, (c->stop_grace_ms + 999) / 1000);
@@ -46,7 +47,7 @@ int cmd_down(int argc, char **argv)
 	};
 	const char *file = NULL;
 	struct cmd_ctx x;
-	cJSON *list, *it;
+	struct container_list list;
 	int c, rc, removed = 0, failed = 0, json = 0;
 
 	while ((c = getopt_long(argc, argv, "f:hv", opts, NULL)) != -1) {
@@ -68,31 +69,22 @@ int cmd_down(int argc, char **argv)
 	rc = cmd_ctx_open(&x, cmd_project_file(file));
 	if (rc != 0)
 		return rc;
-	list = cmd_list_containers(&x);
-	if (list == NULL) {
+	if (cmd_list_containers(&x, &list) != 0) {
 		cmd_ctx_close(&x);
 		return DW_EXIT_FAIL;
 	}
-	cJSON_ArrayForEach(it, list) {
-		cJSON *id = cJSON_GetObjectItem(it, "Id");
-		cJSON *names = cJSON_GetObjectItem(it, "Names");
-		const char *name = cJSON_IsArray(names) && cJSON_GetArraySize(names) > 0
-					   ? cJSON_GetArrayItem(names, 0)->valuestring
-					   : "?";
+	for (size_t i = 0; i < list.n; i++) {
+		const char *name = list.v[i].name;
 		char *path;
 		long status = 0;
 		int err;
 
-		if (!cJSON_IsString(id))
-			continue;
-		store_datasets(&x, it, id->valuestring);
-		path = xasprintf("/containers/%s?force=1&v=1", id->valuestring);
+		store_datasets(&x, &list.v[i]);
+		path = xasprintf("/containers/%s?force=1&v=1", list.v[i].id);
 		err = engine_call_sync(x.e, &(struct engine_call){.method = "DELETE", .path = path,
 								  .timeout_ms = 60000},
 				       &status, NULL, NULL);
 		free(path);
-		if (name[0] == '/')
-			name++;
 		if (err == 0 && (status == 204 || status == 404)) {
 			removed++;
 			if (!json)
@@ -128,7 +120,7 @@ int cmd_down(int argc, char **argv)
 		printf("{\"removed\":%d,\"failed\":%d}\n", removed, failed);
 	else if (removed == 0 && failed == 0)
 		printf("no containers of project '%s'\n", x.p->name);
-	cJSON_Delete(list);
+	container_list_free(&list);
 	cmd_ctx_close(&x);
 	return failed > 0 ? DW_EXIT_FAIL : DW_EXIT_OK;
 }

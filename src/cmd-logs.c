@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "build/container.h"
+#include "build/listing.h"
 #include "cmd-api.h"
 #include "cmd-util.h"
 #include "cmd.h"
@@ -63,7 +64,7 @@ int cmd_logs(int argc, char **argv)
 	};
 	const char *file = NULL;
 	struct cmd_ctx x;
-	cJSON *list, *it;
+	struct container_list list;
 	struct apiclient api;
 	char *cause = NULL;
 	int c, rc, follow = 0, colour = 0, err = 0;
@@ -99,36 +100,31 @@ int cmd_logs(int argc, char **argv)
 		return cmd_api_logs(&api, argv + optind, argc - optind, follow);
 	}
 	free(cause); /* a bad api file: the engine still answers */
-	list = cmd_list_containers(&x);
-	if (list == NULL) {
+	if (cmd_list_containers(&x, &list) != 0) {
 		cmd_ctx_close(&x);
 		return DW_EXIT_FAIL;
 	}
 	/* One at a time without --follow; with it, all streams together. */
-	struct log_out *outs = xcalloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*outs));
+	struct log_out *outs = xcalloc(list.n + 1, sizeof(*outs));
 	int n = 0, pending = 0;
 
-	cJSON_ArrayForEach(it, list) {
-		cJSON *labels = cJSON_GetObjectItem(it, "Labels");
-		cJSON *cn = cJSON_GetObjectItem(labels, LABEL_CONTAINER);
-		cJSON *rp = cJSON_GetObjectItem(labels, LABEL_REPLICA);
-		cJSON *id = cJSON_GetObjectItem(it, "Id");
+	for (size_t i = 0; i < list.n; i++) {
+		const char *cn = list.v[i].container, *rp = list.v[i].replica;
 		struct project_container *pc;
 		char *path;
 
-		if (!cJSON_IsString(cn) || !cJSON_IsString(id) ||
-		    !wanted(argv + optind, argc - optind, cn->valuestring))
+		if (cn[0] == '\0' || !wanted(argv + optind, argc - optind, cn))
 			continue;
-		pc = project_find(x.p, cn->valuestring);
+		pc = project_find(x.p, cn);
 		struct log_out *o = &outs[n++];
 
-		if (pc != NULL && pc->replicas > 1 && cJSON_IsString(rp))
-			snprintf(o->prefix, sizeof(o->prefix), "%s-%s", cn->valuestring, rp->valuestring);
+		if (pc != NULL && pc->replicas > 1 && rp[0] != '\0')
+			snprintf(o->prefix, sizeof(o->prefix), "%s-%s", cn, rp);
 		else
-			snprintf(o->prefix, sizeof(o->prefix), "%s", cn->valuestring);
+			snprintf(o->prefix, sizeof(o->prefix), "%s", cn);
 		o->at_line_start[1] = o->at_line_start[2] = true;
 		o->colour = colour++;
-		path = xasprintf("/containers/%s/logs?stdout=1&stderr=1%s", id->valuestring,
+		path = xasprintf("/containers/%s/logs?stdout=1&stderr=1%s", list.v[i].id,
 				 follow ? "&follow=1" : "");
 		struct engine_call call = {.method = "GET", .path = path, .on_frame = on_frame,
 					   .stream_arg = o, .raw_stream = pc != NULL && pc->tty};
@@ -146,7 +142,7 @@ int cmd_logs(int argc, char **argv)
 	}
 	if (follow && pending > 0)
 		uv_run(uv_default_loop(), UV_RUN_DEFAULT);
-	cJSON_Delete(list);
+	container_list_free(&list);
 	cmd_ctx_close(&x);
 	free(outs);
 	return err != 0 ? DW_EXIT_FAIL : DW_EXIT_OK;

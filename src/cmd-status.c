@@ -8,17 +8,10 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "build/container.h"
+#include "build/listing.h"
 #include "cmd-api.h"
 #include "cmd-util.h"
 #include "cmd.h"
-
-static const char *label(cJSON *it, const char *key)
-{
-	cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(it, "Labels"), key);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
 
 int cmd_status(int argc, char **argv)
 {
@@ -30,7 +23,8 @@ int cmd_status(int argc, char **argv)
 	};
 	const char *file = NULL;
 	struct cmd_ctx x;
-	cJSON *list, *it, *out;
+	struct container_list list;
+	cJSON *out;
 	struct apiclient api;
 	char *cause = NULL;
 	int c, rc, json = 0;
@@ -59,45 +53,40 @@ int cmd_status(int argc, char **argv)
 	rc = cmd_ctx_open(&x, cmd_project_file(file));
 	if (rc != 0)
 		return rc;
-	list = cmd_list_containers(&x);
-	if (list == NULL) {
+	if (cmd_list_containers(&x, &list) != 0) {
 		cmd_ctx_close(&x);
 		return DW_EXIT_FAIL;
 	}
 	out = cJSON_CreateArray();
 	if (!json)
 		printf("%-16s %-8s %-10s %s\n", "CONTAINER", "REPLICA", "STATE", "PORTS");
-	cJSON_ArrayForEach(it, list) {
-		cJSON *ports = cJSON_GetObjectItem(it, "Ports"), *pt, *o;
-		cJSON *state = cJSON_GetObjectItem(it, "State");
+	for (size_t i = 0; i < list.n; i++) {
+		const struct container_entry *ce = &list.v[i];
+		cJSON *o = cJSON_CreateObject(), *po;
 		char buf[512] = "";
 		size_t n = 0;
 
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "container", label(it, LABEL_CONTAINER));
-		cJSON_AddNumberToObject(o, "replica", atoi(label(it, LABEL_REPLICA)));
-		cJSON_AddStringToObject(o, "state", cJSON_IsString(state) ? state->valuestring : "");
-		cJSON_AddStringToObject(o, "id", cJSON_GetObjectItem(it, "Id")->valuestring);
-		cJSON *po = cJSON_AddObjectToObject(o, "ports");
-		cJSON_ArrayForEach(pt, ports) {
-			cJSON *pub = cJSON_GetObjectItem(pt, "PublicPort");
-			cJSON *priv = cJSON_GetObjectItem(pt, "PrivatePort");
+		cJSON_AddStringToObject(o, "container", ce->container);
+		cJSON_AddNumberToObject(o, "replica", atoi(ce->replica));
+		cJSON_AddStringToObject(o, "state", ce->state);
+		cJSON_AddStringToObject(o, "id", ce->id);
+		po = cJSON_AddObjectToObject(o, "ports");
+		for (size_t k = 0; k < ce->n_ports; k++) {
+			const struct container_port *pt = &ce->ports[k];
 			char key[16];
 
-			if (!cJSON_IsNumber(pub) || !cJSON_IsNumber(priv))
-				continue;
-			snprintf(key, sizeof(key), "%d", priv->valueint);
+			snprintf(key, sizeof(key), "%d", pt->private_port);
 			if (cJSON_GetObjectItem(po, key) != NULL)
 				continue; /* IPv4 and IPv6 bindings of one port */
-			cJSON_AddNumberToObject(po, key, pub->valueint);
+			cJSON_AddNumberToObject(po, key, pt->public_port);
 			if (n < sizeof(buf) - 32)
 				n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%d->%d",
-						      n ? ", " : "", pub->valueint, priv->valueint);
+						      n ? ", " : "", pt->public_port,
+						      pt->private_port);
 		}
 		if (!json)
-			printf("%-16s %-8s %-10s %s\n", label(it, LABEL_CONTAINER),
-			       label(it, LABEL_REPLICA),
-			       cJSON_IsString(state) ? state->valuestring : "?", buf);
+			printf("%-16s %-8s %-10s %s\n", ce->container, ce->replica,
+			       ce->state[0] != '\0' ? ce->state : "?", buf);
 		cJSON_AddItemToArray(out, o);
 	}
 	if (json) {
@@ -107,7 +96,7 @@ int cmd_status(int argc, char **argv)
 		free(t);
 	}
 	cJSON_Delete(out);
-	cJSON_Delete(list);
+	container_list_free(&list);
 	cmd_ctx_close(&x);
 	return DW_EXIT_OK;
 }

@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/util.h"
 #include "build/container.h"
+#include "build/listing.h"
 #include "project/compose.h"
 
 int cmd_ctx_open(struct cmd_ctx *x, const char *file)
@@ -46,17 +47,18 @@ void cmd_ctx_close(struct cmd_ctx *x)
 	project_free(x->p);
 }
 
-cJSON *cmd_list_containers(struct cmd_ctx *x)
+int cmd_list_containers(struct cmd_ctx *x, struct container_list *out)
 {
 	char *filter = container_label_filter(x->p->name, NULL);
 	char *path = xasprintf("/containers/json?all=1&filters=%s", filter);
 	struct engine_call call = {.method = "GET", .path = path, .timeout_ms = 30000};
-	char *body = NULL;
+	char *body = NULL, *cause = NULL;
+	size_t len = 0;
 	long status = 0;
-	cJSON *list = NULL;
-	int err;
+	int err, rc = -1;
 
-	err = engine_call_sync(x->e, &call, &status, &body, NULL);
+	memset(out, 0, sizeof(*out));
+	err = engine_call_sync(x->e, &call, &status, &body, &len);
 	free(filter);
 	free(path);
 	if (err == DW_ENGINE_DOWN) {
@@ -67,11 +69,15 @@ cJSON *cmd_list_containers(struct cmd_ctx *x)
 	} else if (err != 0 || status != 200) {
 		fprintf(stderr, "devwatch: listing containers failed: %s\n",
 			err != 0 ? dw_strerror(err) : body);
+	} else if (container_list_parse(body, len, out, &cause) != 0) {
+		fprintf(stderr, "devwatch: the engine's answer makes no sense: %s\n", cause);
+		container_list_free(out);
+		free(cause);
 	} else {
-		list = cJSON_Parse(body);
+		rc = 0;
 	}
 	free(body);
-	return list;
+	return rc;
 }
 
 void watch_options_for(struct watch_options *o, const struct project *p,

@@ -19,9 +19,11 @@ struct cmd_ctx {
 /* Returns 0, or an exit code after printing why. */
 int cmd_ctx_open(struct cmd_ctx *x, const char *file);
 void cmd_ctx_close(struct cmd_ctx *x);
-/* GET /containers/json?all=1 for the project's label; NULL on failure
-   (printed). Caller cJSON_Delete()s. */
-cJSON *cmd_list_containers(struct cmd_ctx *x);
+struct container_list;
+/* GET /containers/json?all=1 for the project's label, checked (see
+   build/listing.h). Returns 0, or -1 after printing why. Free the list
+   with container_list_free. */
+int cmd_list_containers(struct cmd_ctx *x, struct container_list *out);
 
 
 

@@ -560,7 +560,13 @@ static void direct_created(struct engine_req *req, int err,
 	}
 	o = cJSON_ParseWithLength(resp->body, resp->len);
 	id = cJSON_GetObjectItem(o, "Id");
-	ch->dexec_id = xstrdup(cJSON_IsString(id) ? id->valuestring : "x");
+	if (!cJSON_IsString(id) || !engine_id_ok(id->valuestring)) {
+		cJSON_Delete(o);
+		log_debug("direct tar: exec create: no valid id");
+		direct_done(ch, -1);
+		return;
+	}
+	ch->dexec_id = xstrdup(id->valuestring);
 	cJSON_Delete(o);
 	snprintf(path, sizeof(path), "/exec/%s/start", ch->dexec_id);
 	engine_demux_init(&ch->ddm, false);
@@ -744,11 +750,22 @@ static int on_frame(int stream, const char *data, size_t len, void *arg)
 		const char *nl = memchr(data, '\n', len);
 		size_t take = nl ? (size_t)(nl - data) : len;
 
-		if (buf_add(b, data, take) != 0) {
-			on_line(ch, stream, b->data, b->len);
+		if (take > b->max - b->len) {
+			/* Longer than a line may be: show it in parts, as
+			   show_lines does (flushing only would spin on a
+			   piece past the cap). */
+			size_t room = b->max - b->len;
+
+			buf_add(b, data, room);
+			on_line(ch, stream, buf_str(b), b->len);
+			if (ch->doomed)
+				return 1;
 			buf_reset(b);
+			data += room;
+			len -= room;
 			continue;
 		}
+		buf_add(b, data, take);
 		if (nl == NULL)
 			break;
 		on_line(ch, stream, buf_str(b), b->len);
@@ -809,7 +826,7 @@ static void on_exec_created(struct engine_req *req, int err,
 			    const struct engine_resp *resp, void *arg)
 {
 	struct channel *ch = arg;
-	cJSON *o;
+	cJSON *o, *id;
 	char path[160];
 
 	(void)req;
@@ -824,9 +841,13 @@ static void on_exec_created(struct engine_req *req, int err,
 		return;
 	}
 	o = cJSON_ParseWithLength(resp->body, resp->len);
-	snprintf(path, sizeof(path), "/exec/%s/start",
-		 cJSON_IsString(cJSON_GetObjectItem(o, "Id"))
-			 ? cJSON_GetObjectItem(o, "Id")->valuestring : "x");
+	id = cJSON_GetObjectItem(o, "Id");
+	if (!cJSON_IsString(id) || !engine_id_ok(id->valuestring)) {
+		cJSON_Delete(o);
+		go_fallback(ch, "the engine gave the exec no valid id");
+		return;
+	}
+	snprintf(path, sizeof(path), "/exec/%s/start", id->valuestring);
 	cJSON_Delete(o);
 	engine_demux_init(&ch->dm, false);
 	err = engine_hijack_open(ch->e, path, "{\"Detach\":false,\"Tty\":false}",
@@ -835,13 +856,18 @@ static void on_exec_created(struct engine_req *req, int err,
 		go_fallback(ch, "the exec session could not attach");
 }
 
-static void open_agent(struct channel *ch)
+/* Returns exec_create's result: on failure the channel stays closed. */
+static int open_agent(struct channel *ch)
 {
 	const char *const argv[] = {"sh", "-c", agent, NULL};
+	int err;
 
 	ch->state = CH_OPENING;
 	buf_reset(&ch->open_err);
-	exec_create(ch, argv, true, on_exec_created, ch, NULL);
+	err = exec_create(ch, argv, true, on_exec_created, ch, NULL);
+	if (err != 0)
+		ch->state = CH_CLOSED;
+	return err;
 }
 
 /* ---- the fallback: archive API and one exec per step ---- */
@@ -898,6 +924,16 @@ static void fb_step_done(struct channel *ch, int rc)
 	fb_next(ch);
 }
 
+/* A request of the exec's was refused: the step failed, and x goes. */
+static void fb_exec_failed(struct fb_exec *x)
+{
+	struct channel *ch = x->ch;
+
+	buf_release(&x->line);
+	free(x);
+	fb_step_done(ch, -1);
+}
+
 static void fb_inspected(struct engine_req *req, int err,
 			 const struct engine_resp *resp, void *arg)
 {
@@ -923,7 +959,8 @@ static void fb_started(struct engine_req *req, int err,
 		x->ch->out(buf_str(&x->line), x->line.len, x->ch->arg);
 	snprintf(path, sizeof(path), "/exec/%s/json", x->id);
 	call.path = path;
-	engine_request(x->ch->e, &call, fb_inspected, x, NULL);
+	if (engine_request(x->ch->e, &call, fb_inspected, x, NULL) != 0)
+		fb_exec_failed(x);
 }
 
 static void fb_created(struct engine_req *req, int err,
@@ -933,25 +970,28 @@ static void fb_created(struct engine_req *req, int err,
 	struct engine_call call = {.method = "POST", .body = "{\"Detach\":false,\"Tty\":false}",
 				   .on_frame = fb_frame, .stream_arg = x};
 	char path[160];
-	cJSON *o;
+	cJSON *o, *id;
 
 	(void)req;
 	if (err != 0 || resp->status != 201) {
-		struct channel *ch = x->ch;
-
-		buf_release(&x->line);
-		free(x);
-		fb_step_done(ch, -1);
+		fb_exec_failed(x);
 		return;
 	}
 	o = cJSON_ParseWithLength(resp->body, resp->len);
-	snprintf(x->id, sizeof(x->id), "%s",
-		 cJSON_IsString(cJSON_GetObjectItem(o, "Id")) ? cJSON_GetObjectItem(o, "Id")->valuestring : "x");
+	id = cJSON_GetObjectItem(o, "Id");
+	if (!cJSON_IsString(id) || !engine_id_ok(id->valuestring) ||
+	    strlen(id->valuestring) >= sizeof(x->id)) {
+		cJSON_Delete(o);
+		fb_exec_failed(x);
+		return;
+	}
+	snprintf(x->id, sizeof(x->id), "%s", id->valuestring);
 	cJSON_Delete(o);
 	snprintf(path, sizeof(path), "/exec/%s/start", x->id);
 	call.path = path;
 	call.body_len = strlen(call.body);
-	engine_request(x->ch->e, &call, fb_started, x, NULL);
+	if (engine_request(x->ch->e, &call, fb_started, x, NULL) != 0)
+		fb_exec_failed(x);
 }
 
 /* One exec of argv (NULL-terminated), its output shown, its code to
@@ -962,7 +1002,8 @@ static void fb_exec(struct channel *ch, char *const *argv)
 
 	x->ch = ch;
 	buf_init(&x->line, LINE_MAX_BYTES);
-	exec_create(ch, (const char *const *)argv, false, fb_created, x, NULL);
+	if (exec_create(ch, (const char *const *)argv, false, fb_created, x, NULL) != 0)
+		fb_exec_failed(x);
 }
 
 static void fb_put_done(struct engine_req *req, int err,
@@ -989,10 +1030,15 @@ static void fb_put(struct channel *ch, const struct buf *tar)
 	char path[200];
 	struct engine_call call = {.method = "PUT", .content_type = "application/x-tar",
 				   .body = tar->data, .body_len = tar->len};
+	int err;
 
 	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F", ch->cid);
 	call.path = path;
-	engine_request(ch->e, &call, fb_put_done, ch, NULL);
+	err = engine_request(ch->e, &call, fb_put_done, ch, NULL);
+	if (err != 0) {
+		say(ch, "writing files through the archive API failed: %s", dw_strerror(err));
+		finish(ch, err, -1, 0);
+	}
 }
 
 static void fb_next(struct channel *ch)
@@ -1133,9 +1179,17 @@ int channel_apply(struct channel *ch, const struct sync_plan *p,
 	case CH_READY:
 		start_update(ch);
 		break;
-	case CH_CLOSED:
-		open_agent(ch);
+	case CH_CLOSED: {
+		int err = open_agent(ch);
+
+		if (err != 0) {
+			/* No update started: the caller hears it from us. */
+			ch->p = NULL;
+			ch->done = NULL;
+			return err;
+		}
 		break;
+	}
 	case CH_OPENING:
 		break;
 	case CH_FALLBACK:

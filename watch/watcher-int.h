@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include "base/buf.h"
 #include "watch/ignore.h"
 #include "watch/tree.h"
 #include "watch/watch.h"
@@ -121,5 +122,10 @@ void watcher_settled(struct watcher *w);
 /* cache.c */
 int cache_load(struct watcher *w);
 int cache_save(struct watcher *w);
+/* What those two do past the file: check a cache's bytes and add its
+   records to w->tree (0, or -EINVAL with the tree untouched), and encode
+   w->tree into b (initialised here; release it). */
+int cache_parse(struct watcher *w, const char *data, size_t n);
+int cache_encode(const struct watcher *w, struct buf *b);
 
 #endif

@@ -6,7 +6,8 @@
  * glob_match: one glob against one path. `*` and `?` never cross '/', `**`
  * matches any number of whole segments (zero included), `[a-z]`/`[!x]` are
  * classes and `\` escapes, as Go's filepath.Match plus `**` (what the engine
- * uses for .dockerignore).
+ * uses for .dockerignore). Its time is bounded by pattern length x path
+ * length, so no pattern can stall a walk.
  *
  * A pattern list is .dockerignore's semantics: lines in order, `!` re-includes,
  * the last matching line wins, and a line that matches a directory matches
@@ -24,6 +25,9 @@
 #include <stddef.h>
 
 bool glob_match(const char *glob, const char *path);
+/* Does glob match path or one of its parent directories (path up to a
+   '/')? One pass, as cheap as glob_match. */
+bool glob_match_parent(const char *glob, const char *path);
 bool glob_match_rel(const char *glob, const char *path, bool is_dir);
 /* True when s has a glob metacharacter. */
 bool glob_has_magic(const char *s);

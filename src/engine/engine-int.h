@@ -93,6 +93,12 @@ void engine_check_done(struct engine *e);
 void engine_defer_finish(struct engine_req *r, int err);
 void engine_handle_closed(struct engine *e);
 void engine_hijack_close_all(struct engine *e);
+/* The head of the answer to a hijack request, in data[0..len): 1 when it
+   is whole and accepts the upgrade (101, or 200 from old engines), with
+   *used its length; 0 while incomplete; DW_TOOBIG past the head cap;
+   DW_NOTFOUND for a 404; DW_ENGINE_HTTP for another status; and
+   DW_ENGINE_PROTO when it is not an HTTP/1.x answer. */
+int engine_hijack_parse_head(const char *data, size_t len, size_t *used);
 
 /* ---- endpoint.c ---- */
 

@@ -18,8 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -208,19 +206,18 @@ static void negotiated(struct engine_req *req, int err,
 {
 	struct engine *e = arg;
 	struct engine_req *r, *next;
-	cJSON *j = NULL, *v;
+	char api[16];
 
 	(void)req;
 	if (err == 0 && resp->status == 200) {
-		j = cJSON_ParseWithLength(resp->body, resp->len);
-		v = cJSON_GetObjectItemCaseSensitive(j, "ApiVersion");
-		if (cJSON_IsString(v) && api_cmp(v->valuestring,
-						 ENGINE_NEWEST_API) < 0)
-			snprintf(e->api, sizeof(e->api), "%s", v->valuestring);
+		/* Only "digits.digits" goes into URLs; an engine that names
+		   no such version gets the newest we speak. */
+		if (engine_api_parse(resp->body, resp->len, api, sizeof(api)) == 0 &&
+		    api_cmp(api, ENGINE_NEWEST_API) < 0)
+			snprintf(e->api, sizeof(e->api), "%s", api);
 		else
 			snprintf(e->api, sizeof(e->api), "%s",
 				 ENGINE_NEWEST_API);
-		cJSON_Delete(j);
 		e->state = ENGINE_READY;
 		log_debug("engine %s: API %s", e->t.address, e->api);
 	} else {
@@ -329,26 +326,12 @@ static void finish(struct engine_req *r, int err)
 
 static int deliver_lines(struct engine_req *r, const char *p, size_t n)
 {
-	while (n > 0) {
-		const char *nl = memchr(p, '\n', n);
-		size_t take = nl != NULL ? (size_t)(nl - p) : n;
+	int err = engine_lines_feed(&r->line, p, n, r->call.on_line,
+				    r->call.stream_arg);
 
-		if (buf_add(&r->line, p, take) != 0) {
-			r->abort_err = DW_TOOBIG;
-			return -1;
-		}
-		if (nl == NULL)
-			break;
-		if (r->call.on_line(buf_str(&r->line), r->line.len,
-				    r->call.stream_arg) != 0) {
-			r->abort_err = DW_CANCELED;
-			return -1;
-		}
-		buf_reset(&r->line);
-		p += take + 1;
-		n -= take + 1;
-	}
-	return 0;
+	if (err != 0)
+		r->abort_err = err;
+	return err;
 }
 
 static size_t write_cb(char *p, size_t size, size_t nmemb, void *arg)

@@ -26,6 +26,7 @@
 
 #include <uv.h>
 
+struct buf;
 struct engine;
 struct engine_req;
 struct engine_hijack;
@@ -155,6 +156,30 @@ char *engine_error_message(const char *body, size_t len);
 /* Percent-encode s for a query string. Caller frees. */
 char *engine_urlencode(const char *s);
 
+/* Is s an id or name the engine could have given (1 to 128 of
+   [A-Za-z0-9_.-]), fit to go into a URL path as it is? */
+bool engine_id_ok(const char *s);
+
+/* The ApiVersion of a GET /version answer, as "MAJOR.MINOR" (1 to 3 digits
+   each) into out (at least 8 bytes). Returns 0, or DW_ENGINE_PROTO when the
+   answer has no such field. */
+int engine_api_parse(const char *body, size_t len, char *out, size_t size);
+
+/* Split a JSON-lines stream: append data to `line` (its cap bounds a
+   line) and call cb with each whole line, without its '\n'. Returns 0,
+   DW_TOOBIG for a line past the cap, or DW_CANCELED when cb returned
+   non-zero. What follows the last '\n' stays in `line`. */
+int engine_lines_feed(struct buf *line, const char *data, size_t len,
+		      engine_line_cb cb, void *arg);
+
+/* One line of a build or pull progress stream: {"error": ...} is an
+   ENGINE_LINE_ERROR, {"stream": ...} (trailing newlines dropped) or
+   {"status": ..., "id": ..., "progress": ...} an ENGINE_LINE_TEXT, with
+   its text in *text (caller frees); anything else ENGINE_LINE_NONE. */
+enum engine_line_kind { ENGINE_LINE_NONE, ENGINE_LINE_TEXT, ENGINE_LINE_ERROR };
+enum engine_line_kind engine_progress_parse(const char *line, size_t len,
+					    char **text);
+
 /* ---- multiplexed stream decoding (also used by hijacked exec) ---- */
 
 struct engine_demux {
@@ -163,9 +188,12 @@ struct engine_demux {
 	size_t left;	/* payload bytes left in the current frame */
 	int stream;
 	bool raw;	/* tty: no framing, everything is stdout */
+	bool bad;	/* a header that is not one: the stream is lost */
 };
 void engine_demux_init(struct engine_demux *d, bool raw);
-/* Feed bytes; calls cb per payload piece. Returns cb's non-zero or 0. */
+/* Feed bytes; calls cb per payload piece (stream 0 to 3). Returns cb's
+   non-zero, DW_ENGINE_PROTO once a header is not one (for good: what
+   follows cannot be framed again), or 0. */
 int engine_demux_feed(struct engine_demux *d, const char *data, size_t len,
 		      engine_frame_cb cb, void *arg);
 

@@ -93,23 +93,31 @@ static void on_alloc(uv_handle_t *handle, size_t hint, uv_buf_t *b)
 	*b = uv_buf_init(h->rbuf, sizeof(h->rbuf));
 }
 
-/* Parse the answer's head: "HTTP/1.1 101 UPGRADED" (or 200 on old engines).
-   Returns bytes of head consumed, 0 when incomplete, or a negative code. */
-static int parse_head(struct engine_hijack *h, size_t *used)
+int engine_hijack_parse_head(const char *data, size_t len, size_t *used)
 {
-	const char *s = buf_str(&h->head), *end = strstr(s, "\r\n\r\n");
+	const char *end, *p = data;
 	int status = 0;
 
+	if (len < 4)
+		return 0;
+	end = memmem(data, len, "\r\n\r\n", 4);
 	if (end == NULL)
-		return h->head.len >= HIJACK_HEAD_MAX ? DW_TOOBIG : 0;
-	*used = (size_t)(end - s) + 4;
-	if (sscanf(s, "HTTP/1.%*d %d", &status) != 1)
+		return len >= HIJACK_HEAD_MAX ? DW_TOOBIG : 0;
+	*used = (size_t)(end - data) + 4;
+	/* The status line: "HTTP/1.x NNN" then a space or its end. */
+	if (end - data < 12 || memcmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' ||
+	    p[7] > '9' || p[8] != ' ')
 		return DW_ENGINE_PROTO;
-	if (status != 101 && status != 200) {
-		log_debug("hijack: engine answered %.*s", (int)(end - s), s);
-		return status == 404 ? DW_NOTFOUND : DW_ENGINE_HTTP;
+	for (p += 9; p < data + 12; p++) {
+		if (*p < '0' || *p > '9')
+			return DW_ENGINE_PROTO;
+		status = status * 10 + (*p - '0');
 	}
-	return 1;
+	if (*p != ' ' && *p != '\r')
+		return DW_ENGINE_PROTO;
+	if (status == 101 || status == 200)
+		return 1;
+	return status == 404 ? DW_NOTFOUND : DW_ENGINE_HTTP;
 }
 
 /* Bytes of the HTTP exchange (decrypted when TLS), or n < 0 at the end. */
@@ -136,10 +144,13 @@ static void got_plain(struct engine_hijack *h, const char *data, ssize_t n)
 		fail_open(h, DW_TOOBIG);
 		return;
 	}
-	rc = parse_head(h, &used);
+	rc = engine_hijack_parse_head(h->head.data, h->head.len, &used);
 	if (rc == 0)
 		return;
 	if (rc < 0) {
+		if (rc != DW_ENGINE_PROTO && rc != DW_TOOBIG)
+			log_debug("hijack: engine answered %.*s", (int)DW_MIN(used, 200u),
+				  h->head.data);
 		uv_read_stop(&h->u.stream);
 		fail_open(h, rc);
 		return;

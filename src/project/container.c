@@ -297,10 +297,14 @@ static int parse_mount(struct pctx *x, const struct jnode *n, struct mount *m)
 		    (err = pctx_string(x, v, "source", &src)) != 0)
 			return err;
 		v = json_get(n, "target");
-		if (v == NULL)
+		if (v == NULL) {
+			free(src);
 			return perr(x, n, false, "mount: missing key 'target'; expected an absolute path");
-		if ((err = pctx_string(x, v, "target", &dst)) != 0)
+		}
+		if ((err = pctx_string(x, v, "target", &dst)) != 0) {
+			free(src);
 			return err;
+		}
 		if ((v = json_get(n, "readonly")) != NULL &&
 		    (err = pctx_bool(x, v, "readonly", &m->read_only)) != 0) {
 			free(src);

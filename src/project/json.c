@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "base/error.h"
 #include "base/util.h"
 
@@ -131,11 +133,15 @@ static int hex4(const char *p, uint32_t *out)
 /* At the opening quote. Returns a malloc'd string or NULL. */
 static char *parse_string(struct jparser *j)
 {
-	const char *start = j->p++;
+	const char *start = j->p++, *q = j->p;
 	char *out, *o;
 
-	/* Decoded text is never longer than the source. */
-	out = o = xmalloc((size_t)(j->end - j->p) + 1);
+	/* Decoded text is never longer than its source, up to the closing
+	   quote (not the rest of the input: that made a file of many short
+	   strings quadratic). */
+	while (q < j->end && *q != '"')
+		q += *q == '\\' && q + 1 < j->end ? 2 : 1;
+	out = o = xmalloc((size_t)(q - j->p) + 1);
 	while (j->p < j->end && *j->p != '"') {
 		unsigned char c = (unsigned char)*j->p;
 
@@ -151,8 +157,11 @@ static char *parse_string(struct jparser *j)
 			j->p++;
 			continue;
 		}
-		if (j->p + 1 >= j->end)
-			break;
+		if (j->p + 1 >= j->end) {
+			fail(j, start, "%sunterminated string; expected '\"'", "");
+			free(out);
+			return NULL;
+		}
 		switch (j->p[1]) {
 		case '"': *o++ = '"'; break;
 		case '\\': *o++ = '\\'; break;
@@ -167,6 +176,13 @@ static char *parse_string(struct jparser *j)
 
 			if (j->end - j->p < 6 || hex4(j->p + 2, &cp) != 0) {
 				fail(j, j->p, "%sbad \\u escape; expected 4 hex digits", "");
+				free(out);
+				return NULL;
+			}
+			if (cp == 0) {
+				/* Strings are NUL-terminated: a NUL would cut
+				   them short without a word. */
+				fail(j, j->p, "%s\\u0000 in a string; expected no NUL character", "");
 				free(out);
 				return NULL;
 			}
@@ -221,16 +237,63 @@ static bool word(struct jparser *j, const char *w)
 
 static void push(struct jnode *parent, struct jnode *kid)
 {
-	parent->kids = xreallocarray(parent->kids, parent->n + 1,
-				     sizeof(*kid));
+	size_t n = parent->n;
+
+	/* Doubling: grow when n is 0 or a power of two. */
+	if ((n & (n - 1)) == 0)
+		parent->kids = xreallocarray(parent->kids, n ? 2 * n : 1,
+					     sizeof(*kid));
 	parent->kids[parent->n++] = *kid;
 	free(kid);
+}
+
+/* The keys of the object being read, for the duplicate check: open
+   addressing over the key strings (which the members own), so an object
+   of n keys costs O(n), not the O(n^2) of comparing each with all before. */
+struct keyset {
+	const char **slot; /* NULL = empty */
+	size_t cap;	   /* 0, or a power of two */
+	size_t n;
+};
+
+static size_t key_slot(const struct keyset *ks, const char *key)
+{
+	size_t i = (size_t)XXH3_64bits(key, strlen(key)) & (ks->cap - 1);
+
+	while (ks->slot[i] != NULL && strcmp(ks->slot[i], key) != 0)
+		i = (i + 1) & (ks->cap - 1);
+	return i;
+}
+
+/* Add key. False when it is there already. */
+static bool keyset_add(struct keyset *ks, const char *key)
+{
+	size_t i;
+
+	if (2 * (ks->n + 1) > ks->cap) {
+		struct keyset big = {.cap = ks->cap ? 2 * ks->cap : 16};
+
+		big.slot = xcalloc(big.cap, sizeof(*big.slot));
+		for (size_t k = 0; k < ks->cap; k++)
+			if (ks->slot[k] != NULL)
+				big.slot[key_slot(&big, ks->slot[k])] = ks->slot[k];
+		big.n = ks->n;
+		free(ks->slot);
+		*ks = big;
+	}
+	i = key_slot(ks, key);
+	if (ks->slot[i] != NULL)
+		return false;
+	ks->slot[i] = key;
+	ks->n++;
+	return true;
 }
 
 static struct jnode *parse_container(struct jparser *j, bool object)
 {
 	struct jnode *n = new_node(j, object ? J_OBJECT : J_ARRAY), *v;
 	char close = object ? '}' : ']';
+	struct keyset keys = {0};
 
 	if (++j->depth > JSON_MAX_DEPTH) {
 		fail(j, j->p, "%snested too deeply", "");
@@ -260,7 +323,7 @@ static struct jnode *parse_container(struct jparser *j, bool object)
 			key = parse_string(j);
 			if (key == NULL)
 				goto error;
-			if (json_get(n, key) != NULL) {
+			if (!keyset_add(&keys, key)) {
 				dw_cause(j->cause, "%d:%d: duplicate key '%s'",
 					 kl, kc, key);
 				free(key);
@@ -307,8 +370,10 @@ static struct jnode *parse_container(struct jparser *j, bool object)
 		goto error;
 	}
 	j->depth--;
+	free(keys.slot);
 	return n;
 error:
+	free(keys.slot);
 	json_free(n);
 	return NULL;
 }

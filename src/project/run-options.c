@@ -22,12 +22,18 @@
 #define ENV_FILE_MAX (1u << 20)
 #define DEFAULT_STOP_GRACE_MS 3000
 
+/* Memory limits: at least the engine's 4 MiB, and below 1e15 bytes, so the
+   conversion to int64_t is defined whatever the file says. */
+#define MEMORY_MIN (4.0 * 1024 * 1024)
+#define MEMORY_MAX 1e15
+
 static int parse_memory(struct pctx *x, const struct jnode *n, int64_t *out)
 {
 	double v;
 	char *end;
 
-	if (n->type == J_NUMBER && n->integral && n->num > 0) {
+	if (n->type == J_NUMBER && n->integral && n->num >= MEMORY_MIN &&
+	    n->num < MEMORY_MAX) {
 		*out = (int64_t)n->num;
 		return 0;
 	}
@@ -42,7 +48,7 @@ static int parse_memory(struct pctx *x, const struct jnode *n, int64_t *out)
 		}
 		if (tolower((unsigned char)*end) == 'b')
 			end++;
-		if (end != n->str && *end == '\0' && v >= 4 * 1024 * 1024 && v < 1e15) {
+		if (end != n->str && *end == '\0' && v >= MEMORY_MIN && v < MEMORY_MAX) {
 			*out = (int64_t)v;
 			return 0;
 		}

@@ -3,7 +3,10 @@
  * by a small fake engine on a unix socket in a thread: version
  * negotiation, buffered and capped bodies, JSON-lines streams split across
  * writes, multiplexed frames split at every byte, error bodies, an absent
- * socket, DOCKER_HOST parsing, and where published ports are reached.
+ * socket, DOCKER_HOST parsing, and where published ports are reached; and
+ * the checks on what the engine says (versions, ids, container lists,
+ * inspect answers, hijack heads), with the answers that the fuzzers and the
+ * first campaign found.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,8 +24,12 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "base/buf.h"
 #include "base/error.h"
 #include "base/util.h"
+#include "build/container.h"
+#include "build/listing.h"
+#include "engine/engine-int.h"
 #include "engine/engine.h"
 
 /* ---- the fake engine ---- */
@@ -255,6 +262,171 @@ static void test_demux_every_split(void **state)
 	}
 }
 
+/* A frame header that is not one (stream byte 7, non-zero padding) stops
+   the demuxer for good: what follows cannot be framed again. */
+static void test_demux_bad_header(void **state)
+{
+	static const unsigned char stream[] = {
+		1, 0, 0, 0, 0, 0, 0, 2, 'o', 'k',
+		7, 1, 0, 0, 0, 0, 0, 1, 'x',
+	};
+	struct engine_demux d;
+	struct frames f = {0};
+
+	(void)state;
+	engine_demux_init(&d, false);
+	assert_int_equal(engine_demux_feed(&d, (const char *)stream, sizeof(stream), on_frame, &f),
+			 DW_ENGINE_PROTO);
+	assert_int_equal(f.n_out, 2);
+	assert_int_equal(engine_demux_feed(&d, "\1\0\0\0\0\0\0\1y", 9, on_frame, &f),
+			 DW_ENGINE_PROTO);
+	assert_int_equal(f.n_out, 2);
+}
+
+static int count_line(const char *line, size_t len, void *arg)
+{
+	(void)line, (void)len;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* The line splitter and the progress reader a build uses. */
+static void test_lines_and_progress(void **state)
+{
+	struct buf line;
+	int n = 0;
+	char *text;
+
+	(void)state;
+	buf_init(&line, 8);
+	assert_int_equal(engine_lines_feed(&line, "ab\ncd", 5, count_line, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(buf_str(&line), "cd");
+	assert_int_equal(engine_lines_feed(&line, "0123456789\n", 11, count_line, &n), DW_TOOBIG);
+	buf_release(&line);
+
+	assert_int_equal(engine_progress_parse("{\"stream\":\"Step 1\\n\"}", 21, &text), ENGINE_LINE_TEXT);
+	assert_string_equal(text, "Step 1");
+	free(text);
+	assert_int_equal(engine_progress_parse("{\"status\":\"Pulling\",\"id\":\"a\"}", 29, &text),
+			 ENGINE_LINE_TEXT);
+	assert_string_equal(text, "a: Pulling");
+	free(text);
+	assert_int_equal(engine_progress_parse("{\"error\":\"boom\"}", 16, &text), ENGINE_LINE_ERROR);
+	assert_string_equal(text, "boom");
+	free(text);
+	assert_int_equal(engine_progress_parse("{\"stream\":\"\\n\"}", 15, &text), ENGINE_LINE_NONE);
+	assert_null(text);
+	assert_int_equal(engine_progress_parse("[1", 2, &text), ENGINE_LINE_NONE);
+}
+
+/* What the engine says goes into URLs only when it has their shape. */
+static void test_versions_and_ids(void **state)
+{
+	char api[16];
+	static const char *bad[] = {
+		"{\"ApiVersion\":\"1.41/../../x\"}", "{\"ApiVersion\":\"1.\"}",
+		"{\"ApiVersion\":\"12345.1\"}", "{\"ApiVersion\":1.41}", "{}", "[",
+	};
+
+	(void)state;
+	assert_int_equal(engine_api_parse("{\"ApiVersion\":\"1.43\"}", 21, api, sizeof(api)), 0);
+	assert_string_equal(api, "1.43");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(engine_api_parse(bad[i], strlen(bad[i]), api, sizeof(api)),
+				 DW_ENGINE_PROTO);
+	assert_true(engine_id_ok("4f1c2a9b0d"));
+	assert_true(engine_id_ok("shop-web-1"));
+	assert_false(engine_id_ok(""));
+	assert_false(engine_id_ok("a/../b"));
+	assert_false(engine_id_ok("a?x=1"));
+	assert_false(engine_id_ok("a b"));
+}
+
+/* The head of a hijack answer: only its status line decides, and nothing
+   past the blank line is read as part of it. */
+static void test_hijack_head(void **state)
+{
+	static const char up[] = "HTTP/1.1 101 UPGRADED\r\nUpgrade: tcp\r\n\r\nDATA";
+	size_t used = 0;
+
+	(void)state;
+	assert_int_equal(engine_hijack_parse_head(up, sizeof(up) - 1, &used), 1);
+	assert_int_equal(used, sizeof(up) - 1 - 4);
+	assert_int_equal(engine_hijack_parse_head(up, 20, &used), 0);
+	assert_int_equal(engine_hijack_parse_head("HTTP/1.0 200 OK\r\n\r\n", 19, &used), 1);
+	assert_int_equal(engine_hijack_parse_head("HTTP/1.1 404 Not Found\r\n\r\n", 26, &used),
+			 DW_NOTFOUND);
+	assert_int_equal(engine_hijack_parse_head("HTTP/1.1 500 x\r\n\r\n", 18, &used),
+			 DW_ENGINE_HTTP);
+	/* The status used to be read with sscanf, past the head's end. */
+	assert_int_equal(engine_hijack_parse_head("HTTP/1.1\r\n\r\n101 ", 16, &used),
+			 DW_ENGINE_PROTO);
+	assert_int_equal(engine_hijack_parse_head("SSH-2.0\r\n\r\n", 11, &used), DW_ENGINE_PROTO);
+	assert_int_equal(engine_hijack_parse_head("HTTP/1.1 1011\r\n\r\n", 17, &used),
+			 DW_ENGINE_PROTO);
+}
+
+/* status, down and logs read the container list through this: answers
+   that crashed them are errors now. */
+static void test_container_list(void **state)
+{
+	static const char good[] =
+		"[{\"Id\":\"4f1c\",\"Names\":[\"/shop-web-1\"],\"State\":\"running\","
+		"\"Labels\":{\"dev.devwatch.container\":\"web\",\"dev.devwatch.replica\":\"1\"},"
+		"\"Ports\":[{\"PrivatePort\":80,\"PublicPort\":32768},{\"PrivatePort\":81},"
+		"{\"PrivatePort\":82,\"PublicPort\":70000}]},"
+		"{\"Id\":\"77aa\",\"Names\":[2],\"Labels\":[]}]";
+	static const char *bad[] = {"[{}]", "[{\"Id\":\"\",\"Names\":[2]}]", "{}", "[1]",
+				    "[{\"Id\":\"../x\"}]", "[{\"Id\":7}]"};
+	struct container_list l;
+	char *cause = NULL;
+
+	(void)state;
+	assert_int_equal(container_list_parse(good, sizeof(good) - 1, &l, &cause), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].id, "4f1c");
+	assert_string_equal(l.v[0].name, "shop-web-1");
+	assert_string_equal(l.v[0].container, "web");
+	assert_string_equal(l.v[0].replica, "1");
+	assert_string_equal(l.v[0].state, "running");
+	assert_int_equal(l.v[0].n_ports, 1);
+	assert_int_equal(l.v[0].ports[0].public_port, 32768);
+	assert_string_equal(l.v[1].name, "?");
+	assert_string_equal(l.v[1].container, "");
+	assert_string_equal(l.v[1].state, "");
+	container_list_free(&l);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(container_list_parse(bad[i], strlen(bad[i]), &l, &cause),
+				 DW_ENGINE_PROTO);
+		assert_non_null(cause);
+		container_list_free(&l);
+	}
+	free(cause);
+}
+
+static void test_container_info(void **state)
+{
+	static const char good[] =
+		"{\"Id\":\"4f1c\",\"Config\":{\"Image\":\"img\"},\"State\":{\"Running\":true},"
+		"\"NetworkSettings\":{\"Ports\":{\"80/tcp\":[{\"HostPort\":\"99999999999\"},"
+		"{\"HostPort\":\"32768\"}]}}}";
+	struct port_map pm = {.container = 80, .protocol = (char *)"tcp"};
+	struct project_container c = {.ports = &pm, .n_ports = 1};
+	struct container_info ci;
+
+	(void)state;
+	assert_int_equal(container_info_parse(good, sizeof(good) - 1, &c, &ci), 0);
+	assert_string_equal(ci.id, "4f1c");
+	assert_true(ci.running);
+	assert_int_equal(ci.host_ports[0], 32768);
+	container_info_free(&ci);
+	assert_int_equal(container_info_parse("{}", 2, &c, &ci), DW_ENGINE_PROTO);
+	assert_null(ci.id);
+	assert_false(ci.running);
+	assert_int_equal(container_info_parse("[{\"Id\":\"a\"}]", 12, &c, &ci), DW_ENGINE_PROTO);
+}
+
 static void test_engine_down_and_hosts(void **state)
 {
 	uv_loop_t loop;
@@ -327,6 +499,12 @@ int main(void)
 		cmocka_unit_test(test_negotiate_and_errors),
 		cmocka_unit_test(test_streamed_lines),
 		cmocka_unit_test(test_demux_every_split),
+		cmocka_unit_test(test_demux_bad_header),
+		cmocka_unit_test(test_lines_and_progress),
+		cmocka_unit_test(test_versions_and_ids),
+		cmocka_unit_test(test_hijack_head),
+		cmocka_unit_test(test_container_list),
+		cmocka_unit_test(test_container_info),
 		cmocka_unit_test(test_engine_down_and_hosts),
 	};
 

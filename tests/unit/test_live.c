@@ -24,6 +24,8 @@
 #include "decide.h"
 #include "project/project.h"
 #include "base/error.h"
+#include "engine/engine.h"
+#include "sync/channel.h"
 #include "sync/plan.h"
 #include "sync/tarstream.h"
 
@@ -338,6 +340,38 @@ static void test_tar_stream(void **state)
 	project_free(p);
 }
 
+static void never_done(struct channel *ch, int err, int step, int rc, void *arg)
+{
+	(void)ch, (void)err, (void)step, (void)rc;
+	(*(int *)arg)++;
+}
+
+/* An update whose agent exec the engine client refuses (here: it is
+   closing) used to return 0 and never finish: the update hung. Now the
+   refusal is channel_apply's result, and done is not called. */
+static void test_channel_refused(void **state)
+{
+	uv_loop_t loop;
+	struct engine *e = NULL;
+	struct channel *ch;
+	struct sync_plan p;
+	int called = 0;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	uv_loop_init(&loop);
+	assert_int_equal(engine_new(&loop, "unix:///nonexistent/dw-refused.sock", &e, NULL), 0);
+	ch = channel_new(e, "c1", NULL, NULL, NULL);
+	engine_close(e, NULL, NULL);
+	assert_int_equal(channel_apply(ch, &p, never_done, &called), DW_CANCELED);
+	/* Nothing is left in flight: the channel takes the next update. */
+	assert_int_equal(channel_apply(ch, &p, never_done, &called), DW_CANCELED);
+	channel_free(ch);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(called, 0);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_sync_map),
 		cmocka_unit_test(test_tar_stream),
+		cmocka_unit_test(test_channel_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "base/error.h"
 #include "base/util.h"
+#include "project/json.h"
 #include "project/project.h"
 
 static char dir[] = "/tmp/dw-test-project-XXXXXX";
@@ -278,6 +280,70 @@ static void test_errors(void **state)
 		  "1:82: live_update: a second restart_container");
 }
 
+/* Inputs the fuzzers and the first campaign found (each is also a seed in
+   tests/fuzz/corpus/json or project). */
+static void test_hostile_input(void **state)
+{
+	(void)state;
+	/* A backslash at the very end was taken for the end of the string. */
+	parse_err("\"abc\\", "1:1: unterminated string");
+	parse_err("{\"name\": \"a\\u0000b\"}", "1:12: \\u0000 in a string; expected no NUL");
+	/* A number past int64_t was converted anyway (undefined behaviour). */
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"resources\": {\"memory\": 99999999999999999999}}}}",
+		  "1:61: memory");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"resources\": {\"memory\": 1000}}}}",
+		  "1:61: memory");
+	/* These leaked the mount's source (ASan says so). */
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"mounts\": [{\"source\": \"data\"}]}}}",
+		  "1:48: mount: missing key 'target'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"mounts\": [{\"source\": \"data\", \"target\": 5}]}}}",
+		  "1:77: 'target' is a number");
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The duplicate-key check compared each key with all before it: 80,000
+   keys took 147 s. With a hash set, 200,000 take well under a second. */
+static void test_many_keys(void **state)
+{
+	enum { KEYS = 200000 };
+	struct buf_s {
+		char *s;
+		size_t n;
+	} b = {xmalloc((size_t)KEYS * 24 + 64), 0};
+	struct jnode *root;
+	char *cause = NULL;
+	double t0;
+
+	(void)state;
+	b.s[b.n++] = '{';
+	for (int i = 0; i < KEYS; i++)
+		b.n += (size_t)sprintf(b.s + b.n, "%s\"k%d\": %d", i ? ", " : "", i, i);
+	b.s[b.n++] = '}';
+	t0 = now_s();
+	root = json_parse(b.s, b.n, &cause);
+	assert_non_null(root);
+	assert_int_equal(root->n, KEYS);
+	assert_int_equal(json_get(root, "k199999")->num, 199999);
+	json_free(root);
+	/* The same with the first key again at the end. */
+	b.n--;
+	b.n += (size_t)sprintf(b.s + b.n, ", \"k0\": 1}");
+	root = json_parse(b.s, b.n, &cause);
+	assert_null(root);
+	assert_non_null(strstr(cause, "duplicate key 'k0'"));
+	if (now_s() - t0 > 5.0)
+		fail_msg("two parses of %d keys took %.1f s", KEYS, now_s() - t0);
+	free(cause);
+	free(b.s);
+}
+
 static void test_multi_keys(void **state)
 {
 	struct project *p;
@@ -516,6 +582,8 @@ int main(void)
 		cmocka_unit_test(test_defaults_and_names),
 		cmocka_unit_test(test_config_hash),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_hostile_input),
+		cmocka_unit_test(test_many_keys),
 		cmocka_unit_test(test_multi_keys),
 		cmocka_unit_test(test_multi_config_hash),
 		cmocka_unit_test(test_multi_errors),
