@@ -991,7 +991,8 @@ bool session_live_catchup(struct instance *in, session_catchup_cb cb)
 	/* One channel lists (through the agent, when it runs) and applies. */
 	j->li.in = in;
 	j->li.lc = in->cs->live;
-	j->ch = channel_new(s->e, in->id, out_line, notice, &j->li);
+	/* Its fallback notice, if any, comes once, from the live channel. */
+	j->ch = channel_new(s->e, in->id, out_line, NULL, &j->li);
 	if (catchup_start(s->e, j->ch, in->id, c, &local, gone, n_gone, compared, j, &j->cu) != 0) {
 		for (size_t i = 0; i < n_gone; i++)
 			free(gone[i]);

@@ -47,6 +47,8 @@ struct engine {
 	struct engine_req *reqs;     /* every live request (all_next) */
 	struct engine_req *waiting;  /* waiting for the version (next) */
 	struct engine_req *deferred; /* finished, to report (next) */
+	struct engine_req *adding;   /* started inside a curl callback, to add
+					to the multi from the loop (add_next) */
 	struct engine_hijack *hijacks;
 
 	engine_ready_cb ready_cb;
@@ -81,7 +83,9 @@ struct engine_req {
 	bool done;
 	bool canceled;
 	bool deferred;
+	bool add_pending; /* on the engine's adding list */
 	char errbuf[CURL_ERROR_SIZE];
+	struct engine_req *add_next;
 	struct engine_req *next;
 	struct engine_req *all_next;
 };

@@ -34,6 +34,8 @@ struct sock_ctx {
 
 static void start_transfer(struct engine_req *r);
 static void finish(struct engine_req *r, int err);
+static void on_defer(uv_timer_t *t);
+static void unlink_adding(struct engine_req *r);
 
 /* ---- curl <-> libuv glue ---- */
 
@@ -309,6 +311,8 @@ static void finish(struct engine_req *r, int err)
 	if (r->done)
 		return;
 	r->done = true;
+	if (r->add_pending)
+		unlink_adding(r);
 	if (r->in_multi) {
 		curl_multi_remove_handle(r->e->multi, r->easy);
 		r->in_multi = false;
@@ -440,8 +444,18 @@ static void start_transfer(struct engine_req *r)
 	r->headers = curl_slist_append(r->headers, "Expect:");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->headers);
 	log_trace("engine %s %s", r->method, r->url);
+	if (curl_multi_add_handle(e->multi, c) == CURLM_RECURSIVE_API_CALL) {
+		/* Started from inside one of curl's callbacks (a streamed
+		   line, a finished request's done callback run by curl): curl
+		   refuses the add there, and the request would wait forever.
+		   It joins from the loop, right after. */
+		r->add_pending = true;
+		r->add_next = e->adding;
+		e->adding = r;
+		uv_timer_start(&e->defer, on_defer, 0, 0);
+		return;
+	}
 	r->in_multi = true;
-	curl_multi_add_handle(e->multi, c);
 }
 
 int engine_request_raw(struct engine *e, const struct engine_call *call,
@@ -514,11 +528,30 @@ int engine_request(struct engine *e, const struct engine_call *call,
 
 /* Report requests finished outside curl (cancel, engine down) from the loop,
    never from inside the caller's own call. */
+static void unlink_adding(struct engine_req *r)
+{
+	struct engine_req **pp;
+
+	for (pp = &r->e->adding; *pp != NULL; pp = &(*pp)->add_next)
+		if (*pp == r) {
+			*pp = r->add_next;
+			break;
+		}
+	r->add_pending = false;
+	r->add_next = NULL;
+}
+
 static void on_defer(uv_timer_t *t)
 {
 	struct engine *e = t->data;
 	struct engine_req *r, *next, *list = e->deferred;
 
+	while (e->adding != NULL) {
+		r = e->adding;
+		unlink_adding(r);
+		curl_multi_add_handle(e->multi, r->easy);
+		r->in_multi = true;
+	}
 	e->deferred = NULL;
 	for (r = list; r != NULL; r = next) {
 		next = r->next;

@@ -175,7 +175,7 @@ engine_scenario() {
 	dw_up
 	dw_wait_ready 240
 	up_log_has "warning" && [ -z "${WANT_WARNING:-}" ] && fail "unexpected warning"
-	url=$(grep -o 'http://[^ ]*' "$T/up.log" | head -1)
+	url=$(grep ' ready · ' "$T/up.log" | grep -o 'http://[^ ]*' | head -1)
 	case "$url" in
 	"http://$WANT_URL_HOST:"[0-9]*/) ;;
 	*) fail "printed URL '$url' does not use the engine's host $WANT_URL_HOST" ;;
