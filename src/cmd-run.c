@@ -47,10 +47,24 @@ struct run {
 /* Spin the loop until the step in flight finishes. A callback that starts
    the next request can leave the loop with nothing active for a moment,
    so the flag decides, not uv_run's answer. */
+static void on_await_tick(uv_timer_t *t)
+{
+	engine_kick(t->data);
+}
+
 static void await(struct run *r)
 {
+	uv_timer_t tick;
+
+	/* Drive curl every 100 ms too: a transfer left without a timer
+	   would otherwise wait for ever (see engine_call_sync). */
+	uv_timer_init(engine_loop(r->x.e), &tick);
+	tick.data = r->x.e;
+	uv_timer_start(&tick, on_await_tick, 100, 100);
 	while (r->waiting)
 		uv_run(engine_loop(r->x.e), UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&tick, NULL);
+	uv_run(engine_loop(r->x.e), UV_RUN_NOWAIT); /* the close, before tick goes */
 }
 
 static void on_stopped(struct engine_req *req, int err,

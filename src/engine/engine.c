@@ -693,13 +693,17 @@ static void sync_done(struct engine_req *req, int err,
    a transfer that curl left without a timer (seen about one `devwatch
    run` in ten, the last request waiting in epoll with nothing armed)
    starts at the next tick instead of never. */
-static void on_kick(uv_timer_t *t)
+void engine_kick(struct engine *e)
 {
-	struct engine *e = t->data;
 	int running;
 
 	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	engine_check_done(e);
+}
+
+static void on_kick(uv_timer_t *t)
+{
+	engine_kick(t->data);
 }
 
 static void kick_closed(uv_handle_t *h)
