@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # An engine whose published ports are not on 127.0.0.1: a private dockerd
-# reached at its bridge address ($PD_NET.1) that publishes ports on another
-# address by default (--ip $PD_NET.2). Container `a` takes the default, so
-# the engine reports HostIp $PD_NET.2 and only that address answers: the
-# readiness probe and the printed URL must use it. Container `b` binds
+# reached at its bridge address ($PD_NET.1). Container `a` publishes on
+# another address ($PD_NET.2), so the engine reports HostIp $PD_NET.2 and
+# only that address answers: the readiness probe and the printed URL must
+# use it. (The daemon's --ip default covers only its default bridge; the
+# project's own network binds 0.0.0.0 unless a port names an address.) Container `b` binds
 # 0.0.0.0, so its URL is the engine's host. Saves reach both containers.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/enginelib.sh"
@@ -17,7 +18,7 @@ echo "hello $P" >"$T/p/www/index.html"
 cat >"$T/p/devwatch.json" <<JSON
 { "name": "$P", "containers": {
   "a": { "image": "busybox:1.36", "cmd": "mkdir -p /www && echo boot >/www/index.html && exec httpd -f -p 80 -h /www",
-         "ports": ["0:80"], "readiness": { "http": "/", "port": 80, "start_timeout": "20s" },
+         "ports": ["$PD_NET.2:0:80"], "readiness": { "http": "/", "port": 80, "start_timeout": "20s" },
          "live_update": [ { "sync": { "from": "www", "to": "/www" } } ] },
   "b": { "image": "busybox:1.36", "cmd": "mkdir -p /www && echo boot >/www/index.html && exec httpd -f -p 80 -h /www",
          "ports": ["0.0.0.0:0:80"], "readiness": { "http": "/", "port": 80, "start_timeout": "20s" },
