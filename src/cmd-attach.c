@@ -19,7 +19,7 @@
 #include "pump.h"
 
 #define ATTACH_HELP                                                            \
-	"  -f, --file FILE     project file (default devwatch.json)\n"          \
+	"  -f, --file FILE     project file (default devwatch.json, else a compose file)\n"          \
 	"  -r, --replica N     which replica (default 1)\n"                     \
 	"Detach with ctrl-p ctrl-q; the container keeps running.\n"
 

@@ -34,7 +34,7 @@ int cmd_check(int argc, char **argv)
 		case 'k': project_print_keys(stdout); return DW_EXIT_OK;
 		case 'h':
 			cmd_usage(stdout, "check",
-				  "  -f, --file FILE  project file (default devwatch.json)\n"
+				  "  -f, --file FILE  project file (default devwatch.json, else a compose file)\n"
 				  "      --json       print the result as JSON\n"
 				  "      --keys       list every key of the project file\n");
 			return DW_EXIT_OK;

@@ -57,7 +57,7 @@ int cmd_down(int argc, char **argv)
 		case 'v': break;
 		case 'h':
 			cmd_usage(stdout, "down",
-				  "  -f, --file FILE  project file (default devwatch.json)\n"
+				  "  -f, --file FILE  project file (default devwatch.json, else a compose file)\n"
 				  "      --json       print the result as JSON\n");
 			return DW_EXIT_OK;
 		default:

@@ -21,7 +21,7 @@
 #include "term.h"
 
 #define EXEC_HELP                                                              \
-	"  -f, --file FILE     project file (default devwatch.json)\n"          \
+	"  -f, --file FILE     project file (default devwatch.json, else a compose file)\n"          \
 	"  -r, --replica N     which replica (default 1)\n"                     \
 	"  -T, --no-tty        no TTY even when stdin is a terminal\n"          \
 	"The exit code is the command's (126/127 when it cannot run).\n"

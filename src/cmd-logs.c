@@ -76,7 +76,7 @@ int cmd_logs(int argc, char **argv)
 		case 'v': break;
 		case 'h':
 			cmd_usage(stdout, "logs",
-				  "  -f, --file FILE  project file (default devwatch.json)\n"
+				  "  -f, --file FILE  project file (default devwatch.json, else a compose file)\n"
 				  "      --follow     keep printing new lines\n");
 			return DW_EXIT_OK;
 		default:

@@ -110,7 +110,7 @@ int cmd_push(int argc, char **argv)
 		case 'v': break;
 		case 'h':
 			cmd_usage(stdout, "push",
-				  "  -f, --file FILE  project file (default devwatch.json)\n"
+				  "  -f, --file FILE  project file (default devwatch.json, else a compose file)\n"
 				  "  -t, --tag TAG    tag beside the content hash (default\n"
 				  "                   publish.tag, else latest)\n");
 			return DW_EXIT_OK;

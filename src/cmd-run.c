@@ -25,7 +25,7 @@
 #include "pump.h"
 
 #define RUN_HELP                                                               \
-	"  -f, --file FILE     project file (default devwatch.json)\n"          \
+	"  -f, --file FILE     project file (default devwatch.json, else a compose file)\n"          \
 	"ARGS replace the container's cmd. The exit code is the container's.\n"
 
 struct run {

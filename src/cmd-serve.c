@@ -106,7 +106,7 @@ int cmd_serve(int argc, char **argv)
 		case 'v': break;
 		case 'h':
 			cmd_usage(stdout, "serve",
-				  "  -f, --file FILE  project file (default devwatch.json)\n"
+				  "  -f, --file FILE  project file (default devwatch.json, else a compose file)\n"
 				  "  :PORT            serve in the foreground (default 4545)\n"
 				  "  PATHFILE[:PORT]  serve in the background; PATHFILE gets\n"
 				  "                   \"PORT\\nPID\\n\" (a free port by default)\n");

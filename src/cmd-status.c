@@ -36,7 +36,7 @@ int cmd_status(int argc, char **argv)
 		case 'v': break;
 		case 'h':
 			cmd_usage(stdout, "status",
-				  "  -f, --file FILE  project file (default devwatch.json)\n"
+				  "  -f, --file FILE  project file (default devwatch.json, else a compose file)\n"
 				  "      --json       print as JSON\n");
 			return DW_EXIT_OK;
 		default:

@@ -32,7 +32,7 @@ int cmd_trigger(int argc, char **argv)
 		case 'v': break;
 		case 'h':
 			cmd_usage(stdout, "trigger",
-				  "  -f, --file FILE  project file (default devwatch.json)\n");
+				  "  -f, --file FILE  project file (default devwatch.json, else a compose file)\n");
 			return DW_EXIT_OK;
 		default:
 			return cmd_usage_error("trigger", "unknown option");

@@ -32,7 +32,7 @@ int cmd_up(int argc, char **argv)
 		case 'v': break;
 		case 'h':
 			cmd_usage(stdout, "up",
-				  "  -f, --file FILE  project file (default devwatch.json)\n"
+				  "  -f, --file FILE  project file (default devwatch.json, else a compose file)\n"
 				  "      --keep       leave the containers running on exit\n"
 				  "      --json       print events as JSON lines\n"
 				  "      --no-watch   start the containers, do not live-update\n");
