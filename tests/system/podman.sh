@@ -33,14 +33,29 @@ cleanup() {
 		timeout 20 tail --pid="$SVC_PID" -f /dev/null || kill -KILL "$SVC_PID" 2>/dev/null || true
 		# Podman keeps a conmon per finished exec for 300 s (its exit
 		# delay); ours are those whose command line names $PM.
-		for pid in $(grep -lsF -- "$PM/" /proc/[0-9]*/cmdline | cut -d/ -f3); do
-			[ "$pid" = $$ ] || kill -TERM "$pid" 2>/dev/null || true
+		pids=$(grep -lsF -- "$PM/" /proc/[0-9]*/cmdline | cut -d/ -f3 | grep -vx "$$" || true)
+		for pid in $pids; do
+			kill -TERM "$pid" 2>/dev/null || true
+		done
+		# Gone before their folders are removed: one still writing
+		# there made rm fail ("Directory not empty") after a passed test.
+		for pid in $pids; do
+			timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
 		done
 		# The default network's bridge, which CNI made for this run.
 		ip link del cni-podman0 2>/dev/null || true
 	fi
 	grep -o " $PM[^ ]*" /proc/mounts | sort -r | xargs -r umount -l 2>/dev/null || true
-	rm -rf "$PM"
+	local tries=0
+	until rm -rf "$PM" 2>/dev/null; do
+		tries=$((tries + 1))
+		if [ $tries -ge 20 ]; then
+			echo "podman.sh: could not remove $PM" >&2
+			rc=1
+			break
+		fi
+		sleep 0.25 # a lazily unmounted overlay letting go
+	done
 	exit $rc
 }
 trap cleanup EXIT
