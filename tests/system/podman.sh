@@ -45,9 +45,8 @@ cleanup() {
 		# The default network's bridge, which CNI made for this run.
 		ip link del cni-podman0 2>/dev/null || true
 	fi
-	grep -o " $PM[^ ]*" /proc/mounts | sort -r | xargs -r umount -l 2>/dev/null || true
 	local tries=0
-	until rm -rf "$PM" 2>/dev/null; do
+	until grep -o " $PM[^ ]*" /proc/mounts | sort -r | xargs -r umount -l 2>/dev/null; rm -rf "$PM" 2>/dev/null; do
 		tries=$((tries + 1))
 		if [ $tries -ge 20 ]; then
 			echo "podman.sh: could not remove $PM" >&2
