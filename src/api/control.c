@@ -312,7 +312,7 @@ int control_new(uv_loop_t *loop, const struct control_options *opts,
 		}
 	}
 	c->open = 2;
-	log_info("api: serving on http://127.0.0.1:%d/", http_server_port(c->server));
+	log_debug("api: serving on http://127.0.0.1:%d/", http_server_port(c->server));
 	*out = c;
 	return 0;
 fail:
