@@ -91,29 +91,9 @@ static void write_record(struct image_job *j)
 
 char **image_synced_paths(const struct project *p, const char *ref, size_t *n)
 {
-	char *path = record_path(p->root, ref), **v = NULL, chunk[1 << 16];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct buf b;
-	ssize_t k;
+	char *path = record_path(p->root, ref), **v = read_nul_list(path, 64u << 20, n);
 
-	*n = 0;
 	free(path);
-	if (fd < 0)
-		return NULL;
-	buf_init(&b, 64u << 20);
-	while ((k = read(fd, chunk, sizeof(chunk))) > 0 && buf_add(&b, chunk, (size_t)k) == 0)
-		;
-	close(fd);
-	for (size_t i = 0; i < b.len;) {
-		size_t len = strnlen(b.data + i, b.len - i);
-
-		if (len > 0 && i + len < b.len) {
-			v = xreallocarray(v, *n + 1, sizeof(*v));
-			v[(*n)++] = xstrndup(b.data + i, len);
-		}
-		i += len + 1;
-	}
-	buf_release(&b);
 	return v;
 }
 

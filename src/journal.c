@@ -50,33 +50,9 @@ void journal_append(const char *root, const struct changeset *cs)
 
 char **journal_read(const char *root, size_t *n)
 {
-	char *path = journal_path(root), **v = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct buf b;
-	char chunk[1 << 16];
-	ssize_t k;
+	char *path = journal_path(root), **v = read_nul_list(path, JOURNAL_MAX, n);
 
-	*n = 0;
 	free(path);
-	if (fd < 0)
-		return NULL;
-	buf_init(&b, JOURNAL_MAX);
-	while ((k = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_add(&b, chunk, (size_t)k) != 0)
-			break; /* over the cap: what was read still counts */
-	close(fd);
-	for (size_t i = 0; i < b.len;) {
-		size_t len = strnlen(b.data + i, b.len - i);
-
-		if (i + len == b.len)
-			break; /* a cut last entry */
-		if (len > 0) {
-			v = xreallocarray(v, *n + 1, sizeof(*v));
-			v[(*n)++] = xstrndup(b.data + i, len);
-		}
-		i += len + 1;
-	}
-	buf_release(&b);
 	return v;
 }
 
