@@ -121,8 +121,7 @@ function renderSide() {
     b.type = 'button';
     b.appendChild(el('span', 'state ' + (c.state || '')));
     const label = el('span', 'name', name);
-    label.appendChild(el('span', 'sub', (c.state || '?') + (c.ready ? ' · ready' : '') +
-      (c.function ? ' · function' : '')));
+    label.appendChild(el('span', 'sub', stateText(c) + (c.function ? ' · function' : '')));
     b.appendChild(label);
     const last = lastUpdateOf(name);
     if (last) b.appendChild(el('span', 'age', fmtMs(last.fields.total_ms)));
@@ -164,6 +163,14 @@ function urlLinks(box, urls) {
   }
 }
 
+function actButton(kind, label, title, name) {
+  const b = el('button', 'btn ghost small', label);
+  b.type = 'button';
+  b.title = title;
+  b.addEventListener('click', (e) => { e.stopPropagation(); act(kind, b, name); });
+  return b;
+}
+
 function renderOverview() {
   const box = $('overview');
   box.hidden = selected !== null;
@@ -180,21 +187,18 @@ function renderOverview() {
     if (c.function) head.appendChild(el('span', 'tag', 'function'));
     card.appendChild(head);
     const n = (c.replicas || []).length;
-    card.appendChild(el('div', 'what', (c.state || '?') + (c.ready ? ' · ready' : ' · not ready') +
-      (n > 1 ? ' · ' + n + ' replicas' : '')));
+    card.appendChild(el('div', 'what', stateText(c) + (n > 1 ? ' · ' + n + ' replicas' : '')));
     const links = el('div', 'links');
     urlLinks(links, c.urls);
     card.appendChild(links);
-    const foot = el('div', 'foot');
     const lf = last ? last.fields || {} : null;
     const lastText = lf ? 'last update ' + clock(last.time) + ' · ' + fmtMs(lf.total_ms) +
       (lf.result && lf.result !== 'ok' ? ' · ' + lf.result : '') : 'no update yet';
-    foot.appendChild(el('span', 'last' + (lf && lf.result === 'failed' ? ' bad' : ''), lastText));
-    const trig = el('button', 'btn ghost small', 'Trigger');
-    trig.type = 'button';
-    trig.title = 'apply every pending change to ' + name + ' now';
-    trig.addEventListener('click', (e) => { e.stopPropagation(); act('trigger', trig, name); });
-    foot.appendChild(trig);
+    const foot = el('div', 'foot');
+    card.appendChild(el('div', 'last' + (lf && lf.result === 'failed' ? ' bad' : ''), lastText));
+    foot.appendChild(actButton('trigger', 'Trigger', 'send every synced file to ' + name +
+      ' again and run its steps', name));
+    foot.appendChild(actButton('restart', 'Restart', 'restart ' + name, name));
     card.appendChild(foot);
     card.addEventListener('click', () => select(name));
     box.appendChild(card);
@@ -202,6 +206,12 @@ function renderOverview() {
 }
 
 /* ---- the selected container ---- */
+
+/* "ready", or the state and that it is not ready yet. */
+function stateText(c) {
+  if (c.ready) return 'ready';
+  return (c.state || '?') + ' · not ready';
+}
 
 function renderDetail() {
   const box = $('detail');
@@ -212,8 +222,7 @@ function renderDetail() {
   }
   box.hidden = false;
   $('d-name').textContent = c.name;
-  $('d-meta').textContent = [c.state, c.ready ? 'ready' : 'not ready', c.image]
-    .filter(Boolean).join(' · ');
+  $('d-meta').textContent = [stateText(c), c.image].filter(Boolean).join(' · ');
   const urls = $('d-urls');
   urls.replaceChildren();
   urlLinks(urls, c.urls);
@@ -328,10 +337,13 @@ function updateRow(u, fresh, newest) {
     seg.style.width = (100 * times[k] / sum).toFixed(2) + '%';
     seg.title = k + ' ' + fmtMs(times[k]);
     bar.appendChild(seg);
-    parts.push((k === 'steps' ? 'run' : k) + ' ' + fmtMs(times[k]));
+    if (k !== 'steps') parts.push(k + ' ' + fmtMs(times[k]));
   }
-  for (const st of (f.stages && f.stages.steps) || [])
-    if (st.exit) parts.push('"' + st.cmd + '" exited ' + st.exit);
+  /* Each run step with its own time, in the order they ran, before the
+     restart. */
+  const steps = ((f.stages && f.stages.steps) || []).map((st) => "run '" + st.cmd + "' " +
+    fmtMs(st.ms) + (st.exit ? ' exited ' + st.exit : ''));
+  parts.splice(times.restart ? parts.length - 1 : parts.length, 0, ...steps);
   cell.appendChild(bar);
   cell.appendChild(el('div', 'stages', parts.join(' · ')));
   cell.title = parts.join('\n');
