@@ -102,7 +102,7 @@ function refreshStatusSoon() {
 function renderSummary() {
   const all = [...containers.values()];
   const ready = all.filter((c) => c.ready).length;
-  const failed = all.filter((c) => /fail|exited|crash/.test(c.state || '')).length;
+  const failed = all.filter(failing).length;
   const box = $('summary');
   box.replaceChildren();
   box.appendChild(el('span', 'pill ' + (ready === all.length && all.length ? 'ok' : ''),
@@ -119,7 +119,7 @@ function renderSide() {
     const li = el('li');
     const b = el('button', 'item' + (selected === name ? ' selected' : ''));
     b.type = 'button';
-    b.appendChild(el('span', 'state ' + (c.state || '')));
+    b.appendChild(el('span', 'state ' + (updateFailed(c) ? 'update-failed' : c.state || '')));
     const label = el('span', 'name', name);
     label.appendChild(el('span', 'sub', stateText(c) + (c.function ? ' · function' : '')));
     b.appendChild(label);
@@ -139,6 +139,17 @@ function lastUpdateOf(name) {
   for (let i = updates.length - 1; i >= 0; i--)
     if (updates[i].container === name) return updates[i];
   return null;
+}
+
+/* The container's last update failed (it keeps running the files it had,
+   and the next save retries), or the container itself is down. */
+function updateFailed(c) {
+  const last = lastUpdateOf(c.name);
+  return !!last && (last.fields || {}).result === 'failed';
+}
+
+function failing(c) {
+  return /fail|exited|crash/.test(c.state || '') || updateFailed(c);
 }
 
 function select(name) {
@@ -179,10 +190,9 @@ function renderOverview() {
   for (const name of [...containers.keys()].sort()) {
     const c = containers.get(name);
     const last = lastUpdateOf(name);
-    const failing = /fail|exited|crash/.test(c.state || '');
-    const card = el('article', 'card' + (failing ? ' failing' : ''));
+    const card = el('article', 'card' + (failing(c) ? ' failing' : ''));
     const head = el('div', 'head');
-    head.appendChild(el('span', 'state ' + (c.state || '')));
+    head.appendChild(el('span', 'state ' + (updateFailed(c) ? 'update-failed' : c.state || '')));
     head.appendChild(el('span', 'title', name));
     if (c.function) head.appendChild(el('span', 'tag', 'function'));
     card.appendChild(head);
@@ -209,8 +219,8 @@ function renderOverview() {
 
 /* "ready", or the state and that it is not ready yet. */
 function stateText(c) {
-  if (c.ready) return 'ready';
-  return (c.state || '?') + ' · not ready';
+  const text = c.ready ? 'ready' : (c.state || '?') + ' · not ready';
+  return updateFailed(c) ? text + ' · update failed' : text;
 }
 
 function renderDetail() {
@@ -526,6 +536,10 @@ function onEvent(e) {
     if (f.ready !== undefined) c.ready = !!f.ready;
     if (f.urls) c.urls = f.urls;
     if (f.state === 'updating' || f.state === 'ready') c.progress = null;
+    /* What the terminal says of it ("ready · http://... · 1317 ms",
+       "restarted and ready · 980 ms") goes with the logs, as there. */
+    if (f.message)
+      addLog({ time: ev.time, container: ev.container, stream: 'notice', line: f.message });
     pending.side = true;
     pending.detail = pending.detail || selected === ev.container;
     schedule();
