@@ -330,10 +330,26 @@ function updateRow(u, fresh, newest) {
   if (result !== 'ok') who.appendChild(el('div', 'result', result));
   li.appendChild(who);
   const files = f.files || [];
-  const fc = el('span', 'files', files.slice(0, 3).join('  '));
-  if (files.length > 3) fc.appendChild(el('span', 'more', '  +' + (files.length - 3) + ' more'));
-  if (!files.length) fc.textContent = f.reason || '(no files)';
+  /* The first three; a click lists every file the event names (it names
+     up to 100 of "count"). */
+  const total = Math.max(f.count || 0, files.length);
+  const fc = el('span', 'files');
+  const shortList = () => {
+    fc.textContent = files.slice(0, 3).join('  ');
+    if (total > 3) fc.appendChild(el('span', 'more', '  +' + (total - 3) + ' more'));
+    if (!files.length) fc.textContent = f.reason || '(no files)';
+  };
+  shortList();
   fc.title = files.join('\n');
+  if (total > 3) {
+    fc.classList.add('many');
+    fc.addEventListener('click', () => {
+      if (fc.classList.toggle('open'))
+        fc.textContent = files.join('\n') + (total > files.length ? '\n+' + (total - files.length) + ' more' : '');
+      else
+        shortList();
+    });
+  }
   li.appendChild(fc);
 
   const cell = el('div', 'stagecell');
