@@ -12,6 +12,7 @@
 
 #include "api/control.h"
 #include "api/events.h"
+#include "base/buf.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -21,6 +22,7 @@
 #include "sync/plan.h"
 
 #define MAX_FILES 100
+#define MAX_OUTPUT (64u << 10)
 
 struct up_api {
 	struct session *s;
@@ -28,6 +30,8 @@ struct up_api {
 	struct control *c;
 	const char **names;
 	cJSON **last_update; /* per container, or NULL */
+	struct buf *output;  /* per container: its run steps' output since its
+				last update, the last MAX_OUTPUT bytes */
 	bool stopping;
 };
 
@@ -202,8 +206,11 @@ static void *sink_start(struct session *s)
 	a->es = events_new(0, 0);
 	a->names = xcalloc(s->n_cs + 1, sizeof(*a->names));
 	a->last_update = xcalloc(s->n_cs + 1, sizeof(*a->last_update));
-	for (size_t i = 0; i < s->n_cs; i++)
+	a->output = xcalloc(s->n_cs + 1, sizeof(*a->output));
+	for (size_t i = 0; i < s->n_cs; i++) {
 		a->names[i] = s->cs[i].c->name;
+		buf_init(&a->output[i], MAX_OUTPUT);
+	}
 	o.state_dir = dir;
 	if (control_new(s->loop, &o, &ops, a, a->es, NULL, &a->c, &cause) != 0) {
 		a->c = NULL;
@@ -234,9 +241,12 @@ static void sink_release(void *st)
 	struct up_api *a = st;
 
 	sink_stop(a);
-	for (size_t i = 0; i < a->s->n_cs; i++)
+	for (size_t i = 0; i < a->s->n_cs; i++) {
 		cJSON_Delete(a->last_update[i]);
+		buf_release(&a->output[i]);
+	}
 	free(a->last_update);
+	free(a->output);
 	free(a->names);
 	events_free(a->es);
 	free(a);
@@ -315,6 +325,23 @@ static void log_line(struct up_api *a, struct instance *in, int stream, const ch
 	events_emit(a->es, "log", in->cs->c->name, in->replica, f);
 }
 
+/* A run step's line, for the update's "output" should a step fail: the
+   last MAX_OUTPUT bytes in whole lines, as the end says why it failed. */
+static void keep_output(struct buf *b, const char *line, size_t n)
+{
+	if (n >= MAX_OUTPUT) {
+		line += n - (MAX_OUTPUT - 1);
+		n = MAX_OUTPUT - 1;
+	}
+	while (b->len + n + 1 > MAX_OUTPUT) {
+		const char *nl = memchr(b->data, '\n', b->len);
+
+		buf_consume(b, nl != NULL ? (size_t)(nl - b->data) + 1 : b->len);
+	}
+	(void)buf_add(b, line, n);
+	(void)buf_addc(b, '\n');
+}
+
 static double ms_between(uint64_t from, uint64_t to)
 {
 	return from != 0 && to > from ? (double)(to - from) / 1e6 : 0.0;
@@ -327,6 +354,7 @@ static void update(struct up_api *a, struct cstate *cs, const struct up_update *
 	cJSON *f, *files, *stages, *steps;
 	double steps_ms = 0;
 	uint64_t synced = u->applied != 0 ? u->applied : u->ended;
+	struct buf *out = &a->output[cs - s->cs];
 
 	f = cJSON_CreateObject();
 	files = cJSON_AddArrayToObject(f, "files");
@@ -363,8 +391,10 @@ static void update(struct up_api *a, struct cstate *cs, const struct up_update *
 		cJSON_AddNumberToObject(stages, "restart", ms_between(u->applied, u->ended));
 	cJSON_AddNumberToObject(f, "total_ms",
 				ms_between(u->first_event ? u->first_event : u->started, u->ended));
+	/* What the run steps printed; the message when they printed nothing. */
 	if (u->failed_step >= 0)
-		cJSON_AddStringToObject(f, "output", u->what);
+		cJSON_AddStringToObject(f, "output", out->len > 0 ? buf_str(out) : u->what);
+	buf_reset(out);
 	cJSON_Delete(a->last_update[cs - s->cs]);
 	a->last_update[cs - s->cs] = cJSON_Duplicate(f, true);
 	events_emit(a->es, "update", cs->c->name, -1, f);
@@ -384,6 +414,8 @@ static void on_event(void *st, const struct up_event *ev)
 		break;
 	case UP_OUTPUT:
 	case UP_BUILD:
+		if (ev->kind == UP_OUTPUT)
+			keep_output(&a->output[ev->in->cs - a->s->cs], ev->text, ev->len);
 		l = xstrndup(ev->text, ev->len);
 		said(a, ev->kind == UP_BUILD ? &ev->cs->inst[0] : ev->in,
 		     ev->kind == UP_BUILD ? "build" : "output", l);
