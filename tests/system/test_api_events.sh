@@ -8,7 +8,7 @@
 . "$(dirname "$0")/apilib.sh"
 dw_init apiev
 SSE_PID=
-trap 'rc=$?; kill $SSE_PID 2>/dev/null || true; (exit $rc); dw_cleanup' EXIT
+trap 'rc=$?; set +e; kill $SSE_PID 2>/dev/null || true; (exit $rc); dw_cleanup' EXIT
 api_project
 dw_up
 dw_wait_ready

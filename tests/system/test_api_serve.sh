@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 dw_init apiserve
 SERVE_PID=
-trap 'rc=$?; [ -z "$SERVE_PID" ] || kill -KILL $SERVE_PID 2>/dev/null || true; (exit $rc); dw_cleanup' EXIT
+trap 'rc=$?; set +e; [ -z "$SERVE_PID" ] || kill -KILL $SERVE_PID 2>/dev/null || true; (exit $rc); dw_cleanup' EXIT
 mkdir -p "$T/p/site"
 echo hello >"$T/p/site/index.html"
 printf 'FROM busybox:1.36\nCOPY site /www\nCMD ["httpd", "-f", "-p", "4545", "-h", "/www"]\n' >"$T/p/Dockerfile"
