@@ -195,6 +195,7 @@ function renderOverview() {
     head.appendChild(el('span', 'state ' + (updateFailed(c) ? 'update-failed' : c.state || '')));
     head.appendChild(el('span', 'title', name));
     if (c.function) head.appendChild(el('span', 'tag', 'function'));
+    if (c.job) head.appendChild(el('span', 'tag', 'job'));
     card.appendChild(head);
     const n = (c.replicas || []).length;
     card.appendChild(el('div', 'what', stateText(c) + (n > 1 ? ' · ' + n + ' replicas' : '')));
@@ -219,7 +220,9 @@ function renderOverview() {
 
 /* "ready", or the state and that it is not ready yet. */
 function stateText(c) {
-  const text = c.ready ? 'ready' : (c.state || '?') + ' · not ready';
+  /* A job is "ready" once it exited 0 (what depends_on "completed" waits
+     for). */
+  const text = c.ready ? (c.job ? 'completed' : 'ready') : (c.state || '?') + ' · not ready';
   return updateFailed(c) ? text + ' · update failed' : text;
 }
 
@@ -242,7 +245,7 @@ function renderDetail() {
     const chip = el('span', 'replica');
     chip.appendChild(el('span', 'state ' + (r.state || '')));
     chip.appendChild(document.createTextNode('#' + r.replica + ' ' + (r.id || '').slice(0, 12) +
-      ' ' + (r.state || '') + (r.ready ? ' ready' : '')));
+      ' ' + (r.ready ? (c.job ? 'completed' : 'ready') : (r.state || '') + ', not ready')));
     reps.appendChild(chip);
   }
   const p = $('d-progress');
