@@ -202,6 +202,7 @@ function renderOverview() {
     const links = el('div', 'links');
     urlLinks(links, c.urls);
     card.appendChild(links);
+    if (c.progress) card.appendChild(el('div', 'busy', c.progress));
     const lf = last ? last.fields || {} : null;
     const lastText = lf ? 'last update ' + clock(last.time) + ' · ' + fmtMs(lf.total_ms) +
       (lf.result && lf.result !== 'ok' ? ' · ' + lf.result : '') : 'no update yet';
@@ -537,6 +538,14 @@ function flush() {
 
 /* ---- the event stream ---- */
 
+/* A builder's line, or a large sync's size, while the work goes on. */
+function progressText(f) {
+  if (f.message) return (f.what ? f.what + ': ' : '') + f.message;
+  if (f.what === 'sync')
+    return 'syncing ' + (f.files || 0) + ' files, ' + ((f.bytes || 0) / 1048576).toFixed(1) + ' MB';
+  return f.what || '';
+}
+
 function onEvent(e) {
   let ev;
   try {
@@ -566,7 +575,9 @@ function onEvent(e) {
     break;
   }
   case 'update':
-    entry(ev.container);
+    /* The end of a large sync's long work, too. */
+    entry(ev.container).progress = null;
+    pending.detail = pending.detail || selected === ev.container;
     addUpdate(ev, live);
     if (live && f.result === 'failed')
       toast(ev.container + ': update failed' + (f.output ? ' — see its output' : ''), 'error');
@@ -576,7 +587,8 @@ function onEvent(e) {
     break;
   case 'progress': {
     const c = entry(ev.container);
-    c.progress = f.done ? null : (f.what ? f.what + ': ' : '') + (f.message || '');
+    c.progress = f.done ? null : progressText(f);
+    pending.side = true;
     pending.detail = pending.detail || selected === ev.container;
     schedule();
     break;
