@@ -10,7 +10,8 @@
 // It checks what a person would look at: the container with its state,
 // readiness and URL as a link that serves the site; an edit showing up as a
 // new update row with its file and its time; a failed run step's output
-// and the card marked failing until the next save fixes it; the log filter;
+// and the card marked failing until the next save fixes it; a large sync's
+// progress on the card, ended by its update; the log filter;
 // the Trigger button putting back a file changed by hand in the container;
 // the Restart button; and that the page asked nothing of any other origin.
 import assert from 'node:assert/strict';
@@ -91,6 +92,17 @@ const errors = [];
 let page;
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  // Every progress line a card showed, however briefly.
+  await context.addInitScript(() => {
+    window.__busy = [];
+    new MutationObserver((records) => {
+      for (const r of records)
+        for (const n of r.addedNodes)
+          if (n.nodeType === 1)
+            for (const b of [n, ...n.querySelectorAll('.busy')])
+              if (b.classList.contains('busy')) window.__busy.push(b.textContent);
+    }).observe(document, { childList: true, subtree: true });
+  });
   page = await context.newPage();
   page.on('request', (r) => requests.push(r.url()));
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -136,6 +148,21 @@ try {
   row = await newRow(page, row.id, 'site/partials/header.html', 'ok');
   assert.match(row.stages, /run 'sh \/www\/build\.sh' \d/, 'the run step has no time of its own');
   await page.waitForFunction(() => !document.querySelector('.card.failing'), null, { timeout: WAIT });
+
+  step('a large sync: its progress on the card, ended by its update row');
+  // Made beside the project and moved in: one change of 600 files.
+  const bulk = path.join(path.dirname(path.dirname(site)), 'bulk');
+  fs.mkdirSync(bulk);
+  for (let i = 0; i < 600; i++) fs.writeFileSync(path.join(bulk, `f${i}.txt`), `bulk file ${i}\n`.repeat(20));
+  fs.renameSync(bulk, path.join(site, 'bulk'));
+  row = await newRow(page, row.id, 'site/bulk/', 'ok');
+  console.log('  row:', JSON.stringify({ ...row, files: row.files.length }));
+  assert.match(await page.locator(`#updates > li[data-id="${row.id}"] .files`).textContent(), /\+597 more/);
+  const busy = await page.evaluate(() => window.__busy);
+  assert.ok(busy.some((t) => /^syncing 600 files, [\d.]+ MB$/.test(t)), `progress lines: ${JSON.stringify(busy)}`);
+  await page.waitForFunction(() => !document.querySelector('.card .busy'), null, { timeout: WAIT });
+  fs.rmSync(path.join(site, 'bulk'), { recursive: true });
+  row = await newRow(page, row.id, 'site/bulk/', 'ok');
 
   step('the log filter');
   await page.fill('#filter', "can't open");
