@@ -13,11 +13,13 @@
  * Kinds and their fields, as the dashboard reads them:
  *   "state"   {"state": "starting|running|ready|updating|update-failed|
  *              exited|removed", "ready": bool, "id": "...", "urls": [...]}
- *   "update"  {"files": ["web/a.html", ...], "result": "ok|failed|rebuild",
+ *   "update"  {"files": ["web/a.html", ...] (the first 100), "count": n,
+ *              "removed": n (of count), "result": "ok|failed|rebuild",
  *              "stages": {"settle": ms, "hash": ms, "transfer": ms,
  *                         "steps": [{"cmd": "...", "ms": n, "exit": n}],
  *                         "restart": ms},
- *              "total_ms": n, "output": "failed step's output"}
+ *              "total_ms": n, "output": "what the run steps printed",
+ *              only when one failed}
  *   "log"     {"stream": "stdout|stderr", "line": "..."}
  *   "progress"{"what": "build|pull|sync", "message": "...", "done": bool}
  *   "notice"  {"level": "info|warn|error", "message": "..."}

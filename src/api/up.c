@@ -373,6 +373,7 @@ static void update(struct up_api *a, struct cstate *cs, const struct up_update *
 	for (size_t i = 0; i < p->n_names && i < MAX_FILES; i++)
 		cJSON_AddItemToArray(files, cJSON_CreateString(p->names[i]));
 	cJSON_AddNumberToObject(f, "count", (double)p->n_names);
+	cJSON_AddNumberToObject(f, "removed", (double)p->n_deletes);
 	cJSON_AddStringToObject(f, "result", u->failed ? "failed" : u->rebuilt ? "rebuild" : "ok");
 	cJSON_AddStringToObject(f, "message", u->what);
 	cJSON_AddNumberToObject(f, "replicas", cs->n_inst);

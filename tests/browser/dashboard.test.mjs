@@ -163,6 +163,8 @@ try {
   await page.waitForFunction(() => !document.querySelector('.card .busy'), null, { timeout: WAIT });
   fs.rmSync(path.join(site, 'bulk'), { recursive: true });
   row = await newRow(page, row.id, 'site/bulk/', 'ok');
+  assert.equal(await page.locator(`#updates > li[data-id="${row.id}"] .removed`).textContent(), 'removed',
+    'a row of deletions does not say so');
 
   step('the log filter');
   await page.fill('#filter', "can't open");

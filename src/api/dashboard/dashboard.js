@@ -354,6 +354,11 @@ function updateRow(u, fresh, newest) {
         shortList();
     });
   }
+  if (f.removed) {
+    const gone = el('span', 'removed', f.removed === total ? 'removed' : f.removed + ' removed');
+    gone.title = 'of these, ' + f.removed + ' removed in the container';
+    who.appendChild(gone);
+  }
   li.appendChild(fc);
 
   const cell = el('div', 'stagecell');
