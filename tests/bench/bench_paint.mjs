@@ -1,20 +1,20 @@
 // First-contentful-paint of a page in headless Chromium (Debian's
 // /usr/bin/chromium through playwright-core from tests/browser), for
-// bench_api.py. Usage: node bench_paint.mjs URL LOADS
+// bench_api.py. Usage: node bench_paint.mjs URL LOADS [--card]
 // Prints {"fcp": [ms...], "card": [ms...]}: Chromium's own
 // first-contentful-paint entry for each load, each in a fresh context (no
-// cache, no connection reused), and when the page has a dashboard card, the
-// time its first one appeared (a MutationObserver set up before the page's
-// scripts run).
+// cache, no connection reused), and with --card, the time the dashboard's
+// first container card appeared (a MutationObserver set up before the
+// page's scripts run).
 import { createRequire } from 'node:module';
 
 const require = createRequire(new URL('../browser/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
 
-const [url, loadsArg] = process.argv.slice(2);
+const [url, loadsArg, cardArg] = process.argv.slice(2);
 const loads = Number(loadsArg);
 if (!url || !(loads > 0)) {
-  console.error('usage: node bench_paint.mjs URL LOADS');
+  console.error('usage: node bench_paint.mjs URL LOADS [--card]');
   process.exit(2);
 }
 
@@ -42,7 +42,7 @@ try {
         if (e) resolve(e.startTime);
       }).observe({ type: 'paint', buffered: true });
     })));
-    if (await page.$('#overview')) {
+    if (cardArg === '--card') {
       await page.waitForSelector('.card');
       card.push(await page.evaluate(() => window.__card));
     }
