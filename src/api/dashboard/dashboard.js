@@ -141,13 +141,14 @@ function lastUpdateOf(name) {
   return null;
 }
 
-/* The container's last update failed (it keeps running the files it had,
-   and the next save retries), or the container itself is down. */
+/* The container's last update failed: it runs on with the files it had,
+   and the next save retries. */
 function updateFailed(c) {
   const last = lastUpdateOf(c.name);
   return !!last && (last.fields || {}).result === 'failed';
 }
 
+/* An update failed, or the container itself is down. */
 function failing(c) {
   return /fail|exited|crash/.test(c.state || '') || updateFailed(c);
 }
@@ -219,10 +220,9 @@ function renderOverview() {
 
 /* ---- the selected container ---- */
 
-/* "ready", or the state and that it is not ready yet. */
+/* "ready" ("completed" for a job, which is ready once it exited 0), or
+   the state and that it is not ready yet; and a failed update. */
 function stateText(c) {
-  /* A job is "ready" once it exited 0 (what depends_on "completed" waits
-     for). */
   const text = c.ready ? (c.job ? 'completed' : 'ready') : (c.state || '?') + ' · not ready';
   return updateFailed(c) ? text + ' · update failed' : text;
 }
