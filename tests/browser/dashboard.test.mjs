@@ -13,7 +13,8 @@
 // and the card marked failing until the next save fixes it; a large sync's
 // progress on the card, ended by its update; the log filter;
 // the Trigger button putting back a file changed by hand in the container;
-// the Restart button; and that the page asked nothing of any other origin.
+// the Restart button; a rebuild with its build lines and its row; and that
+// the page asked nothing of any other origin.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -205,6 +206,24 @@ try {
   await until(`the card to link ${now}`, async () =>
     (await card.locator('.links a').first().getAttribute('href')) === now);
   assert.ok((await served(now + 'index.html')).includes(marker), 'the restarted container lost the edit');
+
+  step('httpd.conf: a rebuild, its build lines on the card, its row, the new container linked');
+  before = Math.max(0, ...(await rowIds(page)));
+  fs.writeFileSync(path.join(site, 'note.dwtxt'), 'dwtxt file\n');
+  fs.appendFileSync(path.join(path.dirname(site), 'httpd.conf'), '.dwtxt:text/x-devwatch-browser\n');
+  await page.waitForFunction((a) => [...document.querySelectorAll('#updates > li.update.rebuild')]
+    .some((l) => Number(l.dataset.id) > a), before, { timeout: WAIT });
+  const rebuilt = page.locator('#updates > li.update.rebuild').first();
+  assert.equal(await rebuilt.locator('.files').textContent(), 'rebuilt and replaced');
+  assert.match(await rebuilt.locator('.stages').textContent(), /build and replace \d/);
+  const built = await page.evaluate(() => window.__busy);
+  assert.ok(built.some((t) => /^build: Step \d\/\d/.test(t)), `no build line on the card: ${JSON.stringify(built.slice(-5))}`);
+  await until('the rebuilt container to be linked and serve the new type', async () => {
+    const link = await card.locator('.links a').first().getAttribute('href');
+    const r = await fetch(link + 'note.dwtxt');
+    return (r.headers.get('content-type') || '').startsWith('text/x-devwatch-browser');
+  });
+  await page.waitForFunction(() => !document.querySelector('.card .busy'), null, { timeout: WAIT });
 
   step('nothing asked of another origin, no script errors');
   const foreign = requests.filter((u) => new URL(u).origin !== origin);

@@ -43,7 +43,8 @@ DW_CHROMIUM=$chromium \
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
 	node "$here/dashboard.test.mjs" || fail "the dashboard test failed (screenshot: $out)"
 
-# The container's files equal the local tree after all of it.
+# The container's files equal the local tree after all of it (the rebuilt
+# container may still be taking its name: dw_converge waits).
 dw_converge 30 "$P-web-1" /www "$T/website/site" --extra blog.html
 up_alive
 dw_stop

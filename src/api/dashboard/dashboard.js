@@ -341,7 +341,7 @@ function updateRow(u, fresh, newest) {
   const shortList = () => {
     fc.textContent = files.slice(0, 3).join('  ');
     if (total > 3) fc.appendChild(el('span', 'more', '  +' + (total - 3) + ' more'));
-    if (!files.length) fc.textContent = f.reason || '(no files)';
+    if (!files.length) fc.textContent = f.message || '(no files)';
   };
   shortList();
   fc.title = files.join('\n');
@@ -366,13 +366,16 @@ function updateRow(u, fresh, newest) {
   const sum = STAGES.reduce((a, k) => a + times[k], 0) || 1;
   const bar = el('div', 'bar');
   const parts = [];
+  /* A rebuild's time from its start to the new container in place is
+     the event's "transfer": the build and the replacement. */
+  const label = (k) => (k === 'transfer' && result === 'rebuild' ? 'build and replace' : k);
   for (const k of STAGES) {
     if (!times[k]) continue;
     const seg = el('span', k);
     seg.style.width = (100 * times[k] / sum).toFixed(2) + '%';
-    seg.title = k + ' ' + fmtMs(times[k]);
+    seg.title = label(k) + ' ' + fmtMs(times[k]);
     bar.appendChild(seg);
-    if (k !== 'steps') parts.push(k + ' ' + fmtMs(times[k]));
+    if (k !== 'steps') parts.push(label(k) + ' ' + fmtMs(times[k]));
   }
   /* Each run step with its own time, in the order they ran, before the
      restart. */
@@ -580,10 +583,13 @@ function onEvent(e) {
     break;
   }
   case 'update':
-    /* The end of a large sync's long work, too. */
+    /* The end of a large sync's long work, too. A rebuild replaced the
+       container without a state event: its new ID and host ports are in
+       the status. */
     entry(ev.container).progress = null;
     pending.detail = pending.detail || selected === ev.container;
     addUpdate(ev, live);
+    if (f.result === 'rebuild') refreshStatusSoon();
     if (live && f.result === 'failed')
       toast(ev.container + ': update failed' + (f.output ? ' — see its output' : ''), 'error');
     break;
