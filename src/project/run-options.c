@@ -432,6 +432,12 @@ static int check_function(struct pctx *x, const struct jnode *n,
 		return perr(x, json_get(n, "job"), true,
 			    "a function takes invocations until it is stopped; "
 			    "expected no 'job' beside 'function'");
+	/* One runtime per function: the Runtime API server tells runtimes
+	   apart by nothing, so a restart of one replica would fail the
+	   invocations another holds. */
+	if (c->replicas > 1)
+		return perr(x, json_get(n, "replicas"), false,
+			    "a function runs one replica; expected no 'replicas' beside 'function'");
 	if (c->network == NET_NONE)
 		return perr(x, json_get(n, "network"), false,
 			    "a function reaches devwatch's runtime API over the network; "

@@ -468,15 +468,17 @@ static void test_function(void **state)
 	(void)state;
 	a = parse_ok("{\"name\": \"x\", \"containers\": {\"w\": {\"image\": \"i\"}}}");
 	b = parse_ok("{\"name\": \"x\", \"containers\": {\"w\": {\"image\": \"i\", \"function\": true,\n"
-		     "  \"replicas\": 2, \"readiness\": {\"cmd\": \"true\"}, \"network\": \"host\"}}}");
+		     "  \"replicas\": 1, \"readiness\": {\"cmd\": \"true\"}, \"network\": \"host\"}}}");
 	assert_false(a->containers[0].function);
 	assert_true(b->containers[0].function);
-	assert_int_equal(b->containers[0].replicas, 2);
+	assert_int_equal(b->containers[0].readiness.cmd != NULL, 1);
 	assert_string_not_equal(a->containers[0].config_hash, b->containers[0].config_hash);
 	project_free(a);
 	project_free(b);
 	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"function\": \"yes\"}}}",
 		  "1:49: 'function' is a string; expected a boolean");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"function\": true, \"replicas\": 2}}}",
+		  "1:67: a function runs one replica; expected no 'replicas' beside 'function'");
 	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"job\": true, \"function\": true}}}",
 		  "1:37: a function takes invocations until it is stopped; expected no 'job' beside 'function'");
 	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"function\": true,\n \"network\": \"none\"}}}",
