@@ -58,6 +58,7 @@ struct lambda_fn {
 	struct list inflight;
 	struct http_req *pollers[MAX_POLLERS];
 	size_t n_pollers;
+	unsigned long polls; /* /next requests taken */
 	bool paused;
 	bool closing;
 	char *init_error; /* the last /init/error: message, type, body */
@@ -362,6 +363,7 @@ static void on_next(struct http_req *r, void *arg)
 			     "too many runtimes waiting for an invocation");
 		return;
 	}
+	fn->polls++;
 	/* A runtime asking again has (re)started: its init went well. */
 	free(fn->init_error);
 	free(fn->init_type);
@@ -576,6 +578,11 @@ void lambda_fn_pause(struct lambda_fn *fn, bool paused)
 size_t lambda_fn_waiting(const struct lambda_fn *fn)
 {
 	return fn->n_pollers;
+}
+
+unsigned long lambda_fn_polls(const struct lambda_fn *fn)
+{
+	return fn->polls;
 }
 
 bool lambda_fn_busy(const struct lambda_fn *fn)

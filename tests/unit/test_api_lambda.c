@@ -275,8 +275,10 @@ static void test_pause_and_idle(void **state)
 	assert_true(f->idle); /* idle now: at once */
 	f->idle = false;
 	lambda_fn_pause(f->fn, true);
+	assert_int_equal(lambda_fn_polls(f->fn), 0);
 	n = next(f);
 	await_waiting(f, 1);
+	assert_int_equal(lambda_fn_polls(f->fn), 1);
 	assert_int_equal(lambda_invoke(f->fn, "{\"n\":2}", 7, on_direct, &got), 0);
 	/* Held back while paused (a live update is landing). */
 	assert_false(lambda_fn_busy(f->fn));
