@@ -58,7 +58,6 @@ struct lambda_fn {
 	struct list inflight;
 	struct http_req *pollers[MAX_POLLERS];
 	size_t n_pollers;
-	unsigned long polls; /* /next requests taken */
 	bool paused;
 	bool closing;
 	char *init_error; /* the last /init/error: message, type, body */
@@ -363,7 +362,6 @@ static void on_next(struct http_req *r, void *arg)
 			     "too many runtimes waiting for an invocation");
 		return;
 	}
-	fn->polls++;
 	/* A runtime asking again has (re)started: its init went well. */
 	free(fn->init_error);
 	free(fn->init_type);
@@ -580,9 +578,12 @@ size_t lambda_fn_waiting(const struct lambda_fn *fn)
 	return fn->n_pollers;
 }
 
-unsigned long lambda_fn_polls(const struct lambda_fn *fn)
+bool lambda_fn_ready(const struct lambda_fn *fn)
 {
-	return fn->polls;
+	for (size_t i = 0; i < fn->n_pollers; i++)
+		if (!http_req_peer_closed(fn->pollers[i]))
+			return true;
+	return fn->inflight.head != NULL;
 }
 
 bool lambda_fn_busy(const struct lambda_fn *fn)

@@ -103,10 +103,11 @@ void lambda_fn_pause(struct lambda_fn *fn, bool paused);
 /* How many /next polls are parked: runtimes waiting for work (0 while
    the function's runtime is starting or busy). */
 size_t lambda_fn_waiting(const struct lambda_fn *fn);
-/* How many /next requests have come in since lambda_fn_new: a runtime
-   (re)started after a mark has polled once this passes the mark (its
-   readiness), even if it took work at once. */
-unsigned long lambda_fn_polls(const struct lambda_fn *fn);
+/* Whether a runtime is there to take work: one of the parked /next polls
+   still has its connection open (a runtime that died or restarted
+   leaves a closed one behind), or an invocation is in flight. A
+   function container is ready once this holds. */
+bool lambda_fn_ready(const struct lambda_fn *fn);
 /* True while an invocation has been handed out and not answered. */
 bool lambda_fn_busy(const struct lambda_fn *fn);
 /* Call cb once nothing is in flight: at once when idle now. One waiter;
