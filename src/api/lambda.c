@@ -126,6 +126,14 @@ static void make_uuid(char out[37])
 		 h + 16, h + 20);
 }
 
+static void forget_init_error(struct lambda_fn *fn)
+{
+	free(fn->init_error);
+	free(fn->init_type);
+	free(fn->init_body);
+	fn->init_error = fn->init_type = fn->init_body = NULL;
+}
+
 static void maybe_free(struct lambda_fn *fn)
 {
 	if (!fn->closing || fn->open > 0)
@@ -134,9 +142,7 @@ static void maybe_free(struct lambda_fn *fn)
 		fn->close_cb(fn->close_arg);
 	for (int i = 0; i < N_ENV && fn->env[i]; i++)
 		free(fn->env[i]);
-	free(fn->init_error);
-	free(fn->init_type);
-	free(fn->init_body);
+	forget_init_error(fn);
 	free(fn->name);
 	free(fn->arn);
 	free(fn);
@@ -363,10 +369,7 @@ static void on_next(struct http_req *r, void *arg)
 		return;
 	}
 	/* A runtime asking again has (re)started: its init went well. */
-	free(fn->init_error);
-	free(fn->init_type);
-	free(fn->init_body);
-	fn->init_error = fn->init_type = fn->init_body = NULL;
+	forget_init_error(fn);
 	fn->pollers[fn->n_pollers++] = r;
 	http_req_on_end(r, on_poller_end, fn);
 	dispatch(fn);
@@ -431,9 +434,7 @@ static void on_init_error(struct http_req *r, void *arg)
 
 	error_fields(r, j, &type, &message);
 	log_warn("%s: the function's init failed: %s: %s", fn->name, type, message);
-	free(fn->init_error);
-	free(fn->init_type);
-	free(fn->init_body);
+	forget_init_error(fn);
 	fn->init_error = xstrdup(message);
 	fn->init_type = xstrdup(type);
 	fn->init_body = xstrndup(body, len);
@@ -601,6 +602,7 @@ void lambda_fn_on_idle(struct lambda_fn *fn, void (*cb)(void *arg), void *arg)
 void lambda_fn_reset(struct lambda_fn *fn, const char *type,
 		     const char *message)
 {
+	forget_init_error(fn);
 	while (fn->inflight.head)
 		finish(fn->inflight.head, &fn->inflight, LAMBDA_ERROR, NULL, 0,
 		       type, message);

@@ -117,7 +117,8 @@ void lambda_fn_on_idle(struct lambda_fn *fn, void (*cb)(void *arg), void *arg);
  * The function's container died, restarted or was replaced: fail what is
  * in flight (LAMBDA_ERROR with this type, "Runtime.ExitError", and
  * message) and end the parked polls of the runtime that is gone (410).
- * Queued invocations wait for the next runtime.
+ * Queued invocations wait for the next runtime, which inits afresh: an
+ * init error of the one that is gone is forgotten.
  */
 void lambda_fn_reset(struct lambda_fn *fn, const char *type,
 		     const char *message);
