@@ -421,6 +421,18 @@ static void log_line(struct up_api *a, struct instance *in, int stream, const ch
 	events_emit(a->es, "log", in->cs->c->name, in->replica, f);
 }
 
+/* A large update began: a progress event until its update event. */
+static void sync_begins(struct up_api *a, struct cstate *cs, const struct sync_plan *p)
+{
+	cJSON *f = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(f, "what", "sync");
+	cJSON_AddBoolToObject(f, "done", false);
+	cJSON_AddNumberToObject(f, "files", (double)p->n_writes);
+	cJSON_AddNumberToObject(f, "bytes", (double)p->bytes);
+	events_emit(a->es, "progress", cs->c->name, -1, f);
+}
+
 static double ms_between(uint64_t from, uint64_t to)
 {
 	return from != 0 && to > from ? (double)(to - from) / 1e6 : 0.0;
@@ -497,6 +509,11 @@ static void on_event(void *st, const struct up_event *ev)
 		break;
 	case UP_LOG:
 		log_line(a, ev->in, ev->stream, ev->text, ev->len);
+		break;
+	case UP_SYNC:
+		sync_begins(a, ev->cs, ev->plan);
+		break;
+	case UP_BUILD_END:
 		break;
 	case UP_UPDATE:
 		update(a, ev->cs, ev->update);

@@ -24,6 +24,8 @@ enum up_event_kind {
 	UP_LOG,		/* a container's log line */
 	UP_OUTPUT,	/* a run step's output line */
 	UP_BUILD,	/* a builder or pull line (cs) */
+	UP_BUILD_END,	/* the build or pull of cs ended (failed) */
+	UP_SYNC,	/* a large update of cs begins (plan): long work */
 	UP_UPDATE,	/* an update finished (cs, update) */
 };
 
@@ -52,6 +54,8 @@ struct up_event {
 				   UP_LOG and UP_OUTPUT: see len) */
 	size_t len;
 	int stream;		/* UP_LOG: 1 stdout, 2 stderr */
+	bool failed;		/* UP_BUILD_END */
+	const struct sync_plan *plan; /* UP_SYNC */
 	const struct up_update *update;
 };
 

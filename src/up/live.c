@@ -27,6 +27,10 @@
 #include "up/say.h"
 #include "watch/watch.h"
 
+/* An update this large is long work: a progress line on a terminal. */
+#define LARGE_SYNC_BYTES (8u << 20)
+#define LARGE_SYNC_FILES 500
+
 /* ---- output ---- */
 
 void live_out_line(const char *line, size_t n, void *arg)
@@ -172,6 +176,9 @@ static void start_live(struct live_c *lc)
 		finish_update(lc);
 		return;
 	}
+	if (lc->plan.bytes >= LARGE_SYNC_BYTES || lc->plan.n_writes >= LARGE_SYNC_FILES)
+		session_emit(&(struct up_event){.kind = UP_SYNC, .s = lc->s, .cs = lc->cs,
+						.plan = &lc->plan});
 	lc->failed_step = -1;
 	lc->transport_err = 0;
 	lc->update_failed = false;
@@ -215,7 +222,8 @@ static void rebuilt(void *arg, int err, const char *ref, bool built, const char 
 	struct live_c *lc = arg;
 
 	(void)built;
-	progress_done(&lc->s->progress, lc->cs->c->name, err != 0);
+	session_emit(&(struct up_event){.kind = UP_BUILD_END, .s = lc->s, .cs = lc->cs,
+					.failed = err != 0});
 	if (lc->s->shutting_down) {
 		finish_update(lc);
 		return;

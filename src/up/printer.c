@@ -105,6 +105,20 @@ static void build(const struct up_event *ev)
 		       log_colour_reset(), ev->text);
 }
 
+/* On a terminal, a large update is one progress line until it ends. */
+static void sync_begins(const struct up_event *ev)
+{
+	struct session *s = ev->s;
+	char line[128];
+
+	if (s->o.json)
+		return;
+	snprintf(line, sizeof(line), "syncing %zu file%s, %.1f MB ...", ev->plan->n_writes,
+		 ev->plan->n_writes == 1 ? "" : "s", (double)ev->plan->bytes / 1e6);
+	if (progress_update(&s->progress, ev->cs->c->name, ev->cs->colour, line))
+		fflush(stdout);
+}
+
 static void update_json(const struct up_event *ev)
 {
 	const struct up_update *u = ev->update;
@@ -181,10 +195,23 @@ static void on_event(void *st, const struct up_event *ev)
 	struct session *s = ev->s;
 
 	(void)st;
-	if (ev->kind == UP_BUILD) {
+	switch (ev->kind) {
+	case UP_BUILD:
 		build(ev); /* the progress block itself */
 		fflush(stdout);
 		return;
+	case UP_BUILD_END:
+		progress_done(&s->progress, ev->cs->c->name, ev->failed);
+		return;
+	case UP_SYNC:
+		sync_begins(ev);
+		return;
+	case UP_UPDATE:
+		/* A large sync's progress line gives way to the update's. */
+		progress_done(&s->progress, ev->cs->c->name, false);
+		break;
+	default:
+		break;
 	}
 	/* The progress block is redrawn below each line. */
 	progress_hide(&s->progress);
@@ -200,6 +227,8 @@ static void on_event(void *st, const struct up_event *ev)
 		line(ev);
 		break;
 	case UP_BUILD:
+	case UP_BUILD_END:
+	case UP_SYNC:
 		break;
 	case UP_UPDATE:
 		update(ev);

@@ -54,6 +54,15 @@ void session_sinks_release(struct session *s)
 	}
 }
 
+static char *format(const char *fmt, va_list ap)
+{
+	char *msg;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	return msg;
+}
+
 void session_say(struct session *s, struct instance *in, const char *event,
 		 const char *fmt, ...)
 {
@@ -61,8 +70,7 @@ void session_say(struct session *s, struct instance *in, const char *event,
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	msg = format(fmt, ap);
 	va_end(ap);
 	session_emit(&(struct up_event){.kind = UP_SAID, .s = s, .in = in, .name = event,
 					.text = msg});
@@ -97,8 +105,7 @@ void session_fail(struct session *s, struct instance *in, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	msg = format(fmt, ap);
 	va_end(ap);
 	if (in != NULL && in->ready_cb == NULL && s->engine_lost) {
 		/* Nothing answers while the engine is gone; monitor.c brings

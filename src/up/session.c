@@ -51,7 +51,7 @@ static void image_done(void *arg, int err, const char *ref, bool built,
 	struct session *s = cs->inst[0].s;
 
 	s->images_pending--;
-	progress_done(&s->progress, cs->c->name, err != 0);
+	session_emit(&(struct up_event){.kind = UP_BUILD_END, .s = s, .cs = cs, .failed = err != 0});
 	if (s->shutting_down) {
 		teardown(s);
 		return;
