@@ -205,12 +205,50 @@ static struct lambda_fn *fn_of(void *st, const struct cstate *cs)
 	return a->fns[cs - a->s->cs];
 }
 
+/* .devwatch/runtime-NAME: the endpoint the last session served NAME on.
+   Serving there again lets a restarted `up` adopt the running container,
+   whose runtime still aims at it (and retries until it answers). */
+static char *endpoint_file(const struct up_api *a, const struct cstate *cs)
+{
+	return xasprintf("%s/.devwatch/runtime-%s", a->s->p->root, cs->c->name);
+}
+
+static int last_port(const struct up_api *a, const struct cstate *cs, const char *address)
+{
+	char *path = endpoint_file(a, cs), line[96], want[72];
+	FILE *f = fopen(path, "r");
+	int port = 0;
+
+	free(path);
+	if (f == NULL)
+		return 0;
+	snprintf(want, sizeof(want), "%s:", address);
+	if (fgets(line, sizeof(line), f) != NULL && strncmp(line, want, strlen(want)) == 0)
+		port = atoi(line + strlen(want));
+	fclose(f);
+	return port > 0 && port < 65536 ? port : 0;
+}
+
+static void save_endpoint(const struct up_api *a, const struct cstate *cs, const char *ep)
+{
+	char *path = endpoint_file(a, cs);
+	FILE *f = fopen(path, "w");
+	bool ok = f != NULL && fprintf(f, "%s\n", ep) > 0;
+
+	if (f != NULL && fclose(f) != 0)
+		ok = false;
+	if (!ok)
+		log_debug("cannot write '%s': a restarted up will recreate '%s'", path, cs->c->name);
+	free(path);
+}
+
 static int fn_serve(void *st, struct cstate *cs, const char *address, char **cause)
 {
 	struct up_api *a = st;
 	struct lambda_options lo = {.name = cs->c->name, .address = address};
 	struct lambda_fn **slot = &a->fns[cs - a->s->cs];
-	int err;
+	char *ignored = NULL;
+	int err = -1;
 
 	if (*slot != NULL)
 		return 0;
@@ -218,11 +256,19 @@ static int fn_serve(void *st, struct cstate *cs, const char *address, char **cau
 		*cause = xstrdup("the session is ending");
 		return DW_CANCELED;
 	}
-	err = lambda_fn_new(a->s->loop, &lo, slot, cause);
-	if (err == 0)
-		session_say(a->s, &cs->inst[0], "api", "Lambda Runtime API on %s",
-			    lambda_fn_endpoint(*slot));
-	return err;
+	lo.port = last_port(a, cs, address);
+	if (lo.port != 0)
+		err = lambda_fn_new(a->s->loop, &lo, slot, &ignored);
+	free(ignored); /* taken meanwhile: a free one, and a new container */
+	lo.port = 0;
+	if (err != 0)
+		err = lambda_fn_new(a->s->loop, &lo, slot, cause);
+	if (err != 0)
+		return err;
+	save_endpoint(a, cs, lambda_fn_endpoint(*slot));
+	session_say(a->s, &cs->inst[0], "api", "Lambda Runtime API on %s",
+		    lambda_fn_endpoint(*slot));
+	return 0;
 }
 
 static const char *const *fn_env(void *st, struct cstate *cs)
