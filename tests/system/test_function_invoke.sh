@@ -4,7 +4,8 @@
 # gateway and nowhere else. `devwatch invoke` and POST /api/invoke/hello
 # return the function's response; after an edit of the handler (synced,
 # then restart_container) the same container answers with the new code.
-# Ends with /var/task equal to handler/.
+# `devwatch run` of a function is a usage error. Ends with /var/task equal
+# to handler/.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fnlib.sh"
 dw_init fninvoke
@@ -44,6 +45,11 @@ rc=0
 "$DEVWATCH" invoke -f "$PROJ" nope 2>"$T/err" || rc=$?
 [ "$rc" = 2 ] || fail "invoke of an unknown name exited $rc, expected 2"
 grep -q "nope" "$T/err" || fail "no name in the error: $(cat "$T/err")"
+# A one-off `run` has no Runtime API to give it: a usage error.
+rc=0
+"$DEVWATCH" run -f "$PROJ" hello 2>"$T/err" || rc=$?
+[ "$rc" = 2 ] || fail "run of a function exited $rc, expected 2"
+grep -q "is a function container" "$T/err" || fail "run of a function did not say why: $(cat "$T/err")"
 dw_stop
 [ "$UP_RC" -eq 0 ] || fail "up exited $UP_RC"
 [ "$(count_containers)" -eq 0 ] || fail "containers left"
