@@ -186,7 +186,7 @@ void session_function_env(const struct instance *in, char **body)
 {
 	struct session *s = in->s;
 	const char *const *env;
-	cJSON *o, *arr;
+	cJSON *o, *old, *fresh, *e;
 
 	if (!is_function(s, in->cs))
 		return;
@@ -196,14 +196,18 @@ void session_function_env(const struct instance *in, char **body)
 		cJSON_Delete(o);
 		return;
 	}
-	arr = cJSON_GetObjectItemCaseSensitive(o, "Env");
-	if (!cJSON_IsArray(arr)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(o, "Env");
-		arr = cJSON_AddArrayToObject(o, "Env");
-	}
-	/* First: the project's own env (AWS_REGION, say) wins over ours. */
+	/* Ours first: the project's own env (AWS_REGION, say) wins. A new
+	   array rather than cJSON_InsertItemInArray, which loses items in
+	   the cJSON of Debian 12 (1.7.15). */
+	fresh = cJSON_CreateArray();
 	for (int i = 0; env[i] != NULL; i++)
-		cJSON_InsertItemInArray(arr, i, cJSON_CreateString(env[i]));
+		cJSON_AddItemToArray(fresh, cJSON_CreateString(env[i]));
+	old = cJSON_DetachItemFromObjectCaseSensitive(o, "Env");
+	cJSON_ArrayForEach(e, old)
+		if (cJSON_IsString(e))
+			cJSON_AddItemToArray(fresh, cJSON_CreateString(e->valuestring));
+	cJSON_Delete(old);
+	cJSON_AddItemToObject(o, "Env", fresh);
 	free(*body);
 	*body = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);

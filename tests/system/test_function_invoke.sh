@@ -21,6 +21,11 @@ gw=$(docker exec "$C" sh -c "awk '\$2 == \"00000000\" { print \$3 }' /proc/net/r
 listeners=$(ss -Htln "sport = :$port" | awk '{ print $4 }')
 [ "$listeners" = "$addr:$port" ] || fail "port $port is bound as '$listeners', expected only $addr:$port"
 
+# The project's env stays beside the runtime's.
+for kv in GREETING=hello PYTHONDONTWRITEBYTECODE=1 AWS_LAMBDA_FUNCTION_NAME=hello; do
+	docker exec "$C" printenv "${kv%%=*}" | grep -qx "${kv#*=}" || fail "the container lacks $kv"
+done
+
 # Before the edit, through the CLI (and stdin) and through the API.
 out=$(fn_invoke '{"name": "you"}') || fail "invoke failed: $(cat "$T/invoke.err")"
 [ "$(fn_field message <<<"$out")" = "hello, you!" ] || fail "invoke answered '$out'"
