@@ -23,7 +23,9 @@
  * refuses any request carrying Origin, Referer or Sec-Fetch-* (403): a
  * runtime client sends none, every browser does, so no web page can take
  * or answer an invocation. Request ids are random (UUIDv4), so a client
- * can only answer an invocation it was handed.
+ * can only answer an invocation it was handed. With `allow`, a peer from
+ * outside that subnet (a container on another bridge, which reaches the
+ * gateway as a host address) is 403 before anything else.
  *
  * Live updates land between invocations: lambda_fn_pause holds new
  * invocations back, and lambda_fn_on_idle says when the one in flight is
@@ -45,6 +47,8 @@ struct lambda_fn;
 struct lambda_options {
 	const char *name;    /* the container's name: "hello" */
 	const char *address; /* numeric IPv4 to bind: the bridge gateway */
+	const char *allow;   /* "172.18.0.0/16": the only peers served (the
+				bridge's own subnet); NULL = any */
 	int port;	     /* 0 = a free one */
 	unsigned timeout_ms; /* per invocation; 0 = 60000 */
 };
@@ -69,7 +73,8 @@ typedef void (*lambda_done_cb)(const struct lambda_result *res, void *arg);
 
 /*
  * Serve the Runtime API for one function. Returns 0 and sets *out, or a
- * negative code with *cause (the address cannot be bound).
+ * negative code with *cause (the address cannot be bound; DW_USAGE for
+ * an allow that is not IPv4 CIDR).
  */
 int lambda_fn_new(uv_loop_t *loop, const struct lambda_options *opts,
 		  struct lambda_fn **out, char **cause);

@@ -242,10 +242,11 @@ static void save_endpoint(const struct up_api *a, const struct cstate *cs, const
 	free(path);
 }
 
-static int fn_serve(void *st, struct cstate *cs, const char *address, char **cause)
+static int fn_serve(void *st, struct cstate *cs, const char *address,
+		    const char *allow, char **cause)
 {
 	struct up_api *a = st;
-	struct lambda_options lo = {.name = cs->c->name, .address = address};
+	struct lambda_options lo = {.name = cs->c->name, .address = address, .allow = allow};
 	struct lambda_fn **slot = &a->fns[cs - a->s->cs];
 	char *ignored = NULL;
 	int err = -1;

@@ -48,32 +48,24 @@ static enum net_mode mode_of(struct project *p, const struct project_container *
 	return o != NULL ? o->network : NET_PROJECT;
 }
 
-/* The gateway of a network inspect answer: IPAM's IPv4 Gateway, or, as
-   the engine often leaves that empty, the first address of its IPv4
-   Subnet (where the engine puts the bridge). NULL when neither. */
-static char *gateway_of(const char *body, size_t len)
+/* The gateway of a network inspect answer and its subnet ("A.B.C.D/N"):
+   IPAM's IPv4 Gateway or, as the engine often leaves that empty, the
+   first address of its IPv4 Subnet (where the engine puts the bridge).
+   0 with both set (caller frees), or -1 when there is no IPv4 subnet. */
+static int gateway_of(const char *body, size_t len, char **gw, char **subnet)
 {
 	cJSON *o = cJSON_ParseWithLength(body, len), *cfg, *e;
-	char *gw = NULL;
 
+	*gw = *subnet = NULL;
 	cfg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "IPAM"),
 					       "Config");
 	cJSON_ArrayForEach(e, cfg) {
 		const cJSON *g = cJSON_GetObjectItemCaseSensitive(e, "Gateway");
 		const cJSON *sn = cJSON_GetObjectItemCaseSensitive(e, "Subnet");
 		char ip[INET_ADDRSTRLEN + 4], *slash;
-		struct in_addr a;
+		struct in_addr a, net;
 		int bits;
 
-		if (cJSON_IsString(g) && strlen(g->valuestring) < sizeof(ip)) {
-			strcpy(ip, g->valuestring);
-			if ((slash = strchr(ip, '/')) != NULL)
-				*slash = '\0';
-			if (inet_pton(AF_INET, ip, &a) == 1) {
-				gw = xstrdup(ip);
-				break;
-			}
-		}
 		if (!cJSON_IsString(sn) || strlen(sn->valuestring) >= sizeof(ip))
 			continue;
 		strcpy(ip, sn->valuestring);
@@ -82,28 +74,37 @@ static char *gateway_of(const char *body, size_t len)
 			continue;
 		*slash = '\0';
 		bits = atoi(slash + 1);
-		if (inet_pton(AF_INET, ip, &a) != 1 || bits < 1 || bits > 30)
+		if (inet_pton(AF_INET, ip, &net) != 1 || bits < 1 || bits > 30)
 			continue;
-		a.s_addr = htonl((ntohl(a.s_addr) & ~((1u << (32 - bits)) - 1)) + 1);
-		gw = xstrdup(inet_ntop(AF_INET, &a, ip, sizeof(ip)));
+		*subnet = xstrdup(sn->valuestring);
+		a.s_addr = htonl((ntohl(net.s_addr) & ~((1u << (32 - bits)) - 1)) + 1);
+		if (cJSON_IsString(g) && strlen(g->valuestring) < sizeof(ip)) {
+			strcpy(ip, g->valuestring);
+			if ((slash = strchr(ip, '/')) != NULL)
+				*slash = '\0';
+			inet_pton(AF_INET, ip, &a);
+		}
+		*gw = xstrdup(inet_ntop(AF_INET, &a, ip, sizeof(ip)));
 		break;
 	}
 	cJSON_Delete(o);
-	return gw;
+	return *gw != NULL ? 0 : -1;
 }
 
 /* Serve every function; false after failing the session. */
-static bool serve_all(struct session *s, const char *gateway)
+static bool serve_all(struct session *s, const char *gateway, const char *subnet)
 {
 	for (size_t i = 0; i < s->n_cs; i++) {
 		struct cstate *cs = &s->cs[i];
-		const char *addr;
+		bool host = mode_of(s->p, cs->c) == NET_HOST;
 		char *cause = NULL;
 
 		if (!cs->c->function)
 			continue;
-		addr = mode_of(s->p, cs->c) == NET_HOST ? "127.0.0.1" : gateway;
-		if (s->functions->serve(s->functions_st, cs, addr, &cause) != 0) {
+		/* Only its own network: a container on another bridge reaches
+		   the gateway too, as an address of this host. */
+		if (s->functions->serve(s->functions_st, cs, host ? "127.0.0.1" : gateway,
+					host ? "127.0.0.0/8" : subnet, &cause) != 0) {
 			session_fail(s, &cs->inst[0], "cannot serve the Lambda Runtime API: %s", cause);
 			free(cause);
 			return false;
@@ -117,21 +118,20 @@ static void on_network(struct engine_req *req, int err,
 {
 	struct serve_job *j = arg;
 	struct session *s = j->s;
-	char *gw = NULL;
+	char *gw = NULL, *subnet = NULL;
 
 	(void)req;
 	if (s->shutting_down) {
 		free(j);
 		return;
 	}
-	if (err == 0 && resp->status == 200)
-		gw = gateway_of(resp->body, resp->len);
-	if (gw == NULL)
+	if (err != 0 || resp->status != 200 || gateway_of(resp->body, resp->len, &gw, &subnet) != 0)
 		session_fail(s, NULL, "cannot find the gateway of the project network: %s",
 			     err != 0 ? dw_strerror(err) : "its inspect names no IPv4 subnet");
-	else if (serve_all(s, gw))
+	else if (serve_all(s, gw, subnet))
 		j->then(s);
 	free(gw);
+	free(subnet);
 	free(j);
 }
 
@@ -164,7 +164,7 @@ void session_functions_serve(struct session *s, void (*then)(struct session *s))
 		return;
 	}
 	if (!bridged) {
-		if (serve_all(s, NULL))
+		if (serve_all(s, NULL, NULL))
 			then(s);
 		return;
 	}

@@ -106,9 +106,10 @@ struct session_hooks {
    takes the cstate of a "function": true container. */
 struct session_functions {
 	/* Serve cs's Runtime API on address (numeric IPv4: where its
-	   container reaches this machine). 0, or a negative code with
-	   *cause. */
-	int (*serve)(void *st, struct cstate *cs, const char *address, char **cause);
+	   container reaches this machine) to peers of the subnet allow
+	   ("172.18.0.0/16") only. 0, or a negative code with *cause. */
+	int (*serve)(void *st, struct cstate *cs, const char *address,
+		     const char *allow, char **cause);
 	/* The environment its container gets: "K=V", NULL-terminated. */
 	const char *const *(*env)(void *st, struct cstate *cs);
 	/* A runtime is there to take work; *init_error is the error its

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # samples/function exactly as shipped: devwatch serves the AWS Lambda
 # Runtime API to its "function": true container, on the project network's
-# gateway and nowhere else. `devwatch invoke` and POST /api/invoke/hello
+# gateway and nowhere else, and refuses a container of another network. `devwatch invoke` and POST /api/invoke/hello
 # return the function's response; after an edit of the handler (synced,
 # then restart_container) the same container answers with the new code.
 # `devwatch run` of a function is a usage error. Ends with /var/task equal
@@ -20,6 +20,19 @@ gw=$(docker exec "$C" sh -c "awk '\$2 == \"00000000\" { print \$3 }' /proc/net/r
 [ "$addr" = "$gw" ] || fail "the runtime API is on $addr, not on the container's gateway $gw"
 listeners=$(ss -Htln "sport = :$port" | awk '{ print $4 }')
 [ "$listeners" = "$addr:$port" ] || fail "port $port is bound as '$listeners', expected only $addr:$port"
+# A container on another bridge reaches that address too (it is the
+# host's), and is refused before it could take an invocation. (Asked with
+# python3 in the function's own image: busybox 1.36's wget crashed on it.)
+img=$(docker inspect -f '{{.Config.Image}}' "$C")
+out=$(docker run --rm --name "$P-outsider" --label "dev.devwatch.project=$P" \
+	--entrypoint python3 "$img" -c '
+import http.client, sys
+host, port = sys.argv[1].rsplit(":", 1)
+c = http.client.HTTPConnection(host, int(port), timeout=10)
+c.request("GET", "/2018-06-01/runtime/invocation/next")
+r = c.getresponse()
+print(r.status, r.read().decode())' "$ep" 2>&1) || fail "the outsider could not ask: $out"
+grep -q "^403 .*AccessDenied" <<<"$out" || fail "a container on the default bridge was not refused with 403: $out"
 
 # The project's env stays beside the runtime's.
 for kv in GREETING=hello PYTHONDONTWRITEBYTECODE=1 AWS_LAMBDA_FUNCTION_NAME=hello; do
