@@ -34,6 +34,13 @@ r = c.getresponse()
 print(r.status, r.read().decode())' "$ep" 2>&1) || fail "the outsider could not ask: $out"
 grep -q "^403 .*AccessDenied" <<<"$out" || fail "a container on the default bridge was not refused with 403: $out"
 
+# The session's status says what it is.
+curl -sf "$API/api/status" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["containers"][0]
+assert c["name"] == "hello" and c["function"] is True and c["ready"] is True, c' ||
+	fail "/api/status does not show hello as a ready function"
+
 # The project's env stays beside the runtime's.
 for kv in GREETING=hello PYTHONDONTWRITEBYTECODE=1 AWS_LAMBDA_FUNCTION_NAME=hello; do
 	docker exec "$C" printenv "${kv%%=*}" | grep -qx "${kv#*=}" || fail "the container lacks $kv"
