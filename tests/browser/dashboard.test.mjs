@@ -19,42 +19,15 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { WAIT, env, step, until, withDashboard } from './browser.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`dashboard.test.mjs: ${k} is not set`);
-  return v;
-};
-const base = env('DW_URL');
 const site = env('DW_SITE');
 const container = env('DW_CONTAINER');
-const shot = env('DW_SHOT');
-const origin = new URL(base).origin;
-const WAIT = 60000;
-
-function step(what) {
-  console.log(`# ${what}`);
-}
 
 async function served(url) {
   const r = await fetch(url, { cache: 'no-store' });
   assert.equal(r.status, 200, `${url} answered ${r.status}`);
   return r.text();
-}
-
-async function until(what, fn, ms = WAIT) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      if (await fn()) return;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ': ' + last.message : ''}`);
 }
 
 // The ids of the update rows on the page now.
@@ -82,38 +55,20 @@ async function newRow(page, after, file, result) {
   }, [after, file]);
 }
 
-const browser = await chromium.launch({
-  executablePath: env('DW_CHROMIUM'),
-  headless: true,
-  // Root in a container has no user namespace for the sandbox.
-  args: ['--no-sandbox'],
-});
-const requests = [];
-const errors = [];
-let page;
-try {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  // Every progress line a card showed, however briefly.
-  await context.addInitScript(() => {
-    window.__busy = [];
-    new MutationObserver((records) => {
-      for (const r of records)
-        for (const n of r.addedNodes)
-          if (n.nodeType === 1)
-            for (const b of [n, ...n.querySelectorAll('.busy')])
-              if (b.classList.contains('busy')) window.__busy.push(b.textContent);
-    }).observe(document, { childList: true, subtree: true });
-  });
-  page = await context.newPage();
-  page.on('request', (r) => requests.push(r.url()));
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+// Every progress line a card showed, however briefly.
+function recordBusy() {
+  window.__busy = [];
+  new MutationObserver((records) => {
+    for (const r of records)
+      for (const n of r.addedNodes)
+        if (n.nodeType === 1)
+          for (const b of [n, ...n.querySelectorAll('.busy')])
+            if (b.classList.contains('busy')) window.__busy.push(b.textContent);
+  }).observe(document, { childList: true, subtree: true });
+}
 
-  step('load the dashboard: the live dot, the container, its state and URL');
-  const resp = await page.goto(base);
-  assert.equal(resp.status(), 200);
-  assert.match(resp.headers()['content-security-policy'] || '', /default-src 'none'/);
-  await page.waitForSelector('#conn.live', { timeout: WAIT });
+await withDashboard(async (page, base) => {
+  step('the container, its state and URL as a link that serves the site');
   const card = page.locator('.card', { has: page.locator('.title', { hasText: /^web$/ }) });
   await card.locator('.state.ready').waitFor({ timeout: WAIT });
   assert.match(await card.locator('.what').textContent(), /ready/);
@@ -224,18 +179,5 @@ try {
     return (r.headers.get('content-type') || '').startsWith('text/x-devwatch-browser');
   });
   await page.waitForFunction(() => !document.querySelector('.card .busy'), null, { timeout: WAIT });
-
-  step('nothing asked of another origin, no script errors');
-  const foreign = requests.filter((u) => new URL(u).origin !== origin);
-  assert.deepEqual(foreign, [], 'requests outside the session');
-  assert.ok(requests.some((u) => u.includes('/api/events')), 'the page never opened /api/events');
-  assert.deepEqual(errors, [], 'errors on the page');
-} finally {
-  if (page) {
-    fs.mkdirSync(path.dirname(shot), { recursive: true });
-    await page.screenshot({ path: shot, fullPage: true }).catch((e) => console.error('no screenshot:', e.message));
-    console.log(`# screenshot: ${shot}`);
-  }
-  await browser.close();
-}
+}, recordBusy);
 console.log('dashboard: every check passed');
