@@ -20,6 +20,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/loop.h"
 #include "base/util.h"
 
 #define ENGINE_MAX_BODY (8u << 20)
@@ -689,44 +690,15 @@ static void sync_done(struct engine_req *req, int err,
 	}
 }
 
-/* While a command waits on one call, curl is also driven every 100 ms:
-   a transfer that curl left without a timer (seen about one `devwatch
-   run` in ten, the last request waiting in epoll with nothing armed)
-   starts at the next tick instead of never. */
-void engine_kick(struct engine *e)
-{
-	int running;
-
-	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	engine_check_done(e);
-}
-
-static void on_kick(uv_timer_t *t)
-{
-	engine_kick(t->data);
-}
-
-static void kick_closed(uv_handle_t *h)
-{
-	free(h);
-}
-
 int engine_call_sync(struct engine *e, const struct engine_call *call,
 		     long *status, char **body, size_t *len)
 {
 	struct sync_state s = {0};
-	uv_timer_t *kick;
 	int err = engine_request(e, call, sync_done, &s, NULL);
 
 	if (err != 0)
 		return err;
-	kick = xmalloc(sizeof(*kick));
-	uv_timer_init(e->loop, kick);
-	kick->data = e;
-	uv_timer_start(kick, on_kick, 100, 100);
-	while (!s.done)
-		uv_run(e->loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)kick, kick_closed);
+	loop_run_until(e->loop, &s.done);
 	if (status != NULL)
 		*status = s.status;
 	if (len != NULL)

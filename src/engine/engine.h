@@ -143,10 +143,6 @@ void engine_forget(struct engine_req *req);
 int engine_call_sync(struct engine *e, const struct engine_call *call,
 		     long *status, char **body, size_t *len);
 
-/* Drive curl once now, as its timer would: for a command that waits on
-   its own loop (engine_call_sync does it every 100 ms). */
-void engine_kick(struct engine *e);
-
 /*
  * Cancel every request, close every hijacked stream and free the client.
  * cb (may be NULL) runs when all its handles are closed.
