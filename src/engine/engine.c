@@ -30,6 +30,7 @@
 struct sock_ctx {
 	uv_poll_t poll;
 	curl_socket_t fd;
+	int events; /* what curl last asked for: UV_READABLE, UV_WRITABLE */
 	struct engine *e;
 };
 
@@ -42,17 +43,31 @@ static void unlink_adding(struct engine_req *r);
 
 static void on_poll(uv_poll_t *p, int status, int events)
 {
-	struct sock_ctx *s = (struct sock_ctx *)p;
+	struct sock_ctx *s = container_of(p, struct sock_ctx, poll);
+	struct engine *e = s->e;
 	int flags = 0, running;
 
-	if (status < 0)
+	/* A socket error (the engine closed a kept-alive connection with our
+	   next request unread: ECONNRESET) comes as status < 0 with no
+	   events, and libuv has stopped the handle. curl is told that the
+	   socket is ready for what it waits for, as well as in error, so that
+	   it reads or writes and meets the error itself: then it retries a
+	   reused connection on a new one, where a bare CURL_CSELECT_ERR fails
+	   the transfer ("select/poll returned error"). */
+	if (status < 0) {
 		flags = CURL_CSELECT_ERR;
+		events = s->events;
+	}
 	if (events & UV_READABLE)
 		flags |= CURL_CSELECT_IN;
 	if (events & UV_WRITABLE)
 		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(s->e->multi, s->fd, flags, &running);
-	engine_check_done(s->e);
+	curl_multi_socket_action(e->multi, s->fd, flags, &running);
+	/* curl asks again only when what it wants changes: a socket it still
+	   wants (neither removed nor restarted by socket_cb) is watched again. */
+	if (status < 0 && !uv_is_closing((uv_handle_t *)p) && !uv_is_active((uv_handle_t *)p))
+		uv_poll_start(p, s->events, on_poll);
+	engine_check_done(e);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -66,7 +81,7 @@ static void on_timer(uv_timer_t *t)
 
 static void sock_closed(uv_handle_t *h)
 {
-	struct sock_ctx *s = (struct sock_ctx *)h;
+	struct sock_ctx *s = container_of((uv_poll_t *)h, struct sock_ctx, poll);
 	struct engine *e = s->e;
 
 	free(s);
@@ -104,6 +119,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
 		events |= UV_READABLE;
 	if (what & CURL_POLL_OUT)
 		events |= UV_WRITABLE;
+	s->events = events;
 	uv_poll_start(&s->poll, events, on_poll);
 	return 0;
 }
