@@ -358,7 +358,9 @@ static int deliver_lines(struct engine_req *r, const char *p, size_t n)
 static size_t write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct engine_req *r = arg;
+	struct engine *e = r->e;
 	size_t n = size * nmemb;
+	int rc = 0;
 
 	if (r->deferred)
 		return 0;
@@ -372,24 +374,27 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *arg)
 		}
 		return n;
 	}
+	e->in_stream_cb++;
 	if (r->call.on_line != NULL)
-		return deliver_lines(r, p, n) == 0 ? n : 0;
-	if (engine_demux_feed(&r->demux, p, n, r->call.on_frame,
-			      r->call.stream_arg) != 0) {
-		r->abort_err = DW_CANCELED;
-		return 0;
-	}
-	return n;
+		rc = deliver_lines(r, p, n);
+	else if (engine_demux_feed(&r->demux, p, n, r->call.on_frame,
+				   r->call.stream_arg) != 0)
+		rc = r->abort_err = DW_CANCELED;
+	e->in_stream_cb--;
+	return rc == 0 ? n : 0;
 }
 
 static size_t read_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct engine_req *r = arg;
+	struct engine *e = r->e;
 	ssize_t n;
 
 	if (r->deferred)
 		return CURL_READFUNC_ABORT;
+	e->in_stream_cb++;
 	n = r->call.upload(p, size * nmemb, r->call.upload_arg);
+	e->in_stream_cb--;
 	if (n < 0) {
 		r->abort_err = (int)n;
 		return CURL_READFUNC_ABORT;
@@ -710,8 +715,17 @@ int engine_call_sync(struct engine *e, const struct engine_call *call,
 		     long *status, char **body, size_t *len)
 {
 	struct sync_state s = {0};
-	int err = engine_request(e, call, sync_done, &s, NULL);
+	int err;
 
+	/* curl runs nothing from inside its own callbacks: the call would
+	   wait for ever. */
+	if (e->in_stream_cb > 0) {
+		log_error("engine: %s %s: a synchronous call from inside a streamed "
+			  "request's callback cannot finish", call->method != NULL ? call->method : "GET",
+			  call->url != NULL ? call->url : call->path);
+		return DW_USAGE;
+	}
+	err = engine_request(e, call, sync_done, &s, NULL);
 	if (err != 0)
 		return err;
 	loop_run_until(e->loop, &s.done);

@@ -4,7 +4,8 @@
  * negotiation, buffered and capped bodies, JSON-lines streams split across
  * writes, multiplexed frames split at every byte, error bodies, an absent
  * socket, a kept-alive connection reset under the next request, sync
- * calls on a loop that other handles keep alive, DOCKER_HOST parsing, and
+ * calls on a loop that other handles keep alive and from inside a stream's
+ * callback, DOCKER_HOST parsing, and
  * where published ports are reached; and
  * the checks on what the engine says (versions, ids, container lists,
  * inspect answers, hijack heads), with the answers that the fuzzers and the
@@ -562,7 +563,7 @@ static void test_reused_connection_reset(void **state)
 
 static void on_alarm(int sig)
 {
-	static const char msg[] = "engine_call_sync blocked after its answer\n";
+	static const char msg[] = "an engine call hung: alarm\n";
 
 	(void)sig;
 	if (write(2, msg, sizeof(msg) - 1) < 0)
@@ -605,6 +606,49 @@ static void test_sync_call_with_other_handles(void **state)
 	close_client(&loop, e);
 }
 
+struct nested {
+	struct engine *e;
+	int lines, refused;
+};
+
+static int line_calls_sync(const char *line, size_t len, void *arg)
+{
+	struct nested *n = arg;
+
+	(void)line, (void)len;
+	n->lines++;
+	if (engine_call_sync(n->e, &(struct engine_call){.method = "GET", .path = "/images/missing/json"},
+			     NULL, NULL, NULL) == DW_USAGE)
+		n->refused++;
+	return 0;
+}
+
+/* curl runs nothing from inside its callbacks: a sync call from a
+   streamed line used to wait for ever (the alarm), and is refused now,
+   while the stream goes on. */
+static void test_sync_call_from_stream_refused(void **state)
+{
+	uv_loop_t loop;
+	struct nested n = {0};
+	int chunks = 1;
+	long status = 0;
+
+	(void)state;
+	signal(SIGALRM, on_alarm);
+	alarm(20);
+	uv_loop_init(&loop);
+	n.e = client(&loop);
+	assert_int_equal(engine_call_sync(n.e, &(struct engine_call){
+		.method = "POST", .path = "/build?t=x", .content_type = "application/x-tar",
+		.upload = upload, .upload_arg = &chunks, .on_line = line_calls_sync, .stream_arg = &n},
+		&status, NULL, NULL), 0);
+	alarm(0);
+	assert_int_equal(status, 200);
+	assert_int_equal(n.lines, 3);
+	assert_int_equal(n.refused, 3);
+	close_client(&loop, n.e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -612,6 +656,7 @@ int main(void)
 		cmocka_unit_test(test_streamed_lines),
 		cmocka_unit_test(test_reused_connection_reset),
 		cmocka_unit_test(test_sync_call_with_other_handles),
+		cmocka_unit_test(test_sync_call_from_stream_refused),
 		cmocka_unit_test(test_demux_every_split),
 		cmocka_unit_test(test_demux_bad_header),
 		cmocka_unit_test(test_lines_and_progress),
