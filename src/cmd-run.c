@@ -320,6 +320,14 @@ int cmd_run(int argc, char **argv)
 		cmd_ctx_close(&r.x);
 		return DW_EXIT_USAGE;
 	}
+	if (r.c->function) {
+		/* Its runtime would find no Runtime API to ask for work. */
+		fprintf(stderr, "devwatch run: '%s' is a function container: it runs in "
+			"'devwatch up', which serves its Runtime API; there, "
+			"'devwatch invoke %s' calls it\n", r.c->name, r.c->name);
+		cmd_ctx_close(&r.x);
+		return DW_EXIT_USAGE;
+	}
 	r.name = xasprintf("%s-%s-run-%d", r.x.p->name, r.c->name, (int)getpid());
 	uv_signal_init(engine_loop(r.x.e), &r.sigint);
 	uv_signal_init(engine_loop(r.x.e), &r.sigterm);
