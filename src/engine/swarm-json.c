@@ -74,10 +74,12 @@ char *engine_service_spec(const struct engine_service *s)
 		cJSON_AddStringToObject(cspec, "Dir", s->workdir);
 	if (s->user != NULL)
 		cJSON_AddStringToObject(cspec, "User", s->user);
-	/* Quick replacement on a rolling update: the agent needs no grace. */
-	cJSON_AddNumberToObject(cspec, "StopGracePeriod", 3e9);
+	cJSON_AddNumberToObject(cspec, "StopGracePeriod",
+				(s->stop_grace_ms > 0 ? s->stop_grace_ms : 3000) * 1e6);
 	cJSON_AddItemToObject(tt, "ContainerSpec", cspec);
-	cJSON_AddStringToObject(restart, "Condition", s->restart_never ? "none" : "any");
+	/* A task that ends is replaced, as a swarm does: that new task is
+	   what the catch-up sync is for. */
+	cJSON_AddStringToObject(restart, "Condition", "any");
 	cJSON_AddNumberToObject(restart, "Delay", 1e8);
 	cJSON_AddItemToObject(tt, "RestartPolicy", restart);
 	if (s->network != NULL) {
@@ -98,8 +100,25 @@ char *engine_service_spec(const struct engine_service *s)
 	cJSON_AddNumberToObject(upd, "Parallelism", 1);
 	cJSON_AddStringToObject(upd, "Order", "stop-first");
 	cJSON_AddStringToObject(upd, "FailureAction", "pause");
+	/* Watch each new task 1 s, not the default 5 s, before the next. */
+	cJSON_AddNumberToObject(upd, "Monitor", 1e9);
 	cJSON_AddItemToObject(root, "UpdateConfig", upd);
 	cJSON_AddItemToObject(root, "EndpointSpec", endpoint_spec(s));
+	out = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return out;
+}
+
+char *engine_overlay_spec(const char *name, const char *const *labels)
+{
+	cJSON *root = cJSON_CreateObject();
+	char *out;
+
+	cJSON_AddStringToObject(root, "Name", name);
+	cJSON_AddStringToObject(root, "Driver", "overlay");
+	cJSON_AddBoolToObject(root, "Attachable", true);
+	cJSON_AddBoolToObject(root, "CheckDuplicate", true);
+	cJSON_AddItemToObject(root, "Labels", label_object(labels));
 	out = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	return out;
@@ -196,7 +215,8 @@ static void task_take(const cJSON *o, struct engine_task *t)
 	const char *desired = str_at(o, (const char *const[]){"DesiredState", NULL});
 	const char *cid = str_at(o, (const char *const[]){"Status", "ContainerStatus",
 							  "ContainerID", NULL});
-	double slot = num_at(o, (const char *const[]){"Slot", NULL});
+	double slot = num_at(o, (const char *const[]){"Slot", NULL}), port;
+	const cJSON *ports;
 
 	t->id = dup_or_empty(str_at(o, (const char *const[]){"ID", NULL}));
 	t->service_id = dup_or_empty(str_at(o, (const char *const[]){"ServiceID", NULL}));
@@ -209,6 +229,11 @@ static void task_take(const cJSON *o, struct engine_task *t)
 	t->message = dup_or_empty(err != NULL && err[0] != '\0' ? err
 				  : str_at(o, (const char *const[]){"Status", "Message", NULL}));
 	t->slot = slot >= 1 && slot < 1e6 ? (int)slot : 0;
+	ports = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "Status"),
+						 "PortStatus"), "Ports");
+	port = num_at(cJSON_GetArrayItem(ports, 0), (const char *const[]){"PublishedPort", NULL});
+	t->published = port > 0 && port < 65536 ? (int)port : 0;
 	t->version = (long)num_at(o, (const char *const[]){"Version", "Index", NULL});
 	t->state = task_state(t->state_text);
 	t->desired_running = desired != NULL && strcmp(desired, "running") == 0;

@@ -207,6 +207,55 @@ int engine_service_remove(struct engine *e, const char *id,
 	return err;
 }
 
+static void net_created(struct engine_req *req, int err,
+			const struct engine_resp *resp, void *arg)
+{
+	struct swarm_op *op = arg;
+	char *cause = NULL;
+
+	(void)req;
+	if (err != 0 || resp->status != 409)
+		cause = failure(op, err, resp, &err);
+	op->service_cb(op->arg, cause == NULL ? 0 : err, NULL, cause);
+	free(cause);
+	op_free(op);
+}
+
+int engine_overlay_create(struct engine *e, const char *name,
+			  const char *const *labels, engine_service_cb cb,
+			  void *arg)
+{
+	struct swarm_op *op = op_new(e, "POST /networks/create", arg);
+	char *body = engine_overlay_spec(name, labels);
+	int err;
+
+	op->service_cb = cb;
+	err = start(op, "POST", "/networks/create", body, net_created);
+	free(body);
+	if (err != 0)
+		op_free(op);
+	return err;
+}
+
+int engine_network_remove(struct engine *e, const char *name,
+			  engine_service_cb cb, void *arg)
+{
+	struct swarm_op *op;
+	char *path;
+	int err;
+
+	if (!engine_id_ok(name))
+		return DW_USAGE;
+	op = op_new(e, "DELETE /networks/NAME", arg);
+	op->service_cb = cb;
+	path = xasprintf("/networks/%s", name);
+	err = start(op, "DELETE", path, NULL, removed);
+	free(path);
+	if (err != 0)
+		op_free(op);
+	return err;
+}
+
 static void listed_tasks(struct engine_req *req, int err,
 			 const struct engine_resp *resp, void *arg)
 {
@@ -276,8 +325,28 @@ int engine_nodes_list(struct engine *e, engine_nodes_cb cb, void *arg)
 	return err;
 }
 
+/* The overlay network, once the removed services' tasks let go of it
+   (the engine answers 403 while they detach): up to 20 s. */
+static void remove_network(struct engine *e, const char *name)
+{
+	char *path = xasprintf("/networks/%s", name), *body = NULL;
+	struct engine_call call = {.method = "DELETE", .path = path,
+				   .timeout_ms = SWARM_TIMEOUT_MS};
+	uint64_t end = now_ns() + 20000000000ull;
+	long status = 0;
+
+	while (engine_call_sync(e, &call, &status, &body, NULL) == 0 &&
+	       status == 403 && now_ns() < end) {
+		free(body);
+		body = NULL;
+		uv_sleep(250);
+	}
+	free(body);
+	free(path);
+}
+
 int engine_services_remove_project(struct engine *e, const char *project,
-				   char **cause)
+				   const char *network, char **cause)
 {
 	struct engine_call call = {.method = "GET", .timeout_ms = SWARM_TIMEOUT_MS};
 	char *filter = xasprintf("{\"label\":[\"dev.devwatch.project=%s\"]}", project);
@@ -290,6 +359,14 @@ int engine_services_remove_project(struct engine *e, const char *project,
 
 	call.path = path;
 	err = engine_call_sync(e, &call, &status, &body, &len);
+	if (err == 0 && (status == 503 || status == 404 || status == 501)) {
+		/* "This node is not a swarm manager" (503), or an engine with
+		   no swarm API at all (Podman): nothing of ours there. */
+		status = 200;
+		free(body);
+		body = xstrdup("[]");
+		len = 2;
+	}
 	if (err == 0 && status != 200) {
 		char *msg = engine_error_message(body, len);
 
@@ -324,6 +401,8 @@ int engine_services_remove_project(struct engine *e, const char *project,
 			removed_n++;
 		}
 	}
+	if (err == 0 && n > 0 && engine_id_ok(network))
+		remove_network(e, network);
 	for (size_t i = 0; i < n; i++)
 		free(ids[i]);
 	free(ids);

@@ -42,7 +42,7 @@ struct engine_service {
 	size_t n_ports;
 	bool dnsrr;		/* EndpointSpec.Mode "dnsrr": names resolve to
 				   the tasks' addresses, no virtual IP */
-	bool restart_never;	/* RestartPolicy "none" instead of "any" */
+	int stop_grace_ms;	/* StopGracePeriod; 0: 3 s */
 };
 
 enum engine_task_state {
@@ -60,6 +60,8 @@ struct engine_task {
 	char *state_text;	/* Status.State as the engine says it */
 	char *message;		/* Status.Err, else Status.Message */
 	int slot;		/* from 1 */
+	int published;		/* the host port of its first published port
+				   (Status.PortStatus), 0 when none */
 	long version;		/* Version.Index: a later task is newer */
 	enum engine_task_state state;
 	bool desired_running;	/* DesiredState is "running" */
@@ -74,6 +76,9 @@ struct engine_node {
 
 /* The body of POST /services/create for s. Caller frees. */
 char *engine_service_spec(const struct engine_service *s);
+/* The body of POST /networks/create for an attachable overlay network.
+   Caller frees. */
+char *engine_overlay_spec(const char *name, const char *const *labels);
 /* From a POST /services/create answer, its "ID". Returns 0 with *id
    (caller frees) or DW_ENGINE_PROTO with *cause. */
 int engine_service_created_parse(const char *body, size_t len, char **id,
@@ -140,10 +145,22 @@ int engine_tasks_list(struct engine *e, const char *service_id,
 /* GET /nodes. */
 int engine_nodes_list(struct engine *e, engine_nodes_cb cb, void *arg);
 
+/* POST /networks/create of an attachable overlay network, so that the
+   services' names resolve (dnsrr) on every node; one that exists already
+   (409) is success. labels as in engine_service. */
+int engine_overlay_create(struct engine *e, const char *name,
+			  const char *const *labels, engine_service_cb cb,
+			  void *arg);
+/* DELETE /networks/{name}; one already gone is success. A network whose
+   tasks are still detaching answers 403 (DW_ENGINE_HTTP): try again. */
+int engine_network_remove(struct engine *e, const char *name,
+			  engine_service_cb cb, void *arg);
+
 /* For `down`, on its own loop: remove every service labelled
-   dev.devwatch.project=project. Returns how many, or a negative code with
-   *cause. */
+   dev.devwatch.project=project, then the overlay network of that name.
+   Returns how many services, 0 on an engine that is no swarm manager, or
+   a negative code with *cause. */
 int engine_services_remove_project(struct engine *e, const char *project,
-				   char **cause);
+				   const char *network, char **cause);
 
 #endif
