@@ -165,11 +165,6 @@ int context_scan(struct build_context *bc, const char *root,
 	return err;
 }
 
-bool context_excluded(const struct build_context *bc, const char *rel)
-{
-	return pattern_list_match(&bc->ignore, rel);
-}
-
 static int hash_file(const char *path, XXH3_state_t *st, char **cause)
 {
 	char buf[1 << 16];

@@ -34,8 +34,6 @@ struct build_context {
    and is always included. Returns 0 or a negative code with *cause. */
 int context_scan(struct build_context *bc, const char *root,
 		 const char *dockerfile, char **cause);
-/* True when rel (relative to the context) is excluded by .dockerignore. */
-bool context_excluded(const struct build_context *bc, const char *rel);
 /* XXH3-128 over the build spec (dockerfile, args, target) and every entry
    (name, type, mode, link, content) that feeds the image: the Dockerfile,
    .dockerignore, and what `inputs` names (all entries when inputs is NULL

@@ -16,7 +16,7 @@
 #include "base/util.h"
 #include "cmd-util.h"
 #include "cmd.h"
-#include "pump.h"
+#include "cmd-pump.h"
 
 #define ATTACH_HELP                                                            \
 	"  -f, --file FILE     project file (default devwatch.json, else a compose file)\n"          \

@@ -16,9 +16,9 @@
 #include "build/container.h"
 #include "build/dataset.h"
 #include "cmd.h"
-#include "datasets.h"
 #include "engine/swarm.h"
-#include "network.h"
+#include "up/datasets.h"
+#include "up/network.h"
 
 /* A container with datasets stops (with its grace) and gives them up
    before it is removed, as at the end of `up`. */

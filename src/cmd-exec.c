@@ -17,8 +17,8 @@
 #include "base/util.h"
 #include "cmd-util.h"
 #include "cmd.h"
-#include "pump.h"
-#include "term.h"
+#include "cmd-pump.h"
+#include "cmd-term.h"
 
 #define EXEC_HELP                                                              \
 	"  -f, --file FILE     project file (default devwatch.json, else a compose file)\n"          \

@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "cmd-util.h"
 #include "cmd.h"
+#include "up/live.h"
 
 struct hash_run {
 	uint64_t start;

@@ -20,9 +20,9 @@
 #include "build/image.h"
 #include "cmd-util.h"
 #include "cmd.h"
-#include "datasets.h"
-#include "network.h"
-#include "pump.h"
+#include "up/datasets.h"
+#include "up/network.h"
+#include "cmd-pump.h"
 
 #define RUN_HELP                                                               \
 	"  -f, --file FILE     project file (default devwatch.json, else a compose file)\n"          \

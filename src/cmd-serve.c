@@ -23,7 +23,7 @@
 #include "base/util.h"
 #include "cmd-util.h"
 #include "cmd.h"
-#include "serve.h"
+#include "api/serve.h"
 
 #define DEFAULT_PORT 4545
 #define READY_WAIT_S 120

@@ -1,13 +1,15 @@
 /*
  * `devwatch up`: start the project's containers, keep them live-updated, and
- * remove them on Ctrl-C or SIGTERM (unless --keep). See session.c.
+ * remove them on Ctrl-C or SIGTERM (unless --keep). The session is
+ * src/up/; the control API (src/api/up.c) observes it.
  */
 #include <getopt.h>
 #include <stdio.h>
 
+#include "api/up.h"
 #include "base/error.h"
 #include "cmd.h"
-#include "session.h"
+#include "up/session.h"
 #include "up/swarm.h"
 
 int cmd_up(int argc, char **argv)
@@ -21,7 +23,8 @@ int cmd_up(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct session_opts o = {0};
+	static const struct up_sink *const sinks[] = {&up_api_sink, NULL};
+	struct session_opts o = {.sinks = sinks};
 	const char *file = NULL;
 	bool swarm = false;
 	int c;

@@ -80,37 +80,6 @@ int cmd_list_containers(struct cmd_ctx *x, struct container_list *out)
 	return rc;
 }
 
-void watch_options_for(struct watch_options *o, const struct project *p,
-		       const char *dir)
-{
-	struct watch_context *ctx = NULL;
-	size_t n = 0;
-
-	memset(o, 0, sizeof(*o));
-	o->root = p != NULL ? p->root : dir;
-	if (p == NULL)
-		return;
-	o->ignore = p->ignore.v;
-	for (size_t i = 0; i < p->n_containers; i++) {
-		const struct build_spec *b = p->containers[i].build;
-
-		if (b == NULL)
-			continue;
-		ctx = xreallocarray(ctx, n + 1, sizeof(*ctx));
-		ctx[n].rel = b->context;
-		ctx[n].dockerfile = b->dockerfile;
-		n++;
-	}
-	o->contexts = ctx;
-	o->n_contexts = n;
-}
-
-void watch_options_release(struct watch_options *o)
-{
-	free((void *)o->contexts);
-	o->contexts = NULL;
-}
-
 struct project *cmd_try_project(const char *dir, bool *bad)
 {
 	char *file = path_join(dir, project_default_file(dir)), *cause = NULL;

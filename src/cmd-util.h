@@ -29,11 +29,6 @@ int cmd_list_containers(struct cmd_ctx *x, struct container_list *out);
 
 #include "watch/watch.h"
 
-/* Watch options for a project (its root, ignore globs and build contexts),
-   or for a bare folder when p is NULL. Free with watch_options_release. */
-void watch_options_for(struct watch_options *o, const struct project *p,
-		       const char *dir);
-void watch_options_release(struct watch_options *o);
 /* Load dir's project file (devwatch.json, or a compose file) when there is
    one (NULL otherwise, or on error, which is printed when it exists but is
    broken: *bad set). */

@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "cmd-util.h"
 #include "cmd.h"
+#include "up/live.h"
 
 struct watch_run {
 	int json;

@@ -1,5 +1,6 @@
 /*
- * The fast channel and its archive fallback. See channel.h.
+ * The fast channel. See channel.h; the tar is channel-tar.c's, the archive
+ * fallback channel-fallback.c's.
  *
  * Agent protocol, on the exec's stdin: a header line "<op> <bytes>\n" and
  * exactly that many bytes. P: NUL-separated folders that must not be
@@ -15,7 +16,7 @@
  * prefix. W and D are pipelined; each X waits for the one before, since a
  * failed step stops the update.
  */
-#include "sync/channel.h"
+#include "sync/channel-int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,6 @@
 #include "sync/channel-agent.h"
 #include "sync/tarstream.h"
 
-#define LINE_MAX_BYTES (64u << 10)
 
 static const char agent[] =
 	"for c in tar dd xargs rm cat; do command -v $c >/dev/null 2>&1 || "
@@ -49,97 +49,23 @@ static const char agent[] =
 	"  esac\n"
 	"done\n";
 
-/* The tar streams in pieces of about CHUNK bytes; reading stops while more
-   than HIGH_WATER bytes wait to be written, and resumes at LOW_WATER. */
-#define CHUNK (4u << 20)
-#define HIGH_WATER (16u << 20)
-#define LOW_WATER (8u << 20)
-/* The first piece of a tar is read on the loop, up to this much. */
-#define INLINE_BYTES (256u << 10)
-/* A piece this small is copied to go out in one write with its framing. */
-#define COALESCE_BYTES (64u << 10)
-/* A change this large goes to a tar exec of its own (see start_direct). */
-#define DIRECT_BYTES (32u << 20)
-/* The archive-API fallback sends the tar as one request body. */
-#define FALLBACK_TAR_MAX (1u << 30)
-
-enum ch_state { CH_CLOSED, CH_OPENING, CH_READY, CH_FALLBACK };
-
-struct channel {
-	struct engine *e;
-	char *cid;
-	enum ch_state state;
-	struct engine_hijack *h;
-	struct engine_demux dm;
-	struct buf line[3];
-	struct buf open_err;
-	channel_output_cb out;
-	channel_notice_cb notice;
-	void *arg;
-
-	/* the update in flight */
-	const struct sync_plan *p;
-	channel_done_cb done;
-	void *done_arg;
-	char ops[4];	/* W/D statuses still expected, in order */
-	int n_ops;
-	size_t run;	/* next or current run step */
-	bool running;
-	uint64_t run_start;
-	uint64_t *step_ns;
-	size_t n_step_ns;
-	int fail_err;	/* first W/D failure */
-	int fail_rc;
-
-	/* the tar being streamed (fast path) or built whole (fallback) */
-	struct tar_job *job;
-	int jobs_running; /* fills on the threadpool that point here */
-	unsigned gen;	/* bumped when an update ends: stale jobs see it */
-
-	/* a large tar's own exec: `tar -x` reading the stream on its stdin */
-	struct engine_hijack *dh;
-	struct engine_req *dreq;
-	struct engine_demux ddm;
-	struct buf dline;
-	char *dexec_id;
-	bool direct_busy; /* its status is still to come */
-	bool direct_wait; /* it starts once P's status is in */
-
-	/* fallback */
-	char *exec_id;
-	int fb_phase;
-
-	int depth;	/* inside our read callback */
-	bool doomed;	/* freed from a callback: free on the way out */
-
-	/* devwatch's own agent (channel-agent.c), first choice; ag_off once
-	   it cannot run here or DEVWATCH_AGENT says not to use it */
-	struct agent_chan *ag;
-	bool ag_off;
-};
-
-static void channel_destroy(struct channel *ch);
-static void abandon_job(struct channel *ch);
 
 static void run_next(struct channel *ch);
-static void fb_next(struct channel *ch);
 static void ops_settled(struct channel *ch);
-static void start_direct(struct channel *ch);
-static void direct_close(struct channel *ch);
 
-static void finish(struct channel *ch, int err, int step, int rc)
+void chan_finish(struct channel *ch, int err, int step, int rc)
 {
 	channel_done_cb cb = ch->done;
 
-	abandon_job(ch);
-	direct_close(ch);
+	chan_abandon_job(ch);
+	chan_direct_close(ch);
 	ch->done = NULL;
 	ch->p = NULL;
 	if (cb != NULL)
 		cb(ch, err, step, rc, ch->done_arg);
 }
 
-static void say(struct channel *ch, const char *fmt, const char *a)
+void chan_say(struct channel *ch, const char *fmt, const char *a)
 {
 	char msg[512];
 
@@ -148,229 +74,11 @@ static void say(struct channel *ch, const char *fmt, const char *a)
 		ch->notice(msg, ch->arg);
 }
 
-/* ---- the tar, read on the threadpool ---- */
-
-/*
- * One tar in production. `running` while a fill is on the threadpool; the
- * job then belongs to the worker, and the channel may only mark itself
- * doomed or bump gen. `full` builds the whole tar (the fallback's request
- * body) instead of streaming pieces.
- */
-struct tar_job {
-	uv_work_t req;
-	struct channel *ch;
-	struct tar_stream *ts;
-	struct buf piece;
-	size_t want;
-	bool full;
-	bool running;
-	bool begun;	/* "W 0" is on its way */
-	int rc;
-	char *cause;
-	unsigned gen;
-};
-
-static void job_free(struct tar_job *j)
-{
-	tar_stream_free(j->ts);
-	buf_release(&j->piece);
-	free(j->cause);
-	free(j);
-}
-
-/* The update that owned the job is over: drop it now, or when its fill
-   comes back. */
-static void abandon_job(struct channel *ch)
-{
-	ch->gen++;
-	if (ch->job != NULL && !ch->job->running) {
-		if (ch->h != NULL)
-			engine_hijack_on_drain(ch->h, 0, NULL, NULL);
-		if (ch->dh != NULL)
-			engine_hijack_on_drain(ch->dh, 0, NULL, NULL);
-		job_free(ch->job);
-	}
-	ch->job = NULL;
-}
-
-static void job_work(uv_work_t *req)
-{
-	struct tar_job *j = container_of(req, struct tar_job, req);
-
-	j->rc = tar_stream_fill(j->ts, &j->piece, j->want, &j->cause);
-}
-
-static void job_after(uv_work_t *req, int status);
-
-static void job_queue(struct tar_job *j)
-{
-	buf_init(&j->piece, j->full ? FALLBACK_TAR_MAX : CHUNK + (2u << 20));
-	j->running = true;
-	j->ch->jobs_running++;
-	uv_queue_work(engine_loop(j->ch->e), &j->req, job_work, job_after);
-}
-
-static bool job_deliver(struct channel *ch, struct tar_job *j);
-
-static void start_job(struct channel *ch, bool full)
-{
-	struct tar_job *j = xcalloc(1, sizeof(*j));
-
-	j->ch = ch;
-	j->full = full;
-	j->want = full ? SIZE_MAX : CHUNK;
-	j->gen = ch->gen;
-	j->ts = tar_stream_new(ch->p);
-	ch->job = j;
-	if (!full) {
-		/* A save is a few small files: reading them here costs tens
-		   of µs, a trip through the threadpool and back ~0.5-1 ms.
-		   Only the first INLINE_BYTES; the rest goes on the pool. */
-		buf_init(&j->piece, INLINE_BYTES + (64u << 10));
-		j->rc = tar_stream_fill(j->ts, &j->piece, INLINE_BYTES, &j->cause);
-		if (j->rc >= 0) {
-			if (!job_deliver(ch, j))
-				return;
-		} else {
-			/* Report it the usual way, never from inside apply. */
-			tar_stream_free(j->ts);
-			buf_release(&j->piece);
-			free(j->cause);
-			j->cause = NULL;
-			j->ts = tar_stream_new(ch->p);
-		}
-	}
-	job_queue(j);
-}
-
-static void on_drained(struct engine_hijack *h, void *arg)
-{
-	struct channel *ch = arg;
-
-	(void)h;
-	if (ch->job != NULL && !ch->job->running)
-		job_queue(ch->job);
-}
-
-static void send_deletes(struct channel *ch);
-static void fb_put(struct channel *ch, const struct buf *tar);
-
-static void job_after(uv_work_t *req, int status)
-{
-	struct tar_job *j = container_of(req, struct tar_job, req);
-	struct channel *ch = j->ch;
-
-	j->running = false;
-	ch->jobs_running--;
-	if (status == UV_ECANCELED)
-		j->rc = UV_ECANCELED;
-	if (ch->doomed || j->gen != ch->gen) {
-		if (ch->job == j)
-			ch->job = NULL;
-		job_free(j);
-		if (ch->doomed && ch->depth == 0 && ch->jobs_running == 0)
-			channel_destroy(ch);
-		return;
-	}
-	if (j->rc < 0) {
-		say(ch, "cannot send the files: %s", j->cause != NULL ? j->cause : dw_strerror(j->rc));
-		abandon_job(ch);
-		/* Mid-stream, the agent's framing cannot be resumed. */
-		if (ch->state == CH_READY)
-			channel_reset(ch);
-		finish(ch, DW_TOOBIG, -1, 0);
-		return;
-	}
-	if (j->full) {
-		ch->job = NULL;
-		fb_put(ch, &j->piece);
-		job_free(j);
-		return;
-	}
-	if (job_deliver(ch, j))
-		job_queue(j);
-}
-
-/* Write a filled piece. True when the next fill may be queued now. A small
-   tar goes as one write ("W 0", its one piece and the end), which the
-   engine forwards to the agent as one message instead of four. */
-static bool job_deliver(struct channel *ch, struct tar_job *j)
-{
-	size_t n, pl = 0;
-	char *data = buf_detach(&j->piece, &n);
-	char pre[48];
-	bool last = j->rc == 1, whole = false;
-	struct engine_hijack *out = ch->dh != NULL ? ch->dh : ch->h;
-
-	if (ch->dh != NULL) {
-		/* The direct exec's tar reads the bytes as they are: no
-		   framing, and the end is the end of its stdin. */
-		if (n > 0)
-			engine_hijack_write_owned(out, data, n);
-		else
-			free(data);
-		if (last) {
-			ch->job = NULL;
-			job_free(j);
-			engine_hijack_shutdown(out);
-			return false;
-		}
-		if (engine_hijack_pending(out) > HIGH_WATER) {
-			engine_hijack_on_drain(out, LOW_WATER, on_drained, ch);
-			return false;
-		}
-		return true;
-	}
-	if (!j->begun && last && n > 0) {
-		/* The whole tar in one piece: "w <bytes>". */
-		pl = (size_t)snprintf(pre, sizeof(pre), "w %zu\n", n);
-		j->begun = true;
-		last = false; /* no end marker */
-		whole = true;
-	}
-	if (!j->begun) {
-		memcpy(pre, "W 0\n", 4);
-		pl = 4;
-		j->begun = true;
-	}
-	if (n > 0 && !whole)
-		pl += (size_t)snprintf(pre + pl, sizeof(pre) - pl, "%zu\n", n);
-	if (n > 0 && n <= COALESCE_BYTES) {
-		char *one = xmalloc(pl + n + 2);
-
-		memcpy(one, pre, pl);
-		memcpy(one + pl, data, n);
-		if (last)
-			memcpy(one + pl + n, "0\n", 2);
-		engine_hijack_write_owned(ch->h, one, pl + n + (last ? 2 : 0));
-		free(data);
-	} else {
-		engine_hijack_write(ch->h, pre, pl);
-		if (n > 0)
-			engine_hijack_write_owned(ch->h, data, n);
-		else
-			free(data);
-		if (last)
-			engine_hijack_write(ch->h, "0\n", 2);
-	}
-	if (last || whole) {
-		ch->job = NULL;
-		job_free(j);
-		send_deletes(ch);
-		return false;
-	}
-	if (engine_hijack_pending(ch->h) > HIGH_WATER) {
-		engine_hijack_on_drain(ch->h, LOW_WATER, on_drained, ch);
-		return false;
-	}
-	return true;
-}
-
 /* ---- execs ---- */
 
 /* POST /containers/{id}/exec for argv (NULL-terminated), with stdin
    attached when `in`. Returns engine_request's result. */
-static int exec_create(struct channel *ch, const char *const *argv, bool in,
+int chan_exec_create(struct channel *ch, const char *const *argv, bool in,
 		       engine_done_cb cb, void *arg, struct engine_req **out)
 {
 	cJSON *o = cJSON_CreateObject(), *cmd = cJSON_AddArrayToObject(o, "Cmd");
@@ -397,7 +105,7 @@ static int exec_create(struct channel *ch, const char *const *argv, bool in,
 }
 
 /* An exec's exit code from GET /exec/{id}/json, or -1. */
-static int exec_exit_code(int err, const struct engine_resp *resp)
+int chan_exec_exit_code(int err, const struct engine_resp *resp)
 {
 	int rc = -1;
 
@@ -412,7 +120,7 @@ static int exec_exit_code(int err, const struct engine_resp *resp)
 	return rc;
 }
 
-static void show_line(struct channel *ch, struct buf *line)
+void chan_show_line(struct channel *ch, struct buf *line)
 {
 	if (ch->out != NULL)
 		ch->out(buf_str(line), line->len, ch->arg);
@@ -421,7 +129,7 @@ static void show_line(struct channel *ch, struct buf *line)
 
 /* An exec's output: gather it in `line` and show each whole line; one
    longer than the buffer is shown in parts. */
-static void show_lines(struct channel *ch, struct buf *line, const char *data,
+void chan_show_lines(struct channel *ch, struct buf *line, const char *data,
 		       size_t len)
 {
 	while (len > 0) {
@@ -431,7 +139,7 @@ static void show_lines(struct channel *ch, struct buf *line, const char *data,
 
 		if (take > room) {
 			buf_add(line, data, room);
-			show_line(ch, line);
+			chan_show_line(ch, line);
 			data += room;
 			len -= room;
 			continue;
@@ -439,155 +147,9 @@ static void show_lines(struct channel *ch, struct buf *line, const char *data,
 		buf_add(line, data, take);
 		if (nl == NULL)
 			break;
-		show_line(ch, line);
+		chan_show_line(ch, line);
 		data += take + 1;
 		len -= take + 1;
-	}
-}
-
-/* ---- a large tar's own exec ---- */
-
-/*
- * A change of DIRECT_BYTES or more does not go through the agent: its
- * `dd` between the session and `tar` puts every byte through one more pipe
- * (measured: ~0.2 s of ~1.9 s for 260 MB into a debian:bookworm container).
- * A second exec runs `tar -x` on its own stdin instead, as `docker exec -i
- * C tar -x` does; the stream's end is a half-close, and its status the
- * exec's exit code. The agent keeps P before it and D and the run steps
- * after it.
- */
-/* Drop the direct tar, whatever state it is in: nothing of it is due. */
-static void direct_close(struct channel *ch)
-{
-	ch->direct_busy = false;
-	ch->direct_wait = false;
-	if (ch->dh != NULL) {
-		engine_hijack_close(ch->dh);
-		ch->dh = NULL;
-	}
-	if (ch->dreq != NULL) {
-		engine_forget(ch->dreq);
-		ch->dreq = NULL;
-	}
-	free(ch->dexec_id);
-	ch->dexec_id = NULL;
-	buf_reset(&ch->dline);
-}
-
-/* The direct tar is over, with its exit code (-1: it could not run). */
-static void direct_done(struct channel *ch, int rc)
-{
-	direct_close(ch);
-	if (rc != 0 && ch->fail_err == 0) {
-		ch->fail_err = DW_STEP;
-		ch->fail_rc = rc;
-		log_debug("direct tar exited %d", rc);
-	}
-	send_deletes(ch);
-}
-
-static void direct_inspected(struct engine_req *req, int err,
-			     const struct engine_resp *resp, void *arg)
-{
-	struct channel *ch = arg;
-
-	(void)req;
-	ch->dreq = NULL;
-	direct_done(ch, exec_exit_code(err, resp));
-}
-
-/* tar's complaints, with the container's prefix. */
-static int direct_frame(int stream, const char *data, size_t len, void *arg)
-{
-	struct channel *ch = arg;
-
-	(void)stream;
-	show_lines(ch, &ch->dline, data, len);
-	return 0;
-}
-
-static void direct_read(struct engine_hijack *h, const char *data, ssize_t n,
-			void *arg)
-{
-	struct channel *ch = arg;
-	struct engine_call call = {.method = "GET"};
-	char path[160];
-
-	(void)h;
-	if (n > 0) {
-		engine_demux_feed(&ch->ddm, data, (size_t)n, direct_frame, ch);
-		return;
-	}
-	/* tar exited (or the connection broke): stop feeding it, and ask
-	   how it ended. */
-	if (ch->dline.len > 0)
-		show_line(ch, &ch->dline);
-	abandon_job(ch);
-	engine_hijack_close(ch->dh);
-	ch->dh = NULL;
-	snprintf(path, sizeof(path), "/exec/%s/json", ch->dexec_id);
-	call.path = path;
-	if (engine_request(ch->e, &call, direct_inspected, ch, &ch->dreq) != 0)
-		direct_done(ch, -1);
-}
-
-static void direct_opened(struct engine_hijack *h, int err, void *arg)
-{
-	struct channel *ch = arg;
-
-	(void)h;
-	if (err != 0) {
-		log_debug("direct tar: the exec could not attach: %s", dw_strerror(err));
-		direct_done(ch, -1);
-		return;
-	}
-	start_job(ch, false);
-}
-
-static void direct_created(struct engine_req *req, int err,
-			   const struct engine_resp *resp, void *arg)
-{
-	struct channel *ch = arg;
-	cJSON *o, *id;
-	char path[160];
-
-	(void)req;
-	ch->dreq = NULL;
-	if (err != 0 || resp->status != 201) {
-		log_debug("direct tar: exec create: %s", err != 0 ? dw_strerror(err) : "refused");
-		direct_done(ch, -1);
-		return;
-	}
-	o = cJSON_ParseWithLength(resp->body, resp->len);
-	id = cJSON_GetObjectItem(o, "Id");
-	if (!cJSON_IsString(id) || !engine_id_ok(id->valuestring)) {
-		cJSON_Delete(o);
-		log_debug("direct tar: exec create: no valid id");
-		direct_done(ch, -1);
-		return;
-	}
-	ch->dexec_id = xstrdup(id->valuestring);
-	cJSON_Delete(o);
-	snprintf(path, sizeof(path), "/exec/%s/start", ch->dexec_id);
-	engine_demux_init(&ch->ddm, false);
-	if (engine_hijack_open(ch->e, path, "{\"Detach\":false,\"Tty\":false}",
-			       direct_opened, direct_read, ch, &ch->dh) != 0) {
-		ch->dh = NULL;
-		direct_done(ch, -1);
-	}
-}
-
-static void start_direct(struct channel *ch)
-{
-	static const char *const argv[] = {"tar", "-x", "-p", "-f", "-", "-C", "/", NULL};
-
-	if (exec_create(ch, argv, true, direct_created, ch, &ch->dreq) != 0) {
-		/* Through the agent, then (this may be inside channel_apply,
-		   where the update must not end). */
-		ch->dreq = NULL;
-		ch->direct_busy = false;
-		ch->ops[ch->n_ops++] = 'W';
-		start_job(ch, false);
 	}
 }
 
@@ -628,19 +190,19 @@ static void start_update(struct channel *ch)
 		if (ch->n_ops > 0)
 			ch->direct_wait = true;
 		else
-			start_direct(ch);
+			chan_start_direct(ch);
 		return;
 	}
 	if (p->n_members > 0) {
 		/* D follows once the whole tar is on its way. */
 		ch->ops[ch->n_ops++] = 'W';
-		start_job(ch, false); /* it sends "W 0" with the first piece */
+		chan_start_job(ch, false); /* it sends "W 0" with the first piece */
 		return;
 	}
-	send_deletes(ch);
+	chan_send_deletes(ch);
 }
 
-static void send_deletes(struct channel *ch)
+void chan_send_deletes(struct channel *ch)
 {
 	const struct sync_plan *p = ch->p;
 
@@ -658,7 +220,7 @@ static void ops_settled(struct channel *ch)
 	if (ch->n_ops > 0 || ch->direct_busy)
 		return;
 	if (ch->fail_err != 0) {
-		finish(ch, ch->fail_err, -1, ch->fail_rc);
+		chan_finish(ch, ch->fail_err, -1, ch->fail_rc);
 		return;
 	}
 	run_next(ch);
@@ -669,7 +231,7 @@ static void run_next(struct channel *ch)
 	const struct sync_plan *p = ch->p;
 
 	if (ch->run >= p->n_runs) {
-		finish(ch, 0, -1, 0);
+		chan_finish(ch, 0, -1, 0);
 		return;
 	}
 	ch->running = true;
@@ -692,7 +254,7 @@ static void on_status(struct channel *ch, int rc)
 		}
 		if (op == 'P' && ch->direct_wait) {
 			ch->direct_wait = false;
-			start_direct(ch);
+			chan_start_direct(ch);
 		}
 		ops_settled(ch);
 		return;
@@ -702,14 +264,13 @@ static void on_status(struct channel *ch, int rc)
 	ch->running = false;
 	ch->step_ns[ch->run] = now_ns() - ch->run_start;
 	if (rc != 0) {
-		finish(ch, 0, (int)ch->run, rc);
+		chan_finish(ch, 0, (int)ch->run, rc);
 		return;
 	}
 	ch->run++;
 	run_next(ch);
 }
 
-static void go_fallback(struct channel *ch, const char *why);
 
 static void on_line(struct channel *ch, int stream, const char *l, size_t n)
 {
@@ -726,7 +287,7 @@ static void on_line(struct channel *ch, int stream, const char *l, size_t n)
 			   memcmp(l, "DWAGENT missing ", 16) == 0) {
 			char *why = xasprintf("the image has no '%.*s'", (int)(n - 16), l + 16);
 
-			go_fallback(ch, why);
+			chan_go_fallback(ch, why);
 			free(why);
 		} else if (ch->out != NULL) {
 			ch->out(l, n, ch->arg);
@@ -789,7 +350,7 @@ static void on_read(struct engine_hijack *h, const char *data, ssize_t n, void *
 		ch->depth++;
 		engine_demux_feed(&ch->dm, data, (size_t)n, on_frame, ch);
 		if (--ch->depth == 0 && ch->doomed && ch->jobs_running == 0)
-			channel_destroy(ch);
+			chan_destroy(ch);
 		return;
 	}
 	/* The agent is gone. */
@@ -798,7 +359,7 @@ static void on_read(struct engine_hijack *h, const char *data, ssize_t n, void *
 				    ? xasprintf("the agent did not start: %s", buf_str(&ch->open_err))
 				    : xstrdup("the image has no sh");
 
-		go_fallback(ch, why);
+		chan_go_fallback(ch, why);
 		free(why);
 		return;
 	}
@@ -806,7 +367,7 @@ static void on_read(struct engine_hijack *h, const char *data, ssize_t n, void *
 	ch->h = NULL;
 	ch->state = CH_CLOSED;
 	if (ch->p != NULL)
-		finish(ch, DW_CANCELED, -1, 0);
+		chan_finish(ch, DW_CANCELED, -1, 0);
 }
 
 static void on_hijacked(struct engine_hijack *h, int err, void *arg)
@@ -817,7 +378,7 @@ static void on_hijacked(struct engine_hijack *h, int err, void *arg)
 	if (err != 0) {
 		char *why = xasprintf("the exec session could not attach: %s", dw_strerror(err));
 
-		go_fallback(ch, why);
+		chan_go_fallback(ch, why);
 		free(why);
 	}
 }
@@ -837,14 +398,14 @@ static void on_exec_created(struct engine_req *req, int err,
 		log_debug("exec create: %s", m);
 		free(m);
 		if (ch->p != NULL)
-			finish(ch, err != 0 ? err : DW_ENGINE_HTTP, -1, 0);
+			chan_finish(ch, err != 0 ? err : DW_ENGINE_HTTP, -1, 0);
 		return;
 	}
 	o = cJSON_ParseWithLength(resp->body, resp->len);
 	id = cJSON_GetObjectItem(o, "Id");
 	if (!cJSON_IsString(id) || !engine_id_ok(id->valuestring)) {
 		cJSON_Delete(o);
-		go_fallback(ch, "the engine gave the exec no valid id");
+		chan_go_fallback(ch, "the engine gave the exec no valid id");
 		return;
 	}
 	snprintf(path, sizeof(path), "/exec/%s/start", id->valuestring);
@@ -853,7 +414,7 @@ static void on_exec_created(struct engine_req *req, int err,
 	err = engine_hijack_open(ch->e, path, "{\"Detach\":false,\"Tty\":false}",
 				 on_hijacked, on_read, ch, &ch->h);
 	if (err != 0)
-		go_fallback(ch, "the exec session could not attach");
+		chan_go_fallback(ch, "the exec session could not attach");
 }
 
 /* Returns exec_create's result: on failure the channel stays closed. */
@@ -864,221 +425,10 @@ static int open_agent(struct channel *ch)
 
 	ch->state = CH_OPENING;
 	buf_reset(&ch->open_err);
-	err = exec_create(ch, argv, true, on_exec_created, ch, NULL);
+	err = chan_exec_create(ch, argv, true, on_exec_created, ch, NULL);
 	if (err != 0)
 		ch->state = CH_CLOSED;
 	return err;
-}
-
-/* ---- the fallback: archive API and one exec per step ---- */
-
-static void go_fallback(struct channel *ch, const char *why)
-{
-	if (ch->h != NULL) {
-		engine_hijack_close(ch->h);
-		ch->h = NULL;
-	}
-	ch->state = CH_FALLBACK;
-	say(ch, "fast channel unavailable (%s); using the engine's archive API", why);
-	if (ch->p != NULL) {
-		ch->fb_phase = 0;
-		free(ch->step_ns);
-		ch->n_step_ns = ch->p->n_runs;
-		ch->step_ns = xcalloc(ch->p->n_runs + 1, sizeof(uint64_t));
-		ch->run = 0;
-		fb_next(ch);
-	}
-}
-
-struct fb_exec {
-	struct channel *ch;
-	char id[80];
-	struct buf line;
-};
-
-static int fb_frame(int stream, const char *data, size_t len, void *arg)
-{
-	struct fb_exec *x = arg;
-
-	(void)stream;
-	show_lines(x->ch, &x->line, data, len);
-	return 0;
-}
-
-static void fb_step_done(struct channel *ch, int rc)
-{
-	if (ch->fb_phase == 1 || ch->fb_phase == 0) {
-		/* deletions: report, do not stop */
-		if (rc != 0)
-			say(ch, "%s", "could not remove deleted paths in the container (no rm?)");
-		ch->fb_phase = 2;
-		fb_next(ch);
-		return;
-	}
-	ch->step_ns[ch->run] = now_ns() - ch->run_start;
-	if (rc != 0) {
-		finish(ch, 0, (int)ch->run, rc);
-		return;
-	}
-	ch->run++;
-	fb_next(ch);
-}
-
-/* A request of the exec's was refused: the step failed, and x goes. */
-static void fb_exec_failed(struct fb_exec *x)
-{
-	struct channel *ch = x->ch;
-
-	buf_release(&x->line);
-	free(x);
-	fb_step_done(ch, -1);
-}
-
-static void fb_inspected(struct engine_req *req, int err,
-			 const struct engine_resp *resp, void *arg)
-{
-	struct fb_exec *x = arg;
-	struct channel *ch = x->ch;
-	int rc = exec_exit_code(err, resp);
-
-	(void)req;
-	buf_release(&x->line);
-	free(x);
-	fb_step_done(ch, rc);
-}
-
-static void fb_started(struct engine_req *req, int err,
-		       const struct engine_resp *resp, void *arg)
-{
-	struct fb_exec *x = arg;
-	struct engine_call call = {.method = "GET"};
-	char path[160];
-
-	(void)req, (void)err, (void)resp;
-	if (x->line.len > 0 && x->ch->out != NULL)
-		x->ch->out(buf_str(&x->line), x->line.len, x->ch->arg);
-	snprintf(path, sizeof(path), "/exec/%s/json", x->id);
-	call.path = path;
-	if (engine_request(x->ch->e, &call, fb_inspected, x, NULL) != 0)
-		fb_exec_failed(x);
-}
-
-static void fb_created(struct engine_req *req, int err,
-		       const struct engine_resp *resp, void *arg)
-{
-	struct fb_exec *x = arg;
-	struct engine_call call = {.method = "POST", .body = "{\"Detach\":false,\"Tty\":false}",
-				   .on_frame = fb_frame, .stream_arg = x};
-	char path[160];
-	cJSON *o, *id;
-
-	(void)req;
-	if (err != 0 || resp->status != 201) {
-		fb_exec_failed(x);
-		return;
-	}
-	o = cJSON_ParseWithLength(resp->body, resp->len);
-	id = cJSON_GetObjectItem(o, "Id");
-	if (!cJSON_IsString(id) || !engine_id_ok(id->valuestring) ||
-	    strlen(id->valuestring) >= sizeof(x->id)) {
-		cJSON_Delete(o);
-		fb_exec_failed(x);
-		return;
-	}
-	snprintf(x->id, sizeof(x->id), "%s", id->valuestring);
-	cJSON_Delete(o);
-	snprintf(path, sizeof(path), "/exec/%s/start", x->id);
-	call.path = path;
-	call.body_len = strlen(call.body);
-	if (engine_request(x->ch->e, &call, fb_started, x, NULL) != 0)
-		fb_exec_failed(x);
-}
-
-/* One exec of argv (NULL-terminated), its output shown, its code to
-   fb_step_done. */
-static void fb_exec(struct channel *ch, char *const *argv)
-{
-	struct fb_exec *x = xcalloc(1, sizeof(*x));
-
-	x->ch = ch;
-	buf_init(&x->line, LINE_MAX_BYTES);
-	if (exec_create(ch, (const char *const *)argv, false, fb_created, x, NULL) != 0)
-		fb_exec_failed(x);
-}
-
-static void fb_put_done(struct engine_req *req, int err,
-			const struct engine_resp *resp, void *arg)
-{
-	struct channel *ch = arg;
-
-	(void)req;
-	if (err != 0 || resp->status != 200) {
-		char *m = err != 0 ? xstrdup(dw_strerror(err)) : engine_error_message(resp->body, resp->len);
-
-		say(ch, "writing files through the archive API failed: %s", m);
-		free(m);
-		finish(ch, err != 0 ? err : DW_ENGINE_HTTP, -1, 0);
-		return;
-	}
-	ch->fb_phase = 1;
-	fb_next(ch);
-}
-
-/* The whole tar is built: one PUT of it (the request copies the body). */
-static void fb_put(struct channel *ch, const struct buf *tar)
-{
-	char path[200];
-	struct engine_call call = {.method = "PUT", .content_type = "application/x-tar",
-				   .body = tar->data, .body_len = tar->len};
-	int err;
-
-	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F", ch->cid);
-	call.path = path;
-	err = engine_request(ch->e, &call, fb_put_done, ch, NULL);
-	if (err != 0) {
-		say(ch, "writing files through the archive API failed: %s", dw_strerror(err));
-		finish(ch, err, -1, 0);
-	}
-}
-
-static void fb_next(struct channel *ch)
-{
-	const struct sync_plan *p = ch->p;
-
-	if (ch->fb_phase == 0) {
-		if (p->n_members > 0) {
-			start_job(ch, true); /* then fb_put */
-			return;
-		}
-		ch->fb_phase = 1;
-	}
-	if (ch->fb_phase == 1) {
-		if (p->deletes.len > 0) {
-			char **argv = xcalloc(p->n_deletes + 4, sizeof(char *));
-			size_t n = 0;
-
-			argv[n++] = (char *)"rm";
-			argv[n++] = (char *)"-rf";
-			argv[n++] = (char *)"--";
-			for (const char *s = p->deletes.data; s < p->deletes.data + p->deletes.len;
-			     s += strlen(s) + 1)
-				argv[n++] = (char *)s;
-			fb_exec(ch, argv);
-			free(argv);
-			return;
-		}
-		ch->fb_phase = 2;
-	}
-	if (ch->run >= p->n_runs) {
-		finish(ch, 0, -1, 0);
-		return;
-	}
-	{
-		char *argv[] = {(char *)"sh", (char *)"-c", p->runs[ch->run], NULL};
-
-		ch->run_start = now_ns();
-		fb_exec(ch, argv);
-	}
 }
 
 /* ---- devwatch's agent (channel-agent.c) ---- */
@@ -1093,7 +443,7 @@ static void ag_out(const char *line, size_t n, void *arg)
 
 static void ag_done(int err, int step, int rc, void *arg)
 {
-	finish(arg, err, step, rc);
+	chan_finish(arg, err, step, rc);
 }
 
 /* It cannot run here: the shell agent takes over, with the update. */
@@ -1102,7 +452,7 @@ static void ag_unavailable(const char *why, void *arg)
 	struct channel *ch = arg;
 
 	ch->ag_off = true;
-	say(ch, "devwatch's agent unavailable (%s); using the shell agent", why);
+	chan_say(ch, "devwatch's agent unavailable (%s); using the shell agent", why);
 	if (ch->p != NULL && ch->state == CH_CLOSED)
 		open_agent(ch);
 }
@@ -1117,7 +467,7 @@ static void use_agent(struct channel *ch)
 	if (force != NULL && strcmp(force, "archive") == 0) {
 		ch->ag_off = true;
 		ch->state = CH_FALLBACK;
-		say(ch, "fast channel unavailable (%s); using the engine's archive API",
+		chan_say(ch, "fast channel unavailable (%s); using the engine's archive API",
 		    "DEVWATCH_AGENT=archive");
 		return;
 	}
@@ -1198,7 +548,7 @@ int channel_apply(struct channel *ch, const struct sync_plan *p,
 		free(ch->step_ns);
 		ch->n_step_ns = p->n_runs;
 		ch->step_ns = xcalloc(p->n_runs + 1, sizeof(uint64_t));
-		fb_next(ch);
+		chan_fb_next(ch);
 		break;
 	}
 	return 0;
@@ -1211,23 +561,17 @@ uint64_t channel_step_ns(const struct channel *ch, size_t i)
 	return i < ch->n_step_ns ? ch->step_ns[i] : 0;
 }
 
-bool channel_is_fast(const struct channel *ch)
-{
-	return !ch->ag_off || ch->state != CH_FALLBACK;
-}
-
 void channel_reset(struct channel *ch)
 {
 	if (ch == NULL)
 		return;
 	/* A tar mid-stream cannot go on over a new session. */
-	if (ch->job != NULL && !ch->job->full)
-		abandon_job(ch);
+	chan_abandon_stream(ch);
 	if (ch->h != NULL) {
 		engine_hijack_close(ch->h);
 		ch->h = NULL;
 	}
-	direct_close(ch);
+	chan_direct_close(ch);
 	if (ch->ag != NULL)
 		agent_chan_reset(ch->ag);
 	if (ch->state != CH_FALLBACK)
@@ -1241,7 +585,7 @@ void channel_free(struct channel *ch)
 	if (ch == NULL)
 		return;
 	channel_reset(ch);
-	abandon_job(ch);
+	chan_abandon_job(ch);
 	agent_chan_free(ch->ag);
 	ch->ag = NULL;
 	if (ch->depth > 0 || ch->jobs_running > 0) {
@@ -1249,10 +593,10 @@ void channel_free(struct channel *ch)
 		ch->doomed = true;
 		return;
 	}
-	channel_destroy(ch);
+	chan_destroy(ch);
 }
 
-static void channel_destroy(struct channel *ch)
+void chan_destroy(struct channel *ch)
 {
 	for (int i = 0; i < 3; i++)
 		buf_release(&ch->line[i]);
@@ -1263,3 +607,4 @@ static void channel_destroy(struct channel *ch)
 	free(ch->cid);
 	free(ch);
 }
+

@@ -64,8 +64,6 @@ int channel_list(struct channel *ch, const char *const *paths, size_t n,
 		 void *arg);
 /* Duration of run step i of the last update, in ns. */
 uint64_t channel_step_ns(const struct channel *ch, size_t i);
-/* True when the fast path is in use (not the archive fallback). */
-bool channel_is_fast(const struct channel *ch);
 /* Close now (a restart or replacement ahead); the next apply reopens.
    NULL (a replica never updated yet) does nothing. */
 void channel_reset(struct channel *ch);

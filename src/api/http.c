@@ -469,11 +469,6 @@ static void do_close(struct http_server *s)
 
 /* ---- request accessors ---- */
 
-const char *http_req_method(const struct http_req *r)
-{
-	return r->method;
-}
-
 const char *http_req_path(const struct http_req *r)
 {
 	return r->path;

@@ -88,7 +88,6 @@ void http_server_close(struct http_server *s, void (*cb)(void *arg),
 
 /* ---- a request, valid from its handler until it is answered or ended ---- */
 
-const char *http_req_method(const struct http_req *r);
 /* The path without the query string ("/api/logs/web"). */
 const char *http_req_path(const struct http_req *r);
 /* For a HTTP_PREFIX route, what follows the prefix ("web"); else "". */

@@ -3,9 +3,11 @@
  */
 #include "base/buf.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/util.h"
@@ -128,4 +130,31 @@ char *buf_detach(struct buf *b, size_t *len)
 const char *buf_str(const struct buf *b)
 {
 	return b->data ? b->data : "";
+}
+
+char **read_nul_list(const char *path, size_t cap, size_t *n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char **v = NULL, chunk[1 << 16];
+	struct buf b;
+	ssize_t k;
+
+	*n = 0;
+	if (fd < 0)
+		return NULL;
+	buf_init(&b, cap);
+	while ((k = read(fd, chunk, sizeof(chunk))) > 0 && buf_add(&b, chunk, (size_t)k) == 0)
+		;
+	close(fd);
+	for (size_t i = 0; i < b.len;) {
+		size_t len = strnlen(b.data + i, b.len - i);
+
+		if (len > 0 && i + len < b.len) {
+			v = xreallocarray(v, *n + 1, sizeof(*v));
+			v[(*n)++] = xstrndup(b.data + i, len);
+		}
+		i += len + 1;
+	}
+	buf_release(&b);
+	return v;
 }

@@ -34,5 +34,9 @@ void buf_release(struct buf *b);
 char *buf_detach(struct buf *b, size_t *len);
 /* The data as a string; "" when empty. */
 const char *buf_str(const struct buf *b);
+/* The NUL-terminated strings of file `path` (at most `cap` bytes read; a
+   cut last one and empty ones are skipped), in order; NULL with *n 0 when
+   the file cannot be read. Caller frees each string and the array. */
+char **read_nul_list(const char *path, size_t cap, size_t *n);
 
 #endif

@@ -13,7 +13,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "base/buf.h"
 
 static void oom(void)
 {
@@ -122,31 +121,4 @@ char *path_join(const char *a, const char *b)
 uint64_t now_ns(void)
 {
 	return uv_hrtime();
-}
-
-char **read_nul_list(const char *path, size_t cap, size_t *n)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char **v = NULL, chunk[1 << 16];
-	struct buf b;
-	ssize_t k;
-
-	*n = 0;
-	if (fd < 0)
-		return NULL;
-	buf_init(&b, cap);
-	while ((k = read(fd, chunk, sizeof(chunk))) > 0 && buf_add(&b, chunk, (size_t)k) == 0)
-		;
-	close(fd);
-	for (size_t i = 0; i < b.len;) {
-		size_t len = strnlen(b.data + i, b.len - i);
-
-		if (len > 0 && i + len < b.len) {
-			v = xreallocarray(v, *n + 1, sizeof(*v));
-			v[(*n)++] = xstrndup(b.data + i, len);
-		}
-		i += len + 1;
-	}
-	buf_release(&b);
-	return v;
 }

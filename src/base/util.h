@@ -31,10 +31,6 @@ bool str_ends(const char *s, const char *suffix);
  * string the caller frees.
  */
 char *path_join(const char *a, const char *b);
-/* The NUL-terminated strings of file `path` (at most `cap` bytes read; a
-   cut last one and empty ones are skipped), in order; NULL with *n 0 when
-   the file cannot be read. Caller frees each string and the array. */
-char **read_nul_list(const char *path, size_t cap, size_t *n);
 
 /* Monotonic clock in nanoseconds (uv_hrtime without a loop). */
 uint64_t now_ns(void);

@@ -20,7 +20,7 @@
 #include <uv.h>
 
 #include "base/changeset.h"
-#include "decide.h"
+#include "up/decide.h"
 #include "engine/engine.h"
 #include "project/project.h"
 #include "sync/catchup.h"

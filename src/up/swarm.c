@@ -23,9 +23,9 @@
 #include "base/util.h"
 #include "build/image.h"
 #include "build/push.h"
-#include "cmd-util.h"
 #include "engine/auth.h"
 #include "engine/swarm.h"
+#include "up/live.h"
 #include "up/swarm-int.h"
 
 void swarm_say(struct swarm *sw, const struct swarm_svc *sv, int slot,

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # On a terminal, a build shows as one updating line per container, not as
 # every builder line: once the container is ready the screen holds no
-# builder lines. When a rebuild fails, its whole output is printed. The
+# builder lines. A large sync is one progress line too, which gives way
+# to the update's line (and the API sees it begin). When a rebuild fails,
+# its whole output is printed. The
 # screen is read from tmux, as a user would see it. Closing the terminal
 # removes the containers.
 . "$(dirname "$0")/lib.sh"
@@ -38,6 +40,21 @@ if screen_has "Step [0-9]+/|building-step"; then
 	fail "builder lines stayed on the screen after the build"
 fi
 screen_has "image devwatch/$P-web:[0-9a-f]+ built" || { screen >&2; fail "no image line"; }
+
+# A large sync: 600 files at once.
+mkdir -p "$T/bulk"
+for i in $(seq 1 600); do head -c 2048 /dev/urandom | base64 >"$T/bulk/f$i.txt"; done
+mv "$T/bulk" "$T/proj/site/bulk"
+wait_for 120 screen_has "synced 600 files" || { screen >&2; fail "no update line for the large sync"; }
+if screen | tail -n 5 | grep -E -- "syncing 600 files" >/dev/null; then
+	screen >&2
+	fail "the large sync's progress line stayed after its update"
+fi
+dw_converge 60 "$P-web-1" /www "$T/proj/site"
+api=$(sed -n 1p "$T/proj/.devwatch/api")
+curl -sSN -m 3 "http://127.0.0.1:$api/api/events?since=0&kinds=progress" >"$T/progress" 2>/dev/null || true
+grep -E '"what":"sync".*"files":600|"files":600.*"what":"sync"' "$T/progress" >/dev/null ||
+	{ cat "$T/progress" >&2; fail "the API saw no progress event for the large sync"; }
 
 # A failing rebuild prints what the builder said.
 sed -i 's/RUN echo building-step-two/RUN echo building-step-two \&\& exit 7/' "$T/proj/Dockerfile"

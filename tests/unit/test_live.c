@@ -21,7 +21,7 @@
 #include "base/changeset.h"
 #include "base/util.h"
 #include "build/dockerfile.h"
-#include "decide.h"
+#include "up/decide.h"
 #include "project/project.h"
 #include "base/error.h"
 #include "engine/engine.h"

@@ -8,7 +8,7 @@
 #ifndef DW_DATASETS_H
 #define DW_DATASETS_H
 
-#include "session.h"
+#include "up/model.h"
 
 typedef void (*datasets_done_cb)(struct instance *in, void *arg);
 

@@ -16,7 +16,7 @@
  *               then a catch-up sync
  * Updates wait (session_wake) in every phase but OK.
  */
-#include "monitor.h"
+#include "up/monitor.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,7 +27,8 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "build/container.h"
-#include "monitor-int.h"
+#include "up/logs.h"
+#include "up/monitor-int.h"
 
 #define EVENT_LINE_MAX (64u << 10)
 #define TAIL_LINE_MAX (16u << 10)
@@ -578,6 +579,7 @@ static void engine_back(struct monitor *m)
 	struct session *s = m->s;
 
 	m->lost = false;
+	m->s->engine_lost = false;
 	m->last_time[0] = '\0'; /* its old events are gone with it */
 	session_say(s, NULL, "engine-back",
 		    "the engine is back at %s after %.1f s; recovering the containers, then "
@@ -593,7 +595,8 @@ static void engine_back(struct monitor *m)
 		mon_bring_up(&m->mi[i]);
 	/* Updates that waited go now: each waits in session_wake until its
 	   container is recovered and caught up. */
-	session_live_resume(s);
+	if (s->hooks.resume != NULL)
+		s->hooks.resume(s);
 }
 
 static void on_ping(struct engine_req *req, int err, const struct engine_resp *resp, void *arg)
@@ -637,6 +640,7 @@ void mon_engine_lost(struct monitor *m, const char *why)
 		return;
 	}
 	m->lost = true;
+	m->s->engine_lost = true;
 	m->lost_ns = now_ns();
 	m->queued = 0; /* what the old engine said no longer holds */
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
@@ -659,13 +663,6 @@ void mon_engine_lost(struct monitor *m, const char *why)
 	}
 	m->backoff_ms = MONITOR_BACKOFF_MIN_MS;
 	uv_timer_start(&m->timer, retry, m->backoff_ms, 0);
-}
-
-bool session_engine_lost(const struct session *s)
-{
-	const struct monitor *m = s->monitor;
-
-	return m != NULL && m->lost;
 }
 
 /* ---- lifecycle ---- */

@@ -4,7 +4,7 @@
  * clears to the end of the screen. A line longer than the terminal is cut
  * (at a UTF-8 boundary) so that the block's height stays its line count.
  */
-#include "progress.h"
+#include "up/progress.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "monitor-int.h"
+#include "up/monitor-int.h"
 #include "sync/tarstream.h"
 
 #define PREWRITE_MAX (32u << 20)

@@ -4,7 +4,7 @@
  * container of that name, creates one with the ports asked for, starts it
  * and reads back the bound ports. A repeated start answers the same one.
  */
-#include "serve.h"
+#include "api/serve.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -21,7 +21,7 @@
 #include "base/util.h"
 #include "build/container.h"
 #include "build/image.h"
-#include "network.h"
+#include "up/network.h"
 
 struct started {
 	struct project_container *c;

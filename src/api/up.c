@@ -2,7 +2,7 @@
  * The `up` session's side of the control API: struct control_ops over the
  * session, and the events the session's lines become (see up-api.h).
  */
-#include "up-api.h"
+#include "api/up.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,8 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "session.h"
+#include "up/live.h"
+#include "up/say.h"
 #include "sync/channel.h"
 #include "sync/plan.h"
 
@@ -191,7 +192,7 @@ static const struct control_ops ops = {
 	.function = op_function,
 };
 
-void up_api_start(struct session *s)
+static void *sink_start(struct session *s)
 {
 	struct up_api *a = xcalloc(1, sizeof(*a));
 	struct control_options o = {.port = 0, .version = DEVWATCH_VERSION};
@@ -204,7 +205,6 @@ void up_api_start(struct session *s)
 	for (size_t i = 0; i < s->n_cs; i++)
 		a->names[i] = s->cs[i].c->name;
 	o.state_dir = dir;
-	s->api = a;
 	if (control_new(s->loop, &o, &ops, a, a->es, NULL, &a->c, &cause) != 0) {
 		a->c = NULL;
 		session_say(s, NULL, "warning", "no control API: %s", cause);
@@ -214,13 +214,14 @@ void up_api_start(struct session *s)
 			    control_port(a->c));
 	}
 	free(dir);
+	return a;
 }
 
-void up_api_stop(struct session *s)
+static void sink_stop(void *st)
 {
-	struct up_api *a = s->api;
+	struct up_api *a = st;
 
-	if (a == NULL || a->stopping)
+	if (a->stopping)
 		return;
 	a->stopping = true;
 	if (a->c != NULL)
@@ -228,30 +229,20 @@ void up_api_stop(struct session *s)
 	a->c = NULL;
 }
 
-void up_api_free(struct session *s)
+static void sink_release(void *st)
 {
-	struct up_api *a = s->api;
+	struct up_api *a = st;
 
-	if (a == NULL)
-		return;
-	up_api_stop(s);
-	for (size_t i = 0; i < s->n_cs; i++)
+	sink_stop(a);
+	for (size_t i = 0; i < a->s->n_cs; i++)
 		cJSON_Delete(a->last_update[i]);
 	free(a->last_update);
 	free(a->names);
 	events_free(a->es);
 	free(a);
-	s->api = NULL;
 }
 
 /* ---- events ---- */
-
-static bool live(struct session *s)
-{
-	struct up_api *a = s->api;
-
-	return a != NULL && !a->stopping;
-}
 
 /* Lines about a container's state, by their --json names. */
 static bool is_state(const char *event)
@@ -278,19 +269,14 @@ static const char *level_of(const char *event)
 	return "info";
 }
 
-void up_api_said(struct session *s, struct instance *in, const char *event,
-		 const char *msg)
+static void said(struct up_api *a, struct instance *in, const char *event, const char *msg)
 {
-	struct up_api *a = s->api;
+	struct session *s = a->s;
 	const char *name = in != NULL ? in->cs->c->name : NULL;
 	int replica = in != NULL ? in->replica : -1;
 	cJSON *f = cJSON_CreateObject();
 	const char *kind = "notice";
 
-	if (!live(s)) {
-		cJSON_Delete(f);
-		return;
-	}
 	cJSON_AddStringToObject(f, "event", event);
 	cJSON_AddStringToObject(f, "message", msg);
 	if (in != NULL && is_state(event)) {
@@ -316,15 +302,12 @@ void up_api_said(struct session *s, struct instance *in, const char *event,
 	events_emit(a->es, kind, name, replica, f);
 }
 
-void up_api_log(struct instance *in, int stream, const char *line, size_t n)
+static void log_line(struct up_api *a, struct instance *in, int stream, const char *line,
+		     size_t n)
 {
-	struct up_api *a = in->s->api;
-	cJSON *f;
+	cJSON *f = cJSON_CreateObject();
 	char *l;
 
-	if (!live(in->s))
-		return;
-	f = cJSON_CreateObject();
 	l = xstrndup(line, n);
 	cJSON_AddStringToObject(f, "stream", stream == 2 ? "stderr" : "stdout");
 	cJSON_AddStringToObject(f, "line", l);
@@ -332,21 +315,31 @@ void up_api_log(struct instance *in, int stream, const char *line, size_t n)
 	events_emit(a->es, "log", in->cs->c->name, in->replica, f);
 }
 
+/* A large update began: a progress event until its update event. */
+static void sync_begins(struct up_api *a, struct cstate *cs, const struct sync_plan *p)
+{
+	cJSON *f = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(f, "what", "sync");
+	cJSON_AddBoolToObject(f, "done", false);
+	cJSON_AddNumberToObject(f, "files", (double)p->n_writes);
+	cJSON_AddNumberToObject(f, "bytes", (double)p->bytes);
+	events_emit(a->es, "progress", cs->c->name, -1, f);
+}
+
 static double ms_between(uint64_t from, uint64_t to)
 {
 	return from != 0 && to > from ? (double)(to - from) / 1e6 : 0.0;
 }
 
-void up_api_update(struct session *s, struct cstate *cs, const struct up_update *u)
+static void update(struct up_api *a, struct cstate *cs, const struct up_update *u)
 {
-	struct up_api *a = s->api;
+	struct session *s = a->s;
 	const struct sync_plan *p = u->plan;
 	cJSON *f, *files, *stages, *steps;
 	double steps_ms = 0;
 	uint64_t synced = u->applied != 0 ? u->applied : u->ended;
 
-	if (!live(s))
-		return;
 	f = cJSON_CreateObject();
 	files = cJSON_AddArrayToObject(f, "files");
 	for (size_t i = 0; i < p->n_names && i < MAX_FILES; i++)
@@ -388,3 +381,43 @@ void up_api_update(struct session *s, struct cstate *cs, const struct up_update 
 	a->last_update[cs - s->cs] = cJSON_Duplicate(f, true);
 	events_emit(a->es, "update", cs->c->name, -1, f);
 }
+
+static void on_event(void *st, const struct up_event *ev)
+{
+	struct up_api *a = st;
+	char *l;
+
+	if (a->stopping)
+		return;
+	switch (ev->kind) {
+	case UP_SAID:
+	case UP_ERROR:
+		said(a, ev->in, ev->name, ev->text);
+		break;
+	case UP_OUTPUT:
+	case UP_BUILD:
+		l = xstrndup(ev->text, ev->len);
+		said(a, ev->kind == UP_BUILD ? &ev->cs->inst[0] : ev->in,
+		     ev->kind == UP_BUILD ? "build" : "output", l);
+		free(l);
+		break;
+	case UP_LOG:
+		log_line(a, ev->in, ev->stream, ev->text, ev->len);
+		break;
+	case UP_SYNC:
+		sync_begins(a, ev->cs, ev->plan);
+		break;
+	case UP_BUILD_END:
+		break;
+	case UP_UPDATE:
+		update(a, ev->cs, ev->update);
+		break;
+	}
+}
+
+const struct up_sink up_api_sink = {
+	.start = sink_start,
+	.event = on_event,
+	.stop = sink_stop,
+	.release = sink_release,
+};

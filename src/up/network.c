@@ -1,7 +1,7 @@
 /*
  * The project network's engine calls. See network.h.
  */
-#include "network.h"
+#include "up/network.h"
 
 #include <stdlib.h>
 #include <string.h>

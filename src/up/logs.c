@@ -1,10 +1,12 @@
 /*
  * Container logs during `up`: followed through the engine, split into lines
- * per stream, printed with the coloured `name |` prefix, appended to
+ * per stream, each an event (printed by printer.c), appended to
  * .devwatch/logs/<name>.log, and the last lines kept for failure reports.
  * When the stream ends the container has stopped: before readiness that
  * fails the session; after it, it is reported.
  */
+#include "up/logs.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,8 +16,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "build/container.h"
-#include "session.h"
-#include "up-api.h"
+#include "up/say.h"
 
 #define LOG_LINE_MAX (64u << 10)
 
@@ -27,28 +28,8 @@ static void emit_line(struct instance *in, int stream, const char *line, size_t 
 		n--;
 	if (in->tail_only)
 		goto tail;
-	up_api_log(in, stream, line, n);
-	if (s->o.json) {
-		cJSON *o = cJSON_CreateObject();
-		char *t, *l = xstrndup(line, n);
-
-		cJSON_AddStringToObject(o, "event", "log");
-		cJSON_AddStringToObject(o, "container", in->cs->c->name);
-		cJSON_AddNumberToObject(o, "replica", in->replica);
-		cJSON_AddStringToObject(o, "stream", stream == 2 ? "stderr" : "stdout");
-		cJSON_AddStringToObject(o, "line", l);
-		t = cJSON_PrintUnformatted(o);
-		printf("%s\n", t);
-		free(t);
-		free(l);
-		cJSON_Delete(o);
-	} else {
-		progress_hide(&s->progress);
-		printf("%s%-*s |%s %.*s\n", log_colour_code(in->colour), s->label_width,
-		       in->label, log_colour_reset(), (int)n, line);
-		progress_show(&s->progress);
-	}
-	fflush(stdout);
+	session_emit(&(struct up_event){.kind = UP_LOG, .s = s, .in = in, .text = line,
+					.len = n, .stream = stream});
 	if (in->logf != NULL) {
 		fprintf(in->logf, "%.*s\n", (int)n, line);
 		fflush(in->logf);
@@ -120,7 +101,7 @@ static void on_exit_inspect(struct engine_req *req, int err,
 		container_info_free(&ci);
 		return;
 	}
-	/* After readiness, src/monitor.c reports the exit from the engine's
+	/* After readiness, monitor.c reports the exit from the engine's
 	   events and decides what follows. */
 	if (in->state == INST_PROBING || in->state == INST_STARTING) {
 		session_fail_exited(in, ci.exit_code);

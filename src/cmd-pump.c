@@ -1,7 +1,7 @@
 /*
  * See pump.h.
  */
-#include "pump.h"
+#include "cmd-pump.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 
 #include "base/error.h"
 #include "base/util.h"
-#include "term.h"
+#include "cmd-term.h"
 
 struct pump {
 	struct engine *e;

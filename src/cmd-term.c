@@ -2,7 +2,7 @@
  * See term.h. stdout and stderr are written with plain blocking writes: a
  * foreground command has nothing else to do while its terminal drains.
  */
-#include "term.h"
+#include "cmd-term.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -9,7 +9,8 @@
 #include <stdint.h>
 
 #include "base/changeset.h"
-#include "monitor.h"
+#include "up/monitor.h"
+#include "up/say.h"
 
 #define EVENT_QUEUE 64 /* events of ours waiting for the loop */
 /* A container stopped by a signal from outside (a kill event came first)

@@ -3,7 +3,7 @@
  * with O_APPEND and writes all the set's added paths in one write(2), so
  * a kill between two appends leaves whole entries.
  */
-#include "journal.h"
+#include "up/journal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,18 +2,16 @@
  * See order.h. The session walks containers in the project's start order
  * (p->order, dependencies first), so what is printed reads top down.
  */
-#include "order.h"
+#include "up/order.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/util.h"
-#include "datasets.h"
+#include "up/instance.h"
+#include "up/say.h"
 
 static const char *cond_name[] = {"started", "ready", "completed"};
 
@@ -122,83 +120,3 @@ void order_image_ready(struct cstate *cs)
 	order_kick(cs->inst[0].s);
 }
 
-static void sidecar_replaced(struct instance *in, int err, void *arg)
-{
-	(void)arg;
-	if (err == 0)
-		session_say(in->s, in, "replaced", "replaced with the container whose network it shares");
-	else
-		session_say(in->s, in, "replace-failed", "could not follow its network's new container");
-}
-
-void order_replaced(struct instance *in)
-{
-	struct session *s = in->s;
-
-	if (s->shutting_down)
-		return;
-	for (size_t i = 0; i < s->n_cs; i++) {
-		struct cstate *cs = &s->cs[i];
-
-		if (cs->c->network != NET_CONTAINER || strcmp(cs->c->network_of, in->cs->c->name) != 0 ||
-		    !cs->begun)
-			continue;
-		/* Its namespace went with the old container: follow the new. */
-		for (int r = 0; r < cs->n_inst; r++)
-			if (cs->inst[r].state == INST_READY)
-				session_replace(&cs->inst[r], sidecar_replaced, NULL);
-	}
-}
-
-/* ---- jobs ---- */
-
-static void job_stored(struct instance *in, void *arg)
-{
-	int code = (int)(intptr_t)arg;
-
-	if (in->state != INST_PROBING)
-		return;
-	if (code != 0) {
-		session_fail_exited(in, code);
-		return;
-	}
-	in->completed = true;
-	session_mark_ready(in);
-}
-
-static void on_waited(struct engine_req *req, int err,
-		      const struct engine_resp *resp, void *arg)
-{
-	struct instance *in = arg;
-	cJSON *o, *v;
-	int code;
-
-	(void)req;
-	in->probe = NULL;
-	if (err == DW_CANCELED || in->state != INST_PROBING)
-		return;
-	if (err != 0 || resp->status != 200) {
-		session_fail(in->s, in, "cannot wait for the job: %s",
-			     err != 0 ? dw_strerror(err) : "the engine refused");
-		return;
-	}
-	o = cJSON_ParseWithLength(resp->body, resp->len);
-	v = cJSON_GetObjectItem(o, "StatusCode");
-	code = cJSON_IsNumber(v) ? v->valueint : -1;
-	cJSON_Delete(o);
-	datasets_store(in, job_stored, (void *)(intptr_t)code);
-}
-
-void job_wait(struct instance *in)
-{
-	char *path = xasprintf("/containers/%s/wait", in->id);
-
-	/* The wait is the instance's probe: teardown cancels it, and a
-	   replacement that goes away forgets it. */
-	in->state = INST_PROBING;
-	if (engine_request(in->s->e, &(struct engine_call){.method = "POST", .path = path},
-			   on_waited, in, &in->probe) != 0)
-		session_fail(in->s, in, "cannot wait for the job");
-	free(path);
-	order_kick(in->s);
-}

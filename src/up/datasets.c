@@ -1,7 +1,7 @@
 /*
  * See datasets.h.
  */
-#include "datasets.h"
+#include "up/datasets.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "base/util.h"
 #include "build/dataset.h"
+#include "up/say.h"
 
 struct store {
 	struct instance *in;

@@ -6,7 +6,7 @@
  *     a COPY/ADD/RUN --mount=type=bind source): rebuild;
  *  4. S empty: nothing; 5. otherwise a live update.
  */
-#include "decide.h"
+#include "up/decide.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,7 +16,9 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "build/container.h"
-#include "monitor-int.h"
+#include "up/logs.h"
+#include "up/monitor-int.h"
+#include "up/probe.h"
 
 static void probe_ready(struct mon_inst *mi);
 

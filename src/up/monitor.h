@@ -22,7 +22,7 @@
 
 #include <stdbool.h>
 
-#include "session.h"
+#include "up/model.h"
 
 #define MONITOR_LOOP_EXITS 5
 #define MONITOR_LOOP_SECS 60
@@ -40,9 +40,6 @@ void monitor_free(struct session *s);
 /* devwatch itself is about to stop or remove the instance's current
    container: its exit is not a crash. */
 void monitor_expect_exit(struct instance *in);
-
-/* True while the engine is gone: no update may start. */
-bool session_engine_lost(const struct session *s);
 
 /*
  * Before the update of change set cs applies to `in`: returns false when
