@@ -111,7 +111,7 @@ int engine_service_create(struct engine *e, const struct engine_service *s,
 	return err;
 }
 
-static void updated(struct engine_req *req, int err,
+static void answered(struct engine_req *req, int err,
 		    const struct engine_resp *resp, void *arg)
 {
 	struct swarm_op *op = arg;
@@ -138,7 +138,7 @@ static void inspected(struct engine_req *req, int err,
 		goto fail;
 	path = xasprintf("/services/%s/update?version=%ld", op->id, version);
 	op->what = "POST /services/ID/update";
-	err = start(op, "POST", path, spec, updated);
+	err = start(op, "POST", path, spec, answered);
 	free(path);
 	free(spec);
 	if (err == 0)
@@ -249,7 +249,7 @@ int engine_network_remove(struct engine *e, const char *name,
 	op = op_new(e, "DELETE /networks/NAME", arg);
 	op->service_cb = cb;
 	path = xasprintf("/networks/%s", name);
-	err = start(op, "DELETE", path, NULL, removed);
+	err = start(op, "DELETE", path, NULL, answered);
 	free(path);
 	if (err != 0)
 		op_free(op);
@@ -325,8 +325,8 @@ int engine_nodes_list(struct engine *e, engine_nodes_cb cb, void *arg)
 	return err;
 }
 
-/* The overlay network, once the removed services' tasks let go of it
-   (the engine answers 403 while they detach): up to 20 s. */
+/* The overlay network, once the removed services' tasks let go of it:
+   up to 20 s. */
 static void remove_network(struct engine *e, const char *name)
 {
 	char *path = xasprintf("/networks/%s", name), *body = NULL;
@@ -335,8 +335,10 @@ static void remove_network(struct engine *e, const char *name)
 	uint64_t end = now_ns() + 20000000000ull;
 	long status = 0;
 
+	/* 403 while tasks detach, 204 and then 500 while the manager's own
+	   copy lingers: until 404. */
 	while (engine_call_sync(e, &call, &status, &body, NULL) == 0 &&
-	       status == 403 && now_ns() < end) {
+	       status != 404 && now_ns() < end) {
 		free(body);
 		body = NULL;
 		uv_sleep(250);

@@ -151,8 +151,11 @@ int engine_nodes_list(struct engine *e, engine_nodes_cb cb, void *arg);
 int engine_overlay_create(struct engine *e, const char *name,
 			  const char *const *labels, engine_service_cb cb,
 			  void *arg);
-/* DELETE /networks/{name}; one already gone is success. A network whose
-   tasks are still detaching answers 403 (DW_ENGINE_HTTP): try again. */
+/* DELETE /networks/{name}. cb gets 0 when it was removed, DW_NOTFOUND
+   once the engine has no such network at all, DW_ENGINE_HTTP while the
+   removed services' containers still hold it (403; and 500 while the
+   manager's own copy lingers after the swarm's is gone): to leave nothing,
+   call again until DW_NOTFOUND. */
 int engine_network_remove(struct engine *e, const char *name,
 			  engine_service_cb cb, void *arg);
 

@@ -252,14 +252,18 @@ static void net_removed(void *arg, int err, const char *id, const char *cause)
 	struct swarm *sw = arg;
 
 	(void)id;
-	/* Its tasks' containers still detach for a moment (403). */
-	if (err == DW_ENGINE_HTTP && ++sw->net_tries < 80) {
+	/* Until the engine has none: the tasks' containers still detach
+	   for a moment, and the manager's copy of the network goes with
+	   the last of them. */
+	if ((err == 0 || err == DW_ENGINE_HTTP) && ++sw->net_tries < 120) {
 		uv_timer_start(&sw->poll, net_retry, 250, 0);
 		return;
 	}
-	if (err != 0)
+	if (err == DW_NOTFOUND)
+		swarm_say(sw, NULL, 0, "removed network %s", sw->network);
+	else
 		fprintf(stderr, "devwatch: cannot remove network '%s': %s\n", sw->network,
-			cause != NULL ? cause : dw_strerror(err));
+			cause != NULL ? cause : "its containers did not let go of it in 30 s");
 	sw->done = true;
 }
 

@@ -71,7 +71,7 @@ swarm_trap() {
 	local prev
 	prev=$(trap -p EXIT | sed "s/^trap -- '\(.*\)' EXIT$/\1/")
 	# shellcheck disable=SC2064
-	trap "rc=\$?; set +e; swarm_down; (exit \$rc); ${prev:-exit \$rc}" EXIT
+	trap "rc=\$?; set +e; swarm_down; unset DOCKER_HOST; (exit \$rc); ${prev:-exit \$rc}" EXIT
 }
 
 swarm_engine() {
