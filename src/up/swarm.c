@@ -345,6 +345,9 @@ static int check_project(const struct project *p, char **cause)
 		for (size_t m = 0; why == NULL && m < c->n_mounts; m++)
 			if (strcmp(c->mounts[m].type, "bind") == 0)
 				why = "a bind mount (a path on whichever node runs the task)";
+		for (size_t s = 0; why == NULL && s < c->n_steps; s++)
+			if (c->steps[s].kind == STEP_RESTART && c->steps[s].restart)
+				why = "'restart_container' (the swarm replaces a task instead)";
 		if (why != NULL) {
 			*cause = xasprintf("container '%s' in '%s' has %s, which up --swarm "
 					   "does not support", c->name, p->file, why);
@@ -510,8 +513,12 @@ int swarm_run(const char *file, bool keep)
 		  engine_address(sw.mgr), engine_how(sw.mgr), sw.p->publish_registry);
 	sw.n_sv = sw.p->n_containers;
 	sw.sv = xcalloc(sw.n_sv, sizeof(*sw.sv));
-	for (size_t i = 0; i < sw.n_sv; i++)
+	for (size_t i = 0; i < sw.n_sv; i++) {
 		svc_init(&sw, &sw.sv[i], &sw.p->containers[sw.p->order[i]]);
+		if (sw.sv[i].c->readiness.set || sw.sv[i].c->liveness.set)
+			swarm_say(&sw, &sw.sv[i], 0, "notice: readiness and liveness probes do not "
+				  "run with --swarm: a task is ready once it runs and is caught up");
+	}
 	signal_init(&sw, &sw.sigint, SIGINT);
 	signal_init(&sw, &sw.sigterm, SIGTERM);
 	signal_init(&sw, &sw.sighup, SIGHUP);
