@@ -281,7 +281,8 @@ static void follow(struct swarm_task *t, const struct engine_task *et, bool *nee
 	}
 	nd = node_by_id(sw, et->node_id);
 	if (nd == NULL || nd->e == NULL) {
-		*need_nodes = nd == NULL;
+		if (nd == NULL)
+			*need_nodes = true;
 		return;
 	}
 	if (t->cid != NULL) {

@@ -137,14 +137,27 @@ void swarm_image(struct swarm_svc *sv, swarm_image_cb done)
 
 /* ---- services ---- */
 
+static void late_removed(void *arg, int err, const char *id, const char *cause)
+{
+	struct swarm_svc *sv = arg;
+
+	(void)id;
+	if (err != 0)
+		fprintf(stderr, "devwatch: cannot remove service '%s': %s\n", sv->name,
+			cause != NULL ? cause : dw_strerror(err));
+}
+
 static void created(void *arg, int err, const char *id, const char *cause)
 {
 	struct swarm_svc *sv = arg;
 	struct swarm *sw = sv->sw;
 
 	if (sw->stopping && err == 0) {
-		/* Made while we were stopping: remove it now. */
-		sv->id = xstrdup(id);
+		/* Made while the removals were already under way: remove it
+		   too (the network's removal waits for its tasks). */
+		if (engine_service_remove(sw->mgr, id, late_removed, sv) != 0)
+			fprintf(stderr, "devwatch: service '%s' is left; 'devwatch down' "
+				"removes it\n", sv->name);
 		return;
 	}
 	if (err != 0) {
@@ -523,6 +536,9 @@ int swarm_run(const char *file, bool keep)
 	signal_init(&sw, &sw.sigterm, SIGTERM);
 	signal_init(&sw, &sw.sighup, SIGHUP);
 	watch_options_for(&sw.wo, sw.p, NULL);
+	/* As up: a restart is cheap, and what the tree lost meanwhile is
+	   known. */
+	sw.wo.use_cache = true;
 	if (watcher_new(sw.loop, &sw.wo, swarm_on_change, scanned, &sw, &sw.w, &cause) != 0) {
 		swarm_fail(&sw, "cannot watch '%s': %s", sw.p->root, cause);
 		free(cause);

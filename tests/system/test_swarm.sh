@@ -2,7 +2,8 @@
 # up --swarm on a real 3-node swarm (swarmlib.sh: docker-in-docker nodes
 # on the shared engine, a registry on node 1). A 3-replica service gets
 # one task per node, its image pushed to publish.registry; a save reaches
-# every task's container through that task's own node engine (compared
+# every task's container through that task's own node engine (named in
+# swarm.nodes, or at the manager's Status.Addr; compared
 # file by file); a task killed on its node is rescheduled by the swarm and
 # caught up with what changed while it was gone; a Dockerfile change
 # rebuilds, pushes and rolls the service to new tasks, each caught up;
@@ -20,8 +21,12 @@ cd "$T/p"
 echo "v1 $P" >site/index.html
 echo "old" >site/old.txt
 printf 'FROM busybox:1.36\nCOPY site /www\nCMD ["httpd", "-f", "-p", "80", "-h", "/www"]\n' >Dockerfile
+# Node 2's engine named in swarm.nodes; the others found at their
+# Status.Addr and swarm.port.
+node2=$(echo "$SWARM_NODES" | cut -d' ' -f2)
 cat >devwatch.json <<JSON
 { "name": "$P", "publish": { "registry": "$SWARM_REGISTRY/team" },
+  "swarm": { "nodes": { "$node2": "$(swarm_engine "$node2")" }, "port": $SWARM_PORT },
   "containers": { "web": { "build": ".", "replicas": 3, "ports": ["0:80"], "stop_grace": "1s",
     "live_update": [ { "sync": { "from": "site", "to": "/www" } } ] } } }
 JSON
@@ -57,6 +62,10 @@ converge_all() {
 
 dw_up --swarm
 dw_wait_ready 300
+up_log_has "node $node2: engine $(swarm_engine "$node2") \(swarm.nodes\)" ||
+	fail "node 2's engine is not the one swarm.nodes names"
+[ "$(grep -c 'engine tcp://.*(its Status.Addr)' "$T/up.log")" = 2 ] ||
+	fail "the other nodes are not reached at their Status.Addr"
 [ "$(tasks | wc -l)" = 3 ] || fail "expected 3 tasks, got: $(tasks)"
 [ "$(tasks | awk '{ print $2 }' | sort -u | wc -l)" = 3 ] || fail "not one task per node: $(tasks)"
 [ "$(docker service ls -q --filter "label=dev.devwatch.project=$P" | wc -l)" = 1 ] ||
@@ -117,6 +126,7 @@ dw_stop
 dw_up --swarm --keep
 dw_wait_ready 120
 dw_stop
+[ "$UP_RC" = 0 ] || fail "up --keep exited $UP_RC"
 [ -n "$(docker service ls -q --filter "label=dev.devwatch.project=$P")" ] || fail "--keep removed the service"
 "$DEVWATCH" down -f "$PROJ" >"$T/down.log" 2>&1 || fail "down failed: $(cat "$T/down.log")"
 grep -q "removed 1 service" "$T/down.log" || fail "down did not say it removed the service: $(cat "$T/down.log")"
