@@ -54,6 +54,8 @@ struct swarm_task {
 	bool again;		/* a change came meanwhile: catch up again */
 	bool ready;		/* caught up with the tree since it started */
 	bool applying;		/* in the live update in flight */
+	bool said_fail;		/* its failed catch-up was said */
+	uint64_t retry_ns;	/* a failed catch-up goes again from then */
 	uint64_t t0;
 };
 

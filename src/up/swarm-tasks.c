@@ -96,7 +96,8 @@ static void task_reset(struct swarm_task *t)
 	memset(&t->cplan, 0, sizeof(t->cplan));
 	changeset_release(&t->cdiff);
 	changeset_init(&t->cdiff);
-	t->catching = t->again = t->ready = false;
+	t->catching = t->again = t->ready = t->said_fail = false;
+	t->retry_ns = 0;
 	free(t->cid);
 	free(t->task_id);
 	t->cid = t->task_id = NULL;
@@ -128,11 +129,17 @@ static void caught(struct swarm_task *t, int err)
 	memset(&t->cplan, 0, sizeof(t->cplan));
 	changeset_release(&t->cdiff);
 	changeset_init(&t->cdiff);
-	if (err != 0 && err != DW_CANCELED) {
-		/* The next poll round tries again while the task lives. */
-		swarm_say(t->sv->sw, t->sv, t->slot, "catch-up failed: %s", dw_strerror(err));
+	if (err != 0) {
+		/* A poll round tries again in 2 s while the task lives (its
+		   node's engine may be out of reach): said once. */
+		if (!t->said_fail)
+			swarm_say(t->sv->sw, t->sv, t->slot, "catch-up through %s failed: %s; "
+				  "trying again every 2 s", t->node->address, dw_strerror(err));
+		t->said_fail = true;
+		t->retry_ns = now_ns() + 2000000000ull;
 		return;
 	}
+	t->said_fail = false;
 	if (t->again) {
 		t->again = false;
 		swarm_catch_up(t);
@@ -211,6 +218,7 @@ void swarm_catch_up(struct swarm_task *t)
 	struct changeset local;
 	char **gone;
 	size_t n_gone;
+	int err;
 
 	if (sw->stopping || sw->w == NULL || t->cid == NULL || t->node == NULL ||
 	    t->node->e == NULL)
@@ -229,14 +237,14 @@ void swarm_catch_up(struct swarm_task *t)
 	t->catching = true;
 	t->ready = false;
 	t->t0 = now_ns();
-	if (catchup_start(t->node->e, t->ch, t->cid, c, &local, gone, n_gone, compared, t,
-			  &t->cu) != 0) {
+	err = catchup_start(t->node->e, t->ch, t->cid, c, &local, gone, n_gone, compared, t,
+			    &t->cu);
+	if (err != 0) {
 		for (size_t i = 0; i < n_gone; i++)
 			free(gone[i]);
 		free(gone);
 		changeset_release(&local);
-		t->catching = false;
-		swarm_say(sw, sv, t->slot, "cannot start a catch-up sync");
+		caught(t, err);
 	}
 }
 
@@ -275,7 +283,7 @@ static void follow(struct swarm_task *t, const struct engine_task *et, bool *nee
 		return;
 	}
 	if (t->cid != NULL && strcmp(t->cid, et->container_id) == 0) {
-		if (!t->ready && !t->catching && sv->has_sync)
+		if (!t->ready && !t->catching && sv->has_sync && now_ns() >= t->retry_ns)
 			swarm_catch_up(t); /* the last one failed */
 		return;
 	}

@@ -385,9 +385,9 @@ static int check_manager(struct swarm *sw, char **cause)
 		*cause = xasprintf("GET /nodes failed: %s", dw_strerror(err));
 	} else if (status != 200) {
 		msg = engine_error_message(body, len);
-		*cause = xasprintf("the engine at %s is not a swarm manager: %s; start "
-				   "one with 'docker swarm init', or point DOCKER_HOST at a "
-				   "manager", engine_address(sw->mgr), msg);
+		*cause = xasprintf("the engine at %s is not a swarm manager (GET /nodes "
+				   "answered %ld: %s); point DOCKER_HOST at a manager",
+				   engine_address(sw->mgr), status, msg);
 		free(msg);
 		err = DW_USAGE;
 	}

@@ -21,6 +21,8 @@
 #   swarm_engine HOST   tcp://ADDR:2375 of the node named HOST
 #   swarm_down          remove the nodes (and their volumes), the network
 #                       and the image; the EXIT trap does it (swarm_trap)
+#   swarm_reap          remove the swarms of processes that are gone
+#                       (swarm_up does it first)
 #
 # What this host needs (issue 14's notes): `--privileged` fails here
 # ("unable to apply caps"), so the nodes get every capability but
@@ -138,8 +140,27 @@ EOF
 		{ tail -20 "$SWARM_DIR/build.log" >&2; swarm_die "cannot build the node image"; }
 }
 
+# Swarms whose creator is gone (killed before its EXIT trap could run: a
+# ctest timeout, say) go before a new one comes: by their label, and only
+# when no process of that PID runs.
+swarm_reap() {
+	local id pid
+	swarm_host_docker ps -a --filter label=dev.devwatch.swarm \
+		--format '{{.Label "dev.devwatch.swarm"}} {{.Label "dev.devwatch.swarm.pid"}}' |
+		sort -u | while read -r id pid; do
+		[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null || continue
+		echo "swarm: removing swarm $id, left by process $pid" >&2
+		swarm_host_docker ps -aq --filter "label=dev.devwatch.swarm=$id" |
+			xargs -r timeout 120 docker -H unix:///var/run/docker.sock rm -f -v >/dev/null 2>&1
+		swarm_host_docker network rm "dwswarm-$id" >/dev/null 2>&1
+		swarm_host_docker rmi "devwatch-swarm-node:$id" >/dev/null 2>&1
+	done
+	return 0
+}
+
 swarm_up() {
 	local n=${1:-3} i net addr name tok
+	swarm_reap
 	SWARM_ID=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 	SWARM_DIR=$(mktemp -d "/tmp/dwswarm-$SWARM_ID.XXXXXX")
 	swarm_image || return 1
@@ -155,7 +176,7 @@ swarm_up() {
 		name=dwswarm-$SWARM_ID-$i
 		addr=10.215.$net.$((10 + i))
 		swarm_host_docker run -d --name "$name" --hostname "$name" \
-			--label "dev.devwatch.swarm=$SWARM_ID" \
+			--label "dev.devwatch.swarm=$SWARM_ID" --label "dev.devwatch.swarm.pid=$$" \
 			--network "$SWARM_NET" --ip "$addr" \
 			--cap-add ALL --cap-drop SYS_RESOURCE \
 			--security-opt seccomp=unconfined --security-opt systempaths=unconfined \

@@ -12,6 +12,22 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/swarmlib.sh"
 dw_init swarm
+# Refused before anything starts: an engine that is no swarm manager (the
+# shared one), and a project without publish.registry.
+mkdir -p "$T/bad"
+printf '{ "name": "%s", "publish": { "registry": "127.0.0.1:1/x" },\n  "containers": { "a": { "image": "busybox:1.36" } } }\n' \
+	"$P" >"$T/bad/devwatch.json"
+rc=0
+"$DEVWATCH" up --swarm -f "$T/bad/devwatch.json" >"$T/bad.log" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "up --swarm on a plain engine exited $rc, expected 2"
+grep -q "is not a swarm manager (GET /nodes answered 503: .*); point DOCKER_HOST at a manager" "$T/bad.log" ||
+	fail "no clear error on a plain engine: $(cat "$T/bad.log")"
+printf '{ "name": "%s", "containers": { "a": { "image": "busybox:1.36" } } }\n' "$P" >"$T/bad/devwatch.json"
+rc=0
+"$DEVWATCH" up --swarm -f "$T/bad/devwatch.json" >"$T/bad.log" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "has no publish.registry, which every swarm node pulls from" "$T/bad.log" ||
+	fail "no clear error without publish.registry (exit $rc): $(cat "$T/bad.log")"
+
 swarm_trap
 swarm_up 3 || fail "the test swarm did not come up"
 export DOCKER_HOST=$SWARM_MANAGER
