@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # up --swarm on a real 3-node swarm (swarmlib.sh: docker-in-docker nodes
 # on the shared engine, a registry on node 1). A 3-replica service gets
-# one task per node, its image pushed to publish.registry; a save reaches
+# one task per node, its image pushed to publish.registry; each of its
+# tasks reaches a second service by name and alias; a save reaches
 # every task's container through that task's own node engine (named in
 # swarm.nodes, or at the manager's Status.Addr; compared
 # file by file); a task killed on its node is rescheduled by the swarm and
@@ -43,8 +44,11 @@ node2=$(echo "$SWARM_NODES" | cut -d' ' -f2)
 cat >devwatch.json <<JSON
 { "name": "$P", "publish": { "registry": "$SWARM_REGISTRY/team" },
   "swarm": { "nodes": { "$node2": "$(swarm_engine "$node2")" }, "port": $SWARM_PORT },
-  "containers": { "web": { "build": ".", "replicas": 3, "ports": ["0:80"], "stop_grace": "1s",
-    "live_update": [ { "sync": { "from": "site", "to": "/www" } } ] } } }
+  "containers": {
+    "api": { "image": "busybox:1.36", "replicas": 2, "aliases": ["backend"], "stop_grace": "1s",
+      "cmd": ["sh", "-c", "mkdir -p /www && echo api-$P >/www/index.html && exec httpd -f -p 8000 -h /www"] },
+    "web": { "build": ".", "replicas": 3, "ports": ["0:80"], "stop_grace": "1s",
+      "live_update": [ { "sync": { "from": "site", "to": "/www" } } ] } } }
 JSON
 PROJ=$T/p/devwatch.json
 
@@ -84,14 +88,20 @@ up_log_has "node $node2: engine $(swarm_engine "$node2") \(swarm.nodes\)" ||
 	fail "the other nodes are not reached at their Status.Addr"
 [ "$(tasks | wc -l)" = 3 ] || fail "expected 3 tasks, got: $(tasks)"
 [ "$(tasks | awk '{ print $2 }' | sort -u | wc -l)" = 3 ] || fail "not one task per node: $(tasks)"
-[ "$(docker service ls -q --filter "label=dev.devwatch.project=$P" | wc -l)" = 1 ] ||
-	fail "no service of the project on the manager"
+[ "$(docker service ls -q --filter "label=dev.devwatch.project=$P" | wc -l)" = 2 ] ||
+	fail "not 2 services of the project on the manager"
 docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$P-web" |
 	grep -q "^$SWARM_REGISTRY/team/$P-web:" || fail "the service does not run the pushed image"
 docker service inspect -f '{{.Spec.EndpointSpec.Mode}} {{(index .Spec.EndpointSpec.Ports 0).PublishMode}}' "$P-web" |
 	grep -qx 'dnsrr host' || fail "the service does not use dnsrr and host-mode ports"
+# Every web task, whatever its node, reaches api by its name and alias
+# over the overlay network (dnsrr: no virtual IP, no IPVS).
 while read -r slot node cid url; do
 	http_has "$url" "v1 $P" || fail "task $slot on $node does not serve the page at $url"
+	for name in api backend; do
+		[ "$(DOCKER_HOST=$(swarm_engine "$node") docker exec "$cid" wget -qO- "http://$name:8000/")" = "api-$P" ] ||
+			fail "web.$slot on $node cannot reach '$name' by name"
+	done
 done < <(tasks)
 
 # A save: a changed page, a new file in a new folder, a deleted file.
@@ -145,6 +155,6 @@ dw_stop
 [ "$UP_RC" = 0 ] || fail "up --keep exited $UP_RC"
 [ -n "$(docker service ls -q --filter "label=dev.devwatch.project=$P")" ] || fail "--keep removed the service"
 "$DEVWATCH" down -f "$PROJ" >"$T/down.log" 2>&1 || fail "down failed: $(cat "$T/down.log")"
-grep -q "removed 1 service" "$T/down.log" || fail "down did not say it removed the service: $(cat "$T/down.log")"
+grep -q "removed 2 services" "$T/down.log" || fail "down did not say it removed the service: $(cat "$T/down.log")"
 [ -z "$(docker service ls -q --filter "label=dev.devwatch.project=$P")" ] || fail "down left the service"
 echo "ok"
