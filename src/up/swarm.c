@@ -180,7 +180,7 @@ static void create_service(struct swarm_svc *sv)
 	struct swarm *sw = sv->sw;
 	const struct project_container *c = sv->c;
 	struct engine_service_port *ports = xcalloc(c->n_ports + 1, sizeof(*ports));
-	const char **env = xcalloc(c->env.n + c->file_env.n + 1, sizeof(*env));
+	char **env = xcalloc(c->env.n + c->file_env.n + 1, sizeof(*env));
 	const char **aliases = xcalloc(c->aliases.n + 2, sizeof(*aliases));
 	const char *labels[] = {"dev.devwatch.project", sw->p->name,
 				"dev.devwatch.container", c->name,
@@ -194,15 +194,14 @@ static void create_service(struct swarm_svc *sv)
 		.stop_grace_ms = c->stop_grace_ms,
 	};
 	size_t k = 0;
-	char **owned = xcalloc(c->env.n + c->file_env.n + 1, sizeof(*owned));
 	int err;
 
 	/* env_file first, env over it, as up does. */
 	for (size_t i = 0; i < c->file_env.n; i++)
-		env[k] = owned[k] = xasprintf("%s=%s", c->file_env.v[i].key, c->file_env.v[i].value), k++;
+		env[k++] = xasprintf("%s=%s", c->file_env.v[i].key, c->file_env.v[i].value);
 	for (size_t i = 0; i < c->env.n; i++)
-		env[k] = owned[k] = xasprintf("%s=%s", c->env.v[i].key, c->env.v[i].value), k++;
-	s.env = env;
+		env[k++] = xasprintf("%s=%s", c->env.v[i].key, c->env.v[i].value);
+	s.env = (const char *const *)env;
 	aliases[0] = c->name;
 	for (size_t i = 0; i < c->aliases.n; i++)
 		aliases[i + 1] = c->aliases.v[i];
@@ -213,8 +212,7 @@ static void create_service(struct swarm_svc *sv)
 	}
 	err = engine_service_create(sw->mgr, &s, sw->auth, created, sv);
 	for (size_t i = 0; i < k; i++)
-		free(owned[i]);
-	free(owned);
+		free(env[i]);
 	free(env);
 	free(aliases);
 	free(ports);
