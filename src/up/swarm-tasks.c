@@ -132,7 +132,13 @@ static void caught(struct swarm_task *t, int err)
 	if (err != 0) {
 		/* A poll round tries again in 2 s while the task lives (its
 		   node's engine may be out of reach): said once. */
-		if (!t->said_fail)
+		if (!t->said_fail && err == DW_ENGINE_DOWN)
+			swarm_say(t->sv->sw, t->sv, t->slot, "cannot reach node %s's engine at %s "
+				  "(no exec crosses nodes, so each node's engine must be "
+				  "reachable from here): name one in \"swarm\": {\"nodes\": "
+				  "{\"%s\": \"tcp://ADDR:PORT\"}}; trying again every 2 s",
+				  t->node->hostname, t->node->address, t->node->hostname);
+		else if (!t->said_fail)
 			swarm_say(t->sv->sw, t->sv, t->slot, "catch-up through %s failed: %s; "
 				  "trying again every 2 s", t->node->address, dw_strerror(err));
 		t->said_fail = true;
