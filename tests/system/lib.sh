@@ -116,8 +116,12 @@ http_has() {
 	curl -sf "$1" | grep -qF -- "$2"
 }
 
+# The log is emptied here, not by the background job's redirection: that
+# one runs after the fork, and a check right after dw_up could still read
+# the previous up's log (its "ready in" line).
 dw_up() {
-	"$DEVWATCH" up -f "$PROJ" "$@" >"$T/up.log" 2>&1 &
+	: >"$T/up.log"
+	"$DEVWATCH" up -f "$PROJ" "$@" >>"$T/up.log" 2>&1 &
 	UP_PID=$!
 }
 
