@@ -131,6 +131,12 @@ grep -qE "^web\.$kslot +caught up: [1-9][0-9]* written" "$T/up.log" ||
 # rolls to it, one task at a time; each new task is caught up.
 before=$(tasks | awk '{ print $3 }' | sort)
 echo 'ENV REV=2' >>Dockerfile
+# A save while the service rolls: the old tasks get it live, each new one
+# in its catch-up.
+wait_for 240 up_log_has "rolling update to $SWARM_REGISTRY/team/$P-web:" ||
+	fail "no rolling update started"
+echo "v4 $P during the rollout" >site/index.html
+echo "during $P" >site/sub/during.txt
 wait_for 240 up_log_has "rolled out $SWARM_REGISTRY/team/$P-web:[0-9a-f]+ to 3 tasks" ||
 	fail "no rolling update to the rebuilt image"
 after=$(tasks | awk '{ print $3 }' | sort)
@@ -140,7 +146,8 @@ while read -r slot node cid url; do
 	DOCKER_HOST=$(swarm_engine "$node") docker inspect -f '{{.Config.Env}}' "$cid" | grep -q REV=2 ||
 		fail "task $slot on $node does not run the rebuilt image"
 done < <(tasks)
-echo "v4 $P after the rebuild" >site/index.html
+converge_all 30 "a save during the rolling update did not reach every new task"
+echo "v5 $P after the rebuild" >site/index.html
 converge_all 30 "a save after the rolling update did not reach every task"
 
 dw_stop
