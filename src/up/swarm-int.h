@@ -138,6 +138,9 @@ void swarm_tasks_stop(struct swarm *sw);
 /* After a catch-up or when a service changes: print "ready" once every
    slot of every service has a caught-up task. */
 void swarm_check_ready(struct swarm *sw);
+/* t's channel into its container through its node's engine, made at
+   first use (run-step output and notices go to the terminal). */
+struct channel *swarm_task_channel(struct swarm_task *t);
 /* Catch t up with the tree (DESIGN.md section 14); again if it is busy. */
 void swarm_catch_up(struct swarm_task *t);
 

@@ -195,11 +195,9 @@ static void start_live(struct swarm_svc *sv)
 		}
 		if (!t->ready || t->node == NULL || t->node->e == NULL)
 			continue; /* its catch-up, when it comes, covers this */
-		if (t->ch == NULL)
-			t->ch = channel_new(t->node->e, t->cid, NULL, NULL, t);
 		t->applying = true;
 		sv->left++;
-		if (channel_apply(t->ch, &sv->plan, applied, t) != 0) {
+		if (channel_apply(swarm_task_channel(t), &sv->plan, applied, t) != 0) {
 			t->applying = false;
 			sv->left--;
 			t->ready = false;

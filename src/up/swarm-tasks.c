@@ -122,6 +122,13 @@ static void notice(const char *msg, void *arg)
 	swarm_say(t->sv->sw, t->sv, t->slot, "notice: %s", msg);
 }
 
+struct channel *swarm_task_channel(struct swarm_task *t)
+{
+	if (t->ch == NULL)
+		t->ch = channel_new(t->node->e, t->cid, out_line, notice, t);
+	return t->ch;
+}
+
 static void caught(struct swarm_task *t, int err)
 {
 	t->catching = false;
@@ -238,12 +245,10 @@ void swarm_catch_up(struct swarm_task *t)
 		if (c->steps[i].kind == STEP_SYNC)
 			watcher_snapshot(sw->w, c->steps[i].from, &local);
 	gone = gone_for(sw, c, &n_gone);
-	if (t->ch == NULL)
-		t->ch = channel_new(t->node->e, t->cid, out_line, notice, t);
 	t->catching = true;
 	t->ready = false;
 	t->t0 = now_ns();
-	err = catchup_start(t->node->e, t->ch, t->cid, c, &local, gone, n_gone, compared, t,
+	err = catchup_start(t->node->e, swarm_task_channel(t), t->cid, c, &local, gone, n_gone, compared, t,
 			    &t->cu);
 	if (err != 0) {
 		for (size_t i = 0; i < n_gone; i++)

@@ -48,7 +48,8 @@ cat >devwatch.json <<JSON
     "api": { "image": "busybox:1.36", "replicas": 2, "aliases": ["backend"], "stop_grace": "1s",
       "cmd": ["sh", "-c", "mkdir -p /www && echo api-$P >/www/index.html && exec httpd -f -p 8000 -h /www"] },
     "web": { "build": ".", "replicas": 3, "ports": ["0:80"], "stop_grace": "1s",
-      "live_update": [ { "sync": { "from": "site", "to": "/www" } } ] } } }
+      "live_update": [ { "sync": { "from": "site", "to": "/www" } },
+        { "run": { "cmd": "cp /www/index.html /tmp/step.out", "trigger": ["site/index.html"] } } ] } } }
 JSON
 PROJ=$T/p/devwatch.json
 
@@ -111,6 +112,9 @@ rm site/old.txt
 converge_all 30 "a save did not reach every task"
 while read -r slot node cid url; do
 	http_has "$url" "v2 $P" || fail "task $slot on $node does not serve the saved page"
+	# The triggered run step ran in each task, after the files.
+	[ "$(DOCKER_HOST=$(swarm_engine "$node") docker exec "$cid" cat /tmp/step.out)" = "v2 $P" ] ||
+		fail "the run step did not run in web.$slot on $node"
 done < <(tasks)
 
 # A task killed on its node: the swarm starts a new one, which is caught
