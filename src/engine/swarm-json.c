@@ -215,8 +215,8 @@ static void task_take(const cJSON *o, struct engine_task *t)
 	const char *desired = str_at(o, (const char *const[]){"DesiredState", NULL});
 	const char *cid = str_at(o, (const char *const[]){"Status", "ContainerStatus",
 							  "ContainerID", NULL});
-	double slot = num_at(o, (const char *const[]){"Slot", NULL}), port;
-	const cJSON *ports;
+	double slot = num_at(o, (const char *const[]){"Slot", NULL});
+	const cJSON *ports, *p;
 
 	t->id = dup_or_empty(str_at(o, (const char *const[]){"ID", NULL}));
 	t->service_id = dup_or_empty(str_at(o, (const char *const[]){"ServiceID", NULL}));
@@ -232,8 +232,16 @@ static void task_take(const cJSON *o, struct engine_task *t)
 	ports = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "Status"),
 						 "PortStatus"), "Ports");
-	port = num_at(cJSON_GetArrayItem(ports, 0), (const char *const[]){"PublishedPort", NULL});
-	t->published = port > 0 && port < 65536 ? (int)port : 0;
+	cJSON_ArrayForEach(p, ports) {
+		double target = num_at(p, (const char *const[]){"TargetPort", NULL});
+		double host = num_at(p, (const char *const[]){"PublishedPort", NULL});
+
+		if (t->n_ports == ENGINE_TASK_PORTS || target < 1 || target > 65535 ||
+		    host < 1 || host > 65535)
+			continue;
+		t->port_target[t->n_ports] = (int)target;
+		t->port_published[t->n_ports++] = (int)host;
+	}
 	t->version = (long)num_at(o, (const char *const[]){"Version", "Index", NULL});
 	t->state = task_state(t->state_text);
 	t->desired_running = desired != NULL && strcmp(desired, "running") == 0;
@@ -336,6 +344,14 @@ void engine_nodes_free(struct engine_node *v, size_t n)
 		free(v[i].addr);
 	}
 	free(v);
+}
+
+int engine_task_port(const struct engine_task *t, int target)
+{
+	for (int i = 0; i < t->n_ports; i++)
+		if (t->port_target[i] == target)
+			return t->port_published[i];
+	return 0;
 }
 
 int engine_tasks_by_slot(const struct engine_task *t, size_t n, int replicas,

@@ -51,6 +51,8 @@ enum engine_task_state {
 	ENGINE_TASK_ENDED,	 /* complete, shutdown, failed, rejected, ... */
 };
 
+#define ENGINE_TASK_PORTS 16
+
 struct engine_task {
 	char *id;
 	char *service_id;
@@ -60,8 +62,11 @@ struct engine_task {
 	char *state_text;	/* Status.State as the engine says it */
 	char *message;		/* Status.Err, else Status.Message */
 	int slot;		/* from 1 */
-	int published;		/* the host port of its first published port
-				   (Status.PortStatus), 0 when none */
+	/* Its published ports (Status.PortStatus), target and host port,
+	   the first ENGINE_TASK_PORTS of them. */
+	int port_target[ENGINE_TASK_PORTS];
+	int port_published[ENGINE_TASK_PORTS];
+	int n_ports;
 	long version;		/* Version.Index: a later task is newer */
 	enum engine_task_state state;
 	bool desired_running;	/* DesiredState is "running" */
@@ -107,6 +112,8 @@ void engine_nodes_free(struct engine_node *v, size_t n);
    (caller frees each and the array) and *n, or DW_ENGINE_PROTO. */
 int engine_ids_parse(const char *body, size_t len, const char *what,
 		     char ***ids, size_t *n, char **cause);
+/* The host port where task t publishes target, or 0. */
+int engine_task_port(const struct engine_task *t, int target);
 /* The running task of each slot 1..replicas: for each, the newest task
    whose desired state is running, into slots[slot - 1] (NULL when none).
    Returns how many slots have one that is RUNNING with a container. */

@@ -52,7 +52,16 @@ struct swarm_task {
 	struct sync_plan cplan;	/* the catch-up being applied */
 	bool catching;		/* a catch-up is in flight */
 	bool again;		/* a change came meanwhile: catch up again */
-	bool ready;		/* caught up with the tree since it started */
+	bool synced;		/* caught up with the tree since it started:
+				   live updates go to it */
+	bool ready;		/* synced, and its readiness probe passed */
+	bool probe_ok;		/* the probe passed for this container */
+	bool probing;
+	bool said_not_ready;
+	int probe_port;		/* the host port of readiness.port, or 0 */
+	uint64_t probe_deadline_ns;
+	struct engine_req *probe;
+	uv_timer_t timer;	/* the next probe */
 	bool applying;		/* in the live update in flight */
 	bool said_fail;		/* its failed catch-up was said */
 	uint64_t retry_ns;	/* a failed catch-up goes again from then */

@@ -150,7 +150,7 @@ static void applied(struct channel *ch, int err, int step, int rc, void *arg)
 		   brings it level once it is back. */
 		swarm_say(sv->sw, sv, t->slot, "could not sync: %s; catching up", dw_strerror(err));
 		channel_reset(t->ch);
-		t->ready = false;
+		t->synced = t->ready = false;
 		t->again = false;
 		swarm_catch_up(t);
 	} else {
@@ -193,14 +193,14 @@ static void start_live(struct swarm_svc *sv)
 			t->again = true; /* its catch-up started before this change */
 			continue;
 		}
-		if (!t->ready || t->node == NULL || t->node->e == NULL)
+		if (!t->synced || t->node == NULL || t->node->e == NULL)
 			continue; /* its catch-up, when it comes, covers this */
 		t->applying = true;
 		sv->left++;
 		if (channel_apply(swarm_task_channel(t), &sv->plan, applied, t) != 0) {
 			t->applying = false;
 			sv->left--;
-			t->ready = false;
+			t->synced = t->ready = false;
 			swarm_catch_up(t);
 		}
 	}

@@ -96,7 +96,12 @@ static void task_reset(struct swarm_task *t)
 	memset(&t->cplan, 0, sizeof(t->cplan));
 	changeset_release(&t->cdiff);
 	changeset_init(&t->cdiff);
+	if (t->probe != NULL)
+		engine_forget(t->probe);
+	t->probe = NULL;
+	uv_timer_stop(&t->timer);
 	t->catching = t->again = t->ready = t->said_fail = false;
+	t->synced = t->probe_ok = t->probing = t->said_not_ready = false;
 	t->retry_ns = 0;
 	free(t->cid);
 	free(t->task_id);
@@ -120,6 +125,91 @@ static void notice(const char *msg, void *arg)
 	struct swarm_task *t = arg;
 
 	swarm_say(t->sv->sw, t->sv, t->slot, "notice: %s", msg);
+}
+
+/* ---- readiness ---- */
+
+static void became_ready(struct swarm_task *t)
+{
+	t->ready = true;
+	swarm_check_ready(t->sv->sw);
+	swarm_kick(t->sv);
+}
+
+static void probe_once(struct swarm_task *t);
+
+static void probe_again(uv_timer_t *timer)
+{
+	struct swarm_task *t = container_of(timer, struct swarm_task, timer);
+
+	if (t->probing)
+		probe_once(t);
+}
+
+static void probed(struct engine_req *req, int err, const struct engine_resp *resp,
+		   void *arg)
+{
+	struct swarm_task *t = arg;
+	const struct probe *pr = &t->sv->c->readiness;
+
+	(void)req;
+	t->probe = NULL;
+	if (!t->probing)
+		return;
+	if (err == 0 && resp->status >= 200 && resp->status < 400) {
+		t->probing = false;
+		t->probe_ok = true;
+		swarm_say(t->sv->sw, t->sv, t->slot, "ready: GET %s answered %ld", pr->http_path,
+			  resp->status);
+		became_ready(t);
+		return;
+	}
+	if (!t->said_not_ready && now_ns() > t->probe_deadline_ns) {
+		t->said_not_ready = true;
+		swarm_say(t->sv->sw, t->sv, t->slot, "not ready after %d ms: GET %s on port %d "
+			  "%s; still trying", pr->start_timeout_ms, pr->http_path, t->probe_port,
+			  err != 0 ? dw_strerror(err) : "answers an error");
+	}
+	uv_timer_start(&t->timer, probe_again, (uint64_t)pr->interval_ms, 0);
+}
+
+static void probe_once(struct swarm_task *t)
+{
+	const struct probe *pr = &t->sv->c->readiness;
+	struct engine_call call = {.method = "GET", .timeout_ms = pr->timeout_ms};
+	char url[512], host[128];
+
+	snprintf(url, sizeof(url), "http://%s:%d%s",
+		 engine_host_for_ports(t->node->e, NULL, host, sizeof(host)), t->probe_port,
+		 pr->http_path);
+	call.url = url;
+	if (engine_request(t->sv->sw->mgr, &call, probed, t, &t->probe) != 0)
+		uv_timer_start(&t->timer, probe_again, (uint64_t)pr->interval_ms, 0);
+}
+
+/* Caught up: ready, once its HTTP readiness probe (if any) passes at
+   the port its node publishes. A command probe is not run (no exec
+   into it but through its node: that is left for later). */
+static void settled(struct swarm_task *t)
+{
+	const struct probe *pr = &t->sv->c->readiness;
+
+	if (!pr->set || pr->http_path == NULL || t->probe_ok) {
+		became_ready(t);
+		return;
+	}
+	if (t->probe_port == 0) {
+		swarm_say(t->sv->sw, t->sv, t->slot, "readiness port %d is not published; add it "
+			  "to 'ports'", pr->port);
+		t->probe_ok = true;
+		became_ready(t);
+		return;
+	}
+	if (t->probing)
+		return;
+	t->probing = true;
+	t->probe_deadline_ns = now_ns() + (uint64_t)pr->start_timeout_ms * 1000000u;
+	probe_once(t);
 }
 
 struct channel *swarm_task_channel(struct swarm_task *t)
@@ -158,9 +248,8 @@ static void caught(struct swarm_task *t, int err)
 		swarm_catch_up(t);
 		return;
 	}
-	t->ready = true;
-	swarm_check_ready(t->sv->sw);
-	swarm_kick(t->sv);
+	t->synced = true;
+	settled(t);
 }
 
 static void caught_applied(struct channel *ch, int err, int step, int rc, void *arg)
@@ -246,7 +335,7 @@ void swarm_catch_up(struct swarm_task *t)
 			watcher_snapshot(sw->w, c->steps[i].from, &local);
 	gone = gone_for(sw, c, &n_gone);
 	t->catching = true;
-	t->ready = false;
+	t->synced = t->ready = false;
 	t->t0 = now_ns();
 	err = catchup_start(t->node->e, swarm_task_channel(t), t->cid, c, &local, gone, n_gone, compared, t,
 			    &t->cu);
@@ -294,7 +383,7 @@ static void follow(struct swarm_task *t, const struct engine_task *et, bool *nee
 		return;
 	}
 	if (t->cid != NULL && strcmp(t->cid, et->container_id) == 0) {
-		if (!t->ready && !t->catching && sv->has_sync && now_ns() >= t->retry_ns)
+		if (!t->synced && !t->catching && sv->has_sync && now_ns() >= t->retry_ns)
 			swarm_catch_up(t); /* the last one failed */
 		return;
 	}
@@ -311,20 +400,25 @@ static void follow(struct swarm_task *t, const struct engine_task *et, bool *nee
 	t->task_id = xstrdup(et->id);
 	t->cid = xstrdup(et->container_id);
 	t->node = nd;
-	if (et->published > 0) {
+	t->probe_port = sv->c->readiness.http_path != NULL
+				? engine_task_port(et, sv->c->readiness.port) : 0;
+	if (et->n_ports > 0) {
 		char host[128];
 
 		swarm_say(sw, sv, t->slot, "task %.12s on %s · container %.12s · http://%s:%d/",
 			  t->task_id, nd->hostname, t->cid,
-			  engine_host_for_ports(nd->e, NULL, host, sizeof(host)), et->published);
+			  engine_host_for_ports(nd->e, NULL, host, sizeof(host)),
+			  et->port_published[0]);
 	} else {
 		swarm_say(sw, sv, t->slot, "task %.12s on %s · container %.12s", t->task_id,
 			  nd->hostname, t->cid);
 	}
-	if (sv->has_sync)
+	if (sv->has_sync) {
 		swarm_catch_up(t);
-	else
-		t->ready = true;
+	} else {
+		t->synced = true;
+		settled(t);
+	}
 }
 
 static void rolled(struct swarm_svc *sv, const struct engine_task *const *slots)
@@ -430,9 +524,15 @@ void swarm_tasks_stop(struct swarm *sw)
 	struct swarm_node *n, *next;
 
 	uv_timer_stop(&sw->poll);
-	for (size_t i = 0; i < sw->n_sv; i++)
-		for (int s = 0; s < sw->sv[i].n_tasks; s++)
+	for (size_t i = 0; i < sw->n_sv; i++) {
+		for (int s = 0; s < sw->sv[i].n_tasks; s++) {
+			uv_timer_t *tm = &sw->sv[i].tasks[s].timer;
+
 			task_reset(&sw->sv[i].tasks[s]);
+			if (!uv_is_closing((uv_handle_t *)tm))
+				uv_close((uv_handle_t *)tm, NULL);
+		}
+	}
 	for (n = sw->nodes; n != NULL; n = next) {
 		next = n->next;
 		if (n->e != NULL)

@@ -460,6 +460,7 @@ static void svc_init(struct swarm *sw, struct swarm_svc *sv,
 	for (int r = 0; r < sv->n_tasks; r++) {
 		sv->tasks[r].sv = sv;
 		sv->tasks[r].slot = r + 1;
+		uv_timer_init(sw->loop, &sv->tasks[r].timer);
 		changeset_init(&sv->tasks[r].cdiff);
 	}
 	for (size_t i = 0; i < c->n_steps; i++)
@@ -526,9 +527,11 @@ int swarm_run(const char *file, bool keep)
 	sw.sv = xcalloc(sw.n_sv, sizeof(*sw.sv));
 	for (size_t i = 0; i < sw.n_sv; i++) {
 		svc_init(&sw, &sw.sv[i], &sw.p->containers[sw.p->order[i]]);
-		if (sw.sv[i].c->readiness.set || sw.sv[i].c->liveness.set)
-			swarm_say(&sw, &sw.sv[i], 0, "notice: readiness and liveness probes do not "
-				  "run with --swarm: a task is ready once it runs and is caught up");
+		if ((sw.sv[i].c->readiness.set && sw.sv[i].c->readiness.http_path == NULL) ||
+		    sw.sv[i].c->liveness.set)
+			swarm_say(&sw, &sw.sv[i], 0, "notice: command readiness probes and liveness "
+				  "probes do not run with --swarm: a task is ready once it runs "
+				  "and is caught up");
 	}
 	signal_init(&sw, &sw.sigint, SIGINT);
 	signal_init(&sw, &sw.sigterm, SIGTERM);

@@ -48,6 +48,7 @@ cat >devwatch.json <<JSON
     "api": { "image": "busybox:1.36", "replicas": 2, "aliases": ["backend"], "stop_grace": "1s",
       "cmd": ["sh", "-c", "mkdir -p /www && echo api-$P >/www/index.html && exec httpd -f -p 8000 -h /www"] },
     "web": { "build": ".", "replicas": 3, "ports": ["0:80"], "stop_grace": "1s",
+      "readiness": { "http": "/index.html", "port": 80 },
       "live_update": [ { "sync": { "from": "site", "to": "/www" } },
         { "run": { "cmd": "cp /www/index.html /tmp/step.out", "trigger": ["site/index.html"] } } ] } } }
 JSON
@@ -88,6 +89,8 @@ up_log_has "node $node2: engine $(swarm_engine "$node2") \(swarm.nodes\)" ||
 [ "$(grep -c 'engine tcp://.*(its Status.Addr)' "$T/up.log")" = 2 ] ||
 	fail "the other nodes are not reached at their Status.Addr"
 [ "$(tasks | wc -l)" = 3 ] || fail "expected 3 tasks, got: $(tasks)"
+[ "$(grep -cE '^web\.[1-3] +ready: GET /index.html answered 200' "$T/up.log")" = 3 ] ||
+	fail "not every task passed its readiness probe at its node's port"
 [ "$(tasks | awk '{ print $2 }' | sort -u | wc -l)" = 3 ] || fail "not one task per node: $(tasks)"
 [ "$(docker service ls -q --filter "label=dev.devwatch.project=$P" | wc -l)" = 2 ] ||
 	fail "not 2 services of the project on the manager"

@@ -60,7 +60,9 @@ static void test_tasks(void **state)
 	assert_string_equal(slots[0]->container_id,
 			    "9403fc645da62a1ef52311aeec871b7fe4180d976ee87885c724b555769e0ab5");
 	assert_string_equal(slots[0]->state_text, "running");
-	assert_int_equal(slots[0]->published, 18081);
+	assert_int_equal(slots[0]->n_ports, 1);
+	assert_int_equal(engine_task_port(slots[0], 80), 18081);
+	assert_int_equal(engine_task_port(slots[0], 81), 0);
 	assert_string_equal(slots[0]->image, "busybox:1.36");
 	assert_string_equal(slots[0]->service_id, "ri34s6bfbcevzsfx29ccgmvw8");
 	assert_true(slots[0]->node_id[0] != '\0');
