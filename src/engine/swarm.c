@@ -207,36 +207,6 @@ int engine_service_remove(struct engine *e, const char *id,
 	return err;
 }
 
-static void net_created(struct engine_req *req, int err,
-			const struct engine_resp *resp, void *arg)
-{
-	struct swarm_op *op = arg;
-	char *cause = NULL;
-
-	(void)req;
-	if (err != 0 || resp->status != 409)
-		cause = failure(op, err, resp, &err);
-	op->service_cb(op->arg, cause == NULL ? 0 : err, NULL, cause);
-	free(cause);
-	op_free(op);
-}
-
-int engine_overlay_create(struct engine *e, const char *name,
-			  const char *const *labels, engine_service_cb cb,
-			  void *arg)
-{
-	struct swarm_op *op = op_new(e, "POST /networks/create", arg);
-	char *body = engine_overlay_spec(name, labels);
-	int err;
-
-	op->service_cb = cb;
-	err = start(op, "POST", "/networks/create", body, net_created);
-	free(body);
-	if (err != 0)
-		op_free(op);
-	return err;
-}
-
 int engine_network_remove(struct engine *e, const char *name,
 			  engine_service_cb cb, void *arg)
 {

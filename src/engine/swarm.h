@@ -81,8 +81,9 @@ struct engine_node {
 
 /* The body of POST /services/create for s. Caller frees. */
 char *engine_service_spec(const struct engine_service *s);
-/* The body of POST /networks/create for an attachable overlay network.
-   Caller frees. */
+/* The body of POST /networks/create for an attachable overlay network,
+   so that the services' names resolve (dnsrr) on every node; labels as
+   in engine_service. Caller frees. */
 char *engine_overlay_spec(const char *name, const char *const *labels);
 /* From a POST /services/create answer, its "ID". Returns 0 with *id
    (caller frees) or DW_ENGINE_PROTO with *cause. */
@@ -152,12 +153,6 @@ int engine_tasks_list(struct engine *e, const char *service_id,
 /* GET /nodes. */
 int engine_nodes_list(struct engine *e, engine_nodes_cb cb, void *arg);
 
-/* POST /networks/create of an attachable overlay network, so that the
-   services' names resolve (dnsrr) on every node; one that exists already
-   (409) is success. labels as in engine_service. */
-int engine_overlay_create(struct engine *e, const char *name,
-			  const char *const *labels, engine_service_cb cb,
-			  void *arg);
 /* DELETE /networks/{name}. cb gets 0 when it was removed, DW_NOTFOUND
    once the engine has no such network at all, DW_ENGINE_HTTP while the
    removed services' containers still hold it (403; and 500 while the
@@ -167,7 +162,8 @@ int engine_network_remove(struct engine *e, const char *name,
 			  engine_service_cb cb, void *arg);
 
 /* For `down`, on its own loop: remove every service labelled
-   dev.devwatch.project=project, then the overlay network of that name.
+   dev.devwatch.project=project, then the overlay network `network`
+   (waiting, up to 20 s, until the engine has none).
    Returns how many services, 0 on an engine that is no swarm manager, or
    a negative code with *cause. */
 int engine_services_remove_project(struct engine *e, const char *project,

@@ -193,6 +193,14 @@ static void test_spec(void **state)
 						"Order")->valuestring, "stop-first");
 	cJSON_Delete(o);
 	free(spec);
+	spec = engine_overlay_spec("devwatch-p", labels);
+	o = cJSON_Parse(spec);
+	assert_string_equal(cJSON_GetObjectItem(o, "Driver")->valuestring, "overlay");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "Attachable")));
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "Labels"),
+						"dev.devwatch.project")->valuestring, "p");
+	cJSON_Delete(o);
+	free(spec);
 }
 
 static void test_created_and_ids(void **state)
