@@ -123,8 +123,7 @@ int cmd_api_status(const struct apiclient *c, bool json)
 	return DW_EXIT_OK;
 }
 
-/* A name that goes into a path as it is: what project names allow. */
-static bool plain(const char *name)
+bool cmd_api_plain_name(const char *name)
 {
 	if (*name == '\0' || strlen(name) > 128)
 		return false;
@@ -140,7 +139,7 @@ int cmd_api_trigger(const struct apiclient *c, const char *name)
 	long status = 0;
 	cJSON *j;
 
-	if (!plain(name)) {
+	if (!cmd_api_plain_name(name)) {
 		fprintf(stderr, "devwatch trigger: no container '%s' in the project\n", name);
 		return DW_EXIT_USAGE;
 	}

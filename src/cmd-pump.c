@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/loop.h"
 #include "base/util.h"
 #include "cmd-term.h"
 
@@ -122,8 +123,7 @@ int pump_run(struct engine *e, const struct pump_opts *o, char **cause)
 		dw_cause(cause, "cannot connect to the engine: %s", dw_strerror(err));
 		return err;
 	}
-	while (!p.ended)
-		uv_run(engine_loop(e), UV_RUN_ONCE);
+	loop_run_until(engine_loop(e), &p.ended);
 	end(&p);
 	/* Let the closed handles go. */
 	uv_run(engine_loop(e), UV_RUN_NOWAIT);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/loop.h"
 #include "base/util.h"
 #include "build/image.h"
 #include "build/push.h"
@@ -23,7 +24,7 @@ struct push_run {
 	const struct project_container **todo;
 	size_t n, next;
 	int failed;
-	bool busy;
+	bool done;
 };
 
 static void push_one(struct push_run *r);
@@ -83,7 +84,7 @@ static void push_one(struct push_run *r)
 	int err;
 
 	if (r->next == r->n) {
-		r->busy = false;
+		r->done = true;
 		return;
 	}
 	err = image_ensure(r->x.e, r->x.p, r->todo[r->next], progress, built, r);
@@ -159,10 +160,9 @@ int cmd_push(int argc, char **argv)
 		cmd_ctx_close(&r.x);
 		return DW_EXIT_USAGE;
 	}
-	r.busy = true;
+	r.done = false;
 	push_one(&r);
-	while (r.busy)
-		uv_run(uv_default_loop(), UV_RUN_ONCE);
+	loop_run_until(uv_default_loop(), &r.done);
 	free(r.todo);
 	cmd_ctx_close(&r.x);
 	return r.failed ? DW_EXIT_FAIL : DW_EXIT_OK;

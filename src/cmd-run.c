@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/error.h"
+#include "base/loop.h"
 #include "base/util.h"
 #include "build/container.h"
 #include "build/image.h"
@@ -35,36 +36,19 @@ struct run {
 	char *name;
 	char *id;
 	char *image;
-	bool waiting;	/* an async step is in flight */
+	bool step_done;	/* the async step in flight has finished */
 	bool stopping;
 	bool start_failed;
-	bool start_pending;
+	bool start_answered; /* the start request has its answer */
 	struct pump *pump;	/* while pump_run runs */
 	int err;
 	char *msg;
 };
 
-/* Spin the loop until the step in flight finishes. A callback that starts
-   the next request can leave the loop with nothing active for a moment,
-   so the flag decides, not uv_run's answer. */
-static void on_await_tick(uv_timer_t *t)
-{
-	engine_kick(t->data);
-}
-
+/* Run the loop until the step in flight finishes. */
 static void await(struct run *r)
 {
-	uv_timer_t tick;
-
-	/* Drive curl every 100 ms too: a transfer left without a timer
-	   would otherwise wait for ever (see engine_call_sync). */
-	uv_timer_init(engine_loop(r->x.e), &tick);
-	tick.data = r->x.e;
-	uv_timer_start(&tick, on_await_tick, 100, 100);
-	while (r->waiting)
-		uv_run(engine_loop(r->x.e), UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&tick, NULL);
-	uv_run(engine_loop(r->x.e), UV_RUN_NOWAIT); /* the close, before tick goes */
+	loop_run_until(engine_loop(r->x.e), &r->step_done);
 }
 
 static void on_stopped(struct engine_req *req, int err,
@@ -96,7 +80,7 @@ static void on_network(int err, const char *msg, void *arg)
 {
 	struct run *r = arg;
 
-	r->waiting = false;
+	r->step_done = true;
 	r->err = err;
 	if (err != 0)
 		r->msg = xstrdup(msg);
@@ -115,7 +99,7 @@ static void on_image(void *arg, int err, const char *ref, bool built,
 	struct run *r = arg;
 
 	(void)built;
-	r->waiting = false;
+	r->step_done = true;
 	r->err = err;
 	if (err != 0)
 		r->msg = xstrdup(cause != NULL ? cause : dw_strerror(err));
@@ -212,7 +196,7 @@ static void on_started(struct engine_req *req, int err,
 	struct run *r = arg;
 
 	(void)req;
-	r->start_pending = false;
+	r->start_answered = true;
 	if (err == 0 && (resp->status == 204 || resp->status == 304))
 		return;
 	{
@@ -234,11 +218,11 @@ static void attached(struct pump *p, void *arg)
 	char *path = xasprintf("/containers/%s/start", r->id);
 
 	r->pump = p;
-	r->start_pending = true;
+	r->start_answered = false;
 	if (engine_request(r->x.e, &(struct engine_call){.method = "POST", .path = path,
 							 .timeout_ms = 60000},
 			   on_started, r, NULL) != 0) {
-		r->start_pending = false;
+		r->start_answered = true;
 		r->start_failed = true;
 		pump_stop(p);
 	}
@@ -256,6 +240,7 @@ static int run_container(struct run *r, char **args)
 	path = xasprintf("/containers/%s/attach?stream=1&stdout=1&stderr=1&stdin=%d",
 			 r->id, r->c->stdin_open ? 1 : 0);
 	resize = xasprintf("/containers/%s/resize", r->id);
+	r->start_answered = true; /* until attached() sends it */
 	rc = pump_run(r->x.e, &(struct pump_opts){.path = path, .tty = r->c->tty,
 						  .with_stdin = r->c->stdin_open,
 						  .resize_path = r->c->tty ? resize : NULL,
@@ -266,8 +251,7 @@ static int run_container(struct run *r, char **args)
 	/* The stream can end (a container that cannot start) before the
 	   start's answer: wait for it, without the pump. */
 	r->pump = NULL;
-	while (r->start_pending)
-		uv_run(engine_loop(r->x.e), UV_RUN_ONCE);
+	loop_run_until(engine_loop(r->x.e), &r->start_answered);
 	if (rc != 0) {
 		fprintf(stderr, "devwatch run: %s\n", cause);
 		free(cause);
@@ -336,6 +320,14 @@ int cmd_run(int argc, char **argv)
 		cmd_ctx_close(&r.x);
 		return DW_EXIT_USAGE;
 	}
+	if (r.c->function) {
+		/* Its runtime would find no Runtime API to ask for work. */
+		fprintf(stderr, "devwatch run: '%s' is a function container: it runs in "
+			"'devwatch up', which serves its Runtime API; there, "
+			"'devwatch invoke %s' calls it\n", r.c->name, r.c->name);
+		cmd_ctx_close(&r.x);
+		return DW_EXIT_USAGE;
+	}
 	r.name = xasprintf("%s-%s-run-%d", r.x.p->name, r.c->name, (int)getpid());
 	uv_signal_init(engine_loop(r.x.e), &r.sigint);
 	uv_signal_init(engine_loop(r.x.e), &r.sigterm);
@@ -344,7 +336,7 @@ int cmd_run(int argc, char **argv)
 	uv_signal_start(&r.sigterm, on_signal, SIGTERM);
 	rc = DW_EXIT_FAIL;
 	if (r.c->network == NET_PROJECT) {
-		r.waiting = true;
+		r.step_done = false;
 		if (network_ensure(r.x.e, r.x.p, on_network, &r) != 0)
 			goto out;
 		await(&r);
@@ -354,7 +346,7 @@ int cmd_run(int argc, char **argv)
 		}
 		net = true;
 	}
-	r.waiting = true;
+	r.step_done = false;
 	if (image_ensure(r.x.e, r.x.p, r.c, on_progress, on_image, &r) != 0)
 		goto out;
 	await(&r);

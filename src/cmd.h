@@ -26,6 +26,7 @@ int cmd_status(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_trigger(int argc, char **argv);
+int cmd_invoke(int argc, char **argv);
 int cmd_hash(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

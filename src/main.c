@@ -35,6 +35,8 @@ const struct cmd_entry cmd_table[] = {
 	 "attach to a container's terminal (detach: ctrl-p ctrl-q)", cmd_attach},
 	{"trigger", "trigger [-f FILE] NAME",
 	 "apply pending changes to a container now", cmd_trigger},
+	{"invoke", "invoke [-f FILE] NAME [--data JSON|-]",
+	 "deliver one event to a function container and print its response", cmd_invoke},
 	{"hash", "hash [DIR] [--json]", "hash a source tree as up would",
 	 cmd_hash},
 	{"watch", "watch [DIR] [--json]", "print settled change sets",

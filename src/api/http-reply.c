@@ -4,10 +4,12 @@
  * a capped queue through its content reader. The reader parks the
  * connection when the queue is empty; a write wakes it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "api/http-int.h"
@@ -202,6 +204,18 @@ void http_stream_end(struct http_stream *st)
 {
 	st->ending = true;
 	stream_wake(st);
+}
+
+uint32_t http_req_peer_ipv4(const struct http_req *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr_in *in;
+
+	if (ci == NULL || ci->client_addr == NULL || ci->client_addr->sa_family != AF_INET)
+		return 0;
+	in = (const struct sockaddr_in *)(const void *)ci->client_addr;
+	return ntohl(in->sin_addr.s_addr);
 }
 
 bool http_req_peer_closed(const struct http_req *r)

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 #include <uv.h>
@@ -100,6 +101,8 @@ const char *http_req_body(const struct http_req *r, size_t *len);
 /* True when the client has closed its end: MHD cannot see that while a
    request is parked, so a long poll checks before answering. */
 bool http_req_peer_closed(const struct http_req *r);
+/* The client's IPv4 address in host byte order; 0 when it is not IPv4. */
+uint32_t http_req_peer_ipv4(const struct http_req *r);
 
 /*
  * Called once when a request ends: sent is true when its answer went out,

@@ -12,6 +12,7 @@
  */
 #include "api/lambda.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ struct lambda_fn {
 	char endpoint[64];
 	char *env[N_ENV + 1];
 	unsigned timeout_ms;
+	uint32_t allow_net, allow_mask; /* peers served; mask 0 = any */
 	struct http_server *server;
 	struct list queued;
 	struct list inflight;
@@ -126,6 +128,14 @@ static void make_uuid(char out[37])
 		 h + 16, h + 20);
 }
 
+static void forget_init_error(struct lambda_fn *fn)
+{
+	free(fn->init_error);
+	free(fn->init_type);
+	free(fn->init_body);
+	fn->init_error = fn->init_type = fn->init_body = NULL;
+}
+
 static void maybe_free(struct lambda_fn *fn)
 {
 	if (!fn->closing || fn->open > 0)
@@ -134,9 +144,7 @@ static void maybe_free(struct lambda_fn *fn)
 		fn->close_cb(fn->close_arg);
 	for (int i = 0; i < N_ENV && fn->env[i]; i++)
 		free(fn->env[i]);
-	free(fn->init_error);
-	free(fn->init_type);
-	free(fn->init_body);
+	forget_init_error(fn);
 	free(fn->name);
 	free(fn->arn);
 	free(fn);
@@ -353,20 +361,29 @@ static void accepted(struct http_req *r)
 	http_reply(r, 202, "application/json", "{\"status\":\"OK\"}", 15);
 }
 
+/* A peer outside the allowed subnet is refused (403); true when it was. */
+static bool refused(struct lambda_fn *fn, struct http_req *r)
+{
+	if ((http_req_peer_ipv4(r) & fn->allow_mask) == fn->allow_net)
+		return false;
+	lambda_error(r, 403, "AccessDenied",
+		     "only the function's own network may use its runtime API");
+	return true;
+}
+
 static void on_next(struct http_req *r, void *arg)
 {
 	struct lambda_fn *fn = arg;
 
+	if (refused(fn, r))
+		return;
 	if (fn->n_pollers == MAX_POLLERS) {
 		lambda_error(r, 429, "TooManyRequests",
 			     "too many runtimes waiting for an invocation");
 		return;
 	}
 	/* A runtime asking again has (re)started: its init went well. */
-	free(fn->init_error);
-	free(fn->init_type);
-	free(fn->init_body);
-	fn->init_error = fn->init_type = fn->init_body = NULL;
+	forget_init_error(fn);
 	fn->pollers[fn->n_pollers++] = r;
 	http_req_on_end(r, on_poller_end, fn);
 	dispatch(fn);
@@ -395,6 +412,8 @@ static void on_invocation(struct http_req *r, void *arg)
 	bool respond = slash && strcmp(slash, "/response") == 0;
 	struct inv *v;
 
+	if (refused(fn, r))
+		return;
 	if (!respond && (slash == NULL || strcmp(slash, "/error") != 0)) {
 		lambda_error(r, 404, "InvalidRequest", "unknown runtime API path");
 		return;
@@ -426,14 +445,15 @@ static void on_init_error(struct http_req *r, void *arg)
 	struct lambda_fn *fn = arg;
 	size_t len;
 	const char *body = http_req_body(r, &len);
-	cJSON *j = cJSON_ParseWithLength(body, len);
+	cJSON *j;
 	const char *type, *message;
 
+	if (refused(fn, r))
+		return;
+	j = cJSON_ParseWithLength(body, len);
 	error_fields(r, j, &type, &message);
 	log_warn("%s: the function's init failed: %s: %s", fn->name, type, message);
-	free(fn->init_error);
-	free(fn->init_type);
-	free(fn->init_body);
+	forget_init_error(fn);
 	fn->init_error = xstrdup(message);
 	fn->init_type = xstrdup(type);
 	fn->init_body = xstrndup(body, len);
@@ -517,6 +537,28 @@ static void build_env(struct lambda_fn *fn, unsigned timeout_ms)
 	fn->env[i] = NULL;
 }
 
+/* "A.B.C.D/N" into a network and mask (host byte order). */
+static int parse_cidr(const char *s, uint32_t *net, uint32_t *mask)
+{
+	char ip[INET_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	struct in_addr a;
+	char *end;
+	long bits;
+
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(ip))
+		return DW_USAGE;
+	memcpy(ip, s, (size_t)(slash - s));
+	ip[slash - s] = '\0';
+	bits = strtol(slash + 1, &end, 10);
+	if (inet_pton(AF_INET, ip, &a) != 1 || *end != '\0' || end == slash + 1 ||
+	    bits < 0 || bits > 32)
+		return DW_USAGE;
+	*mask = bits == 0 ? 0 : ~0u << (32 - bits);
+	*net = ntohl(a.s_addr) & *mask;
+	return 0;
+}
+
 int lambda_fn_new(uv_loop_t *loop, const struct lambda_options *opts,
 		  struct lambda_fn **out, char **cause)
 {
@@ -534,6 +576,13 @@ int lambda_fn_new(uv_loop_t *loop, const struct lambda_options *opts,
 	};
 	int err;
 
+	if (opts->allow != NULL &&
+	    parse_cidr(opts->allow, &fn->allow_net, &fn->allow_mask) != 0) {
+		dw_cause(cause, "cannot serve '%s' to '%s': expected an IPv4 subnet as A.B.C.D/N",
+			 opts->name, opts->allow);
+		free(fn);
+		return DW_USAGE;
+	}
 	fn->loop = loop;
 	fn->name = xstrdup(opts->name);
 	fn->arn = xasprintf("arn:aws:lambda:us-east-1:000000000000:function:%s",
@@ -578,6 +627,14 @@ size_t lambda_fn_waiting(const struct lambda_fn *fn)
 	return fn->n_pollers;
 }
 
+bool lambda_fn_ready(const struct lambda_fn *fn)
+{
+	for (size_t i = 0; i < fn->n_pollers; i++)
+		if (!http_req_peer_closed(fn->pollers[i]))
+			return true;
+	return fn->inflight.head != NULL;
+}
+
 bool lambda_fn_busy(const struct lambda_fn *fn)
 {
 	return fn->inflight.head != NULL;
@@ -593,6 +650,7 @@ void lambda_fn_on_idle(struct lambda_fn *fn, void (*cb)(void *arg), void *arg)
 void lambda_fn_reset(struct lambda_fn *fn, const char *type,
 		     const char *message)
 {
+	forget_init_error(fn);
 	while (fn->inflight.head)
 		finish(fn->inflight.head, &fn->inflight, LAMBDA_ERROR, NULL, 0,
 		       type, message);

@@ -23,7 +23,9 @@
  * refuses any request carrying Origin, Referer or Sec-Fetch-* (403): a
  * runtime client sends none, every browser does, so no web page can take
  * or answer an invocation. Request ids are random (UUIDv4), so a client
- * can only answer an invocation it was handed.
+ * can only answer an invocation it was handed. With `allow`, a peer from
+ * outside that subnet (a container on another bridge, which reaches the
+ * gateway as a host address) is 403 before anything else.
  *
  * Live updates land between invocations: lambda_fn_pause holds new
  * invocations back, and lambda_fn_on_idle says when the one in flight is
@@ -45,6 +47,8 @@ struct lambda_fn;
 struct lambda_options {
 	const char *name;    /* the container's name: "hello" */
 	const char *address; /* numeric IPv4 to bind: the bridge gateway */
+	const char *allow;   /* "172.18.0.0/16": the only peers served (the
+				bridge's own subnet); NULL = any */
 	int port;	     /* 0 = a free one */
 	unsigned timeout_ms; /* per invocation; 0 = 60000 */
 };
@@ -69,7 +73,8 @@ typedef void (*lambda_done_cb)(const struct lambda_result *res, void *arg);
 
 /*
  * Serve the Runtime API for one function. Returns 0 and sets *out, or a
- * negative code with *cause (the address cannot be bound).
+ * negative code with *cause (the address cannot be bound; DW_USAGE for
+ * an allow that is not IPv4 CIDR).
  */
 int lambda_fn_new(uv_loop_t *loop, const struct lambda_options *opts,
 		  struct lambda_fn **out, char **cause);
@@ -103,6 +108,11 @@ void lambda_fn_pause(struct lambda_fn *fn, bool paused);
 /* How many /next polls are parked: runtimes waiting for work (0 while
    the function's runtime is starting or busy). */
 size_t lambda_fn_waiting(const struct lambda_fn *fn);
+/* Whether a runtime is there to take work: one of the parked /next polls
+   still has its connection open (a runtime that died or restarted
+   leaves a closed one behind), or an invocation is in flight. A
+   function container is ready once this holds. */
+bool lambda_fn_ready(const struct lambda_fn *fn);
 /* True while an invocation has been handed out and not answered. */
 bool lambda_fn_busy(const struct lambda_fn *fn);
 /* Call cb once nothing is in flight: at once when idle now. One waiter;
@@ -112,7 +122,8 @@ void lambda_fn_on_idle(struct lambda_fn *fn, void (*cb)(void *arg), void *arg);
  * The function's container died, restarted or was replaced: fail what is
  * in flight (LAMBDA_ERROR with this type, "Runtime.ExitError", and
  * message) and end the parked polls of the runtime that is gone (410).
- * Queued invocations wait for the next runtime.
+ * Queued invocations wait for the next runtime, which inits afresh: an
+ * init error of the one that is gone is forgotten.
  */
 void lambda_fn_reset(struct lambda_fn *fn, const char *type,
 		     const char *message);

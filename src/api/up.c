@@ -12,6 +12,7 @@
 
 #include "api/control.h"
 #include "api/events.h"
+#include "api/lambda.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -28,6 +29,7 @@ struct up_api {
 	struct control *c;
 	const char **names;
 	cJSON **last_update; /* per container, or NULL */
+	struct lambda_fn **fns; /* per container: a function's Runtime API */
 	bool stopping;
 };
 
@@ -145,7 +147,7 @@ static cJSON *op_status(void *ctx)
 		cJSON_AddStringToObject(c, "state", state_name(worst));
 		cJSON_AddBoolToObject(c, "ready", ready);
 		cJSON_AddBoolToObject(c, "job", cs->c->job);
-		cJSON_AddBoolToObject(c, "function", false);
+		cJSON_AddBoolToObject(c, "function", cs->c->function);
 		if (cs->image_ref != NULL)
 			cJSON_AddStringToObject(c, "image", cs->image_ref);
 		else
@@ -180,8 +182,10 @@ static int op_restart(void *ctx, const char *name, char **cause)
 
 static struct lambda_fn *op_function(void *ctx, const char *name)
 {
-	(void)ctx, (void)name;
-	return NULL; /* function containers are not run by `up` yet */
+	struct up_api *a = ctx;
+	struct cstate *cs = find(a->s, name);
+
+	return cs != NULL ? a->fns[cs - a->s->cs] : NULL;
 }
 
 static const struct control_ops ops = {
@@ -191,6 +195,143 @@ static const struct control_ops ops = {
 	.restart = op_restart,
 	.function = op_function,
 };
+
+/* ---- the Runtime API of function containers (up/model.h) ---- */
+
+static struct lambda_fn *fn_of(void *st, const struct cstate *cs)
+{
+	struct up_api *a = st;
+
+	return a->fns[cs - a->s->cs];
+}
+
+/* .devwatch/runtime-NAME: the endpoint the last session served NAME on.
+   Serving there again lets a restarted `up` adopt the running container,
+   whose runtime still aims at it (and retries until it answers). */
+static char *endpoint_file(const struct up_api *a, const struct cstate *cs)
+{
+	return xasprintf("%s/.devwatch/runtime-%s", a->s->p->root, cs->c->name);
+}
+
+static int last_port(const struct up_api *a, const struct cstate *cs, const char *address)
+{
+	char *path = endpoint_file(a, cs), line[96], want[72];
+	FILE *f = fopen(path, "r");
+	int port = 0;
+
+	free(path);
+	if (f == NULL)
+		return 0;
+	snprintf(want, sizeof(want), "%s:", address);
+	if (fgets(line, sizeof(line), f) != NULL && strncmp(line, want, strlen(want)) == 0)
+		port = atoi(line + strlen(want));
+	fclose(f);
+	return port > 0 && port < 65536 ? port : 0;
+}
+
+static void save_endpoint(const struct up_api *a, const struct cstate *cs, const char *ep)
+{
+	char *path = endpoint_file(a, cs);
+	FILE *f = fopen(path, "w");
+	bool ok = f != NULL && fprintf(f, "%s\n", ep) > 0;
+
+	if (f != NULL && fclose(f) != 0)
+		ok = false;
+	if (!ok)
+		log_debug("cannot write '%s': a restarted up will recreate '%s'", path, cs->c->name);
+	free(path);
+}
+
+static int fn_serve(void *st, struct cstate *cs, const char *address,
+		    const char *allow, char **cause)
+{
+	struct up_api *a = st;
+	struct lambda_options lo = {.name = cs->c->name, .address = address, .allow = allow};
+	struct lambda_fn **slot = &a->fns[cs - a->s->cs];
+	char *ignored = NULL;
+	int err = -1;
+
+	if (*slot != NULL)
+		return 0;
+	if (a->stopping) {
+		*cause = xstrdup("the session is ending");
+		return DW_CANCELED;
+	}
+	lo.port = last_port(a, cs, address);
+	if (lo.port != 0)
+		err = lambda_fn_new(a->s->loop, &lo, slot, &ignored);
+	free(ignored); /* taken meanwhile: a free one, and a new container */
+	lo.port = 0;
+	if (err != 0)
+		err = lambda_fn_new(a->s->loop, &lo, slot, cause);
+	if (err != 0)
+		return err;
+	save_endpoint(a, cs, lambda_fn_endpoint(*slot));
+	session_say(a->s, &cs->inst[0], "api", "Lambda Runtime API on %s",
+		    lambda_fn_endpoint(*slot));
+	return 0;
+}
+
+static const char *const *fn_env(void *st, struct cstate *cs)
+{
+	struct lambda_fn *fn = fn_of(st, cs);
+
+	return fn != NULL ? lambda_fn_env(fn) : NULL;
+}
+
+static bool fn_ready(void *st, struct cstate *cs, const char **init_error)
+{
+	struct lambda_fn *fn = fn_of(st, cs);
+
+	*init_error = fn != NULL ? lambda_fn_init_error(fn) : NULL;
+	return fn != NULL && lambda_fn_ready(fn);
+}
+
+static bool fn_hold(void *st, struct cstate *cs, void (*cb)(void *arg), void *arg)
+{
+	struct lambda_fn *fn = fn_of(st, cs);
+
+	if (fn == NULL)
+		return false;
+	lambda_fn_pause(fn, true);
+	lambda_fn_on_idle(fn, cb, arg);
+	return true;
+}
+
+static void fn_release(void *st, struct cstate *cs)
+{
+	struct lambda_fn *fn = fn_of(st, cs);
+
+	if (fn != NULL)
+		lambda_fn_pause(fn, false);
+}
+
+static bool fn_busy(void *st, struct cstate *cs)
+{
+	struct lambda_fn *fn = fn_of(st, cs);
+
+	return fn != NULL && lambda_fn_busy(fn);
+}
+
+static void fn_reset(void *st, struct cstate *cs, const char *message)
+{
+	struct lambda_fn *fn = fn_of(st, cs);
+
+	if (fn != NULL)
+		lambda_fn_reset(fn, "Runtime.ExitError", message);
+}
+
+static const struct session_functions fn_ops = {
+	.serve = fn_serve,
+	.env = fn_env,
+	.ready = fn_ready,
+	.hold = fn_hold,
+	.release = fn_release,
+	.busy = fn_busy,
+	.reset = fn_reset,
+};
+
+/* ---- the sink ---- */
 
 static void *sink_start(struct session *s)
 {
@@ -202,8 +343,12 @@ static void *sink_start(struct session *s)
 	a->es = events_new(0, 0);
 	a->names = xcalloc(s->n_cs + 1, sizeof(*a->names));
 	a->last_update = xcalloc(s->n_cs + 1, sizeof(*a->last_update));
+	a->fns = xcalloc(s->n_cs + 1, sizeof(*a->fns));
 	for (size_t i = 0; i < s->n_cs; i++)
 		a->names[i] = s->cs[i].c->name;
+	/* The Runtime API servers are ours, the control API's or not. */
+	s->functions = &fn_ops;
+	s->functions_st = a;
 	o.state_dir = dir;
 	if (control_new(s->loop, &o, &ops, a, a->es, NULL, &a->c, &cause) != 0) {
 		a->c = NULL;
@@ -227,6 +372,12 @@ static void sink_stop(void *st)
 	if (a->c != NULL)
 		control_close(a->c, NULL, NULL);
 	a->c = NULL;
+	/* What is still queued is canceled (503). */
+	for (size_t i = 0; i < a->s->n_cs; i++) {
+		if (a->fns[i] != NULL)
+			lambda_fn_close(a->fns[i], NULL, NULL);
+		a->fns[i] = NULL;
+	}
 }
 
 static void sink_release(void *st)
@@ -234,9 +385,11 @@ static void sink_release(void *st)
 	struct up_api *a = st;
 
 	sink_stop(a);
+	a->s->functions = NULL;
 	for (size_t i = 0; i < a->s->n_cs; i++)
 		cJSON_Delete(a->last_update[i]);
 	free(a->last_update);
+	free(a->fns);
 	free(a->names);
 	events_free(a->es);
 	free(a);

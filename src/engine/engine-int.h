@@ -54,6 +54,8 @@ struct engine {
 	engine_ready_cb ready_cb;
 	void *ready_arg;
 
+	int in_stream_cb; /* inside a caller's line, frame or upload
+			     callback, which curl runs */
 	int open_handles; /* uv handles still closing */
 	bool closing;
 	void (*close_cb)(void *arg);

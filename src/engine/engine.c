@@ -20,6 +20,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/loop.h"
 #include "base/util.h"
 
 #define ENGINE_MAX_BODY (8u << 20)
@@ -29,6 +30,7 @@
 struct sock_ctx {
 	uv_poll_t poll;
 	curl_socket_t fd;
+	int events; /* what curl last asked for: UV_READABLE, UV_WRITABLE */
 	struct engine *e;
 };
 
@@ -41,17 +43,31 @@ static void unlink_adding(struct engine_req *r);
 
 static void on_poll(uv_poll_t *p, int status, int events)
 {
-	struct sock_ctx *s = (struct sock_ctx *)p;
+	struct sock_ctx *s = container_of(p, struct sock_ctx, poll);
+	struct engine *e = s->e;
 	int flags = 0, running;
 
-	if (status < 0)
+	/* A socket error (the engine closed a kept-alive connection with our
+	   next request unread: ECONNRESET) comes as status < 0 with no
+	   events, and libuv has stopped the handle. curl is told that the
+	   socket is ready for what it waits for, as well as in error, so that
+	   it reads or writes and meets the error itself: then it retries a
+	   reused connection on a new one, where a bare CURL_CSELECT_ERR fails
+	   the transfer ("select/poll returned error"). */
+	if (status < 0) {
 		flags = CURL_CSELECT_ERR;
+		events = s->events;
+	}
 	if (events & UV_READABLE)
 		flags |= CURL_CSELECT_IN;
 	if (events & UV_WRITABLE)
 		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(s->e->multi, s->fd, flags, &running);
-	engine_check_done(s->e);
+	curl_multi_socket_action(e->multi, s->fd, flags, &running);
+	/* curl asks again only when what it wants changes: a socket it still
+	   wants (neither removed nor restarted by socket_cb) is watched again. */
+	if (status < 0 && !uv_is_closing((uv_handle_t *)p) && !uv_is_active((uv_handle_t *)p))
+		uv_poll_start(p, s->events, on_poll);
+	engine_check_done(e);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -65,7 +81,7 @@ static void on_timer(uv_timer_t *t)
 
 static void sock_closed(uv_handle_t *h)
 {
-	struct sock_ctx *s = (struct sock_ctx *)h;
+	struct sock_ctx *s = container_of((uv_poll_t *)h, struct sock_ctx, poll);
 	struct engine *e = s->e;
 
 	free(s);
@@ -103,6 +119,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
 		events |= UV_READABLE;
 	if (what & CURL_POLL_OUT)
 		events |= UV_WRITABLE;
+	s->events = events;
 	uv_poll_start(&s->poll, events, on_poll);
 	return 0;
 }
@@ -341,7 +358,9 @@ static int deliver_lines(struct engine_req *r, const char *p, size_t n)
 static size_t write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct engine_req *r = arg;
+	struct engine *e = r->e;
 	size_t n = size * nmemb;
+	int rc = 0;
 
 	if (r->deferred)
 		return 0;
@@ -355,24 +374,27 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *arg)
 		}
 		return n;
 	}
+	e->in_stream_cb++;
 	if (r->call.on_line != NULL)
-		return deliver_lines(r, p, n) == 0 ? n : 0;
-	if (engine_demux_feed(&r->demux, p, n, r->call.on_frame,
-			      r->call.stream_arg) != 0) {
-		r->abort_err = DW_CANCELED;
-		return 0;
-	}
-	return n;
+		rc = deliver_lines(r, p, n);
+	else if (engine_demux_feed(&r->demux, p, n, r->call.on_frame,
+				   r->call.stream_arg) != 0)
+		rc = r->abort_err = DW_CANCELED;
+	e->in_stream_cb--;
+	return rc == 0 ? n : 0;
 }
 
 static size_t read_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct engine_req *r = arg;
+	struct engine *e = r->e;
 	ssize_t n;
 
 	if (r->deferred)
 		return CURL_READFUNC_ABORT;
+	e->in_stream_cb++;
 	n = r->call.upload(p, size * nmemb, r->call.upload_arg);
+	e->in_stream_cb--;
 	if (n < 0) {
 		r->abort_err = (int)n;
 		return CURL_READFUNC_ABORT;
@@ -689,44 +711,24 @@ static void sync_done(struct engine_req *req, int err,
 	}
 }
 
-/* While a command waits on one call, curl is also driven every 100 ms:
-   a transfer that curl left without a timer (seen about one `devwatch
-   run` in ten, the last request waiting in epoll with nothing armed)
-   starts at the next tick instead of never. */
-void engine_kick(struct engine *e)
-{
-	int running;
-
-	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	engine_check_done(e);
-}
-
-static void on_kick(uv_timer_t *t)
-{
-	engine_kick(t->data);
-}
-
-static void kick_closed(uv_handle_t *h)
-{
-	free(h);
-}
-
 int engine_call_sync(struct engine *e, const struct engine_call *call,
 		     long *status, char **body, size_t *len)
 {
 	struct sync_state s = {0};
-	uv_timer_t *kick;
-	int err = engine_request(e, call, sync_done, &s, NULL);
+	int err;
 
+	/* curl runs nothing from inside its own callbacks: the call would
+	   wait for ever. */
+	if (e->in_stream_cb > 0) {
+		log_error("engine: %s %s: a synchronous call from inside a streamed "
+			  "request's callback cannot finish", call->method != NULL ? call->method : "GET",
+			  call->url != NULL ? call->url : call->path);
+		return DW_USAGE;
+	}
+	err = engine_request(e, call, sync_done, &s, NULL);
 	if (err != 0)
 		return err;
-	kick = xmalloc(sizeof(*kick));
-	uv_timer_init(e->loop, kick);
-	kick->data = e;
-	uv_timer_start(kick, on_kick, 100, 100);
-	while (!s.done)
-		uv_run(e->loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)kick, kick_closed);
+	loop_run_until(e->loop, &s.done);
 	if (status != NULL)
 		*status = s.status;
 	if (len != NULL)

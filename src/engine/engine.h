@@ -139,13 +139,11 @@ void engine_forget(struct engine_req *req);
  * For commands that own the loop (down, status, check): run the loop until
  * this one call finishes. Returns the same err as engine_done_cb; on 0,
  * *status and a malloc'd NUL-terminated *body (may be NULL to ignore).
+ * DW_USAGE from inside a line, frame or upload callback, where curl cannot
+ * run the call.
  */
 int engine_call_sync(struct engine *e, const struct engine_call *call,
 		     long *status, char **body, size_t *len);
-
-/* Drive curl once now, as its timer would: for a command that waits on
-   its own loop (engine_call_sync does it every 100 ms). */
-void engine_kick(struct engine *e);
 
 /*
  * Cancel every request, close every hijacked stream and free the client.

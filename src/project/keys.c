@@ -37,6 +37,7 @@ const struct key_info project_keys[] = {
 	{KEYS_CONTAINER, "aliases", "[string]", "more names on the project network"},
 	{KEYS_CONTAINER, "depends_on", "object", "NAME: started | ready | completed; start after those"},
 	{KEYS_CONTAINER, "job", "boolean", "run to completion; exit 0 is success"},
+	{KEYS_CONTAINER, "function", "boolean", "takes invocations through the AWS Lambda Runtime API devwatch serves it"},
 	{KEYS_CONTAINER, "datasets", "[dataset]", "{path, sink}: copied out when the container stops"},
 	{KEYS_CONTAINER, "stop_signal", "string", "signal that stops it, e.g. SIGINT (default: the image's)"},
 	{KEYS_CONTAINER, "stop_grace", "duration", "wait before killing it on stop (default 3s)"},

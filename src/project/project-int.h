@@ -57,7 +57,7 @@ int project_parse_container(struct pctx *x, const struct jnode *n,
 
 struct buf;
 /* run-options.c: resources, gpus, network, aliases, depends_on, job,
-   datasets, stop_signal, stop_grace, env_file, init. */
+   function, datasets, stop_signal, stop_grace, env_file, init. */
 int project_parse_run_options(struct pctx *x, const struct jnode *n,
 			      struct project_container *c);
 /* Add those options to a config hash's input. */

@@ -154,6 +154,8 @@ struct project_container {
 	struct depend *depends;
 	size_t n_depends;
 	bool job;		/* runs to completion; exit 0 is success */
+	bool function;		/* takes invocations through the Lambda
+				   Runtime API devwatch serves it */
 	struct dataset *datasets;
 	size_t n_datasets;
 	char *stop_signal;	/* NULL = the image's */

@@ -1,8 +1,8 @@
 /*
  * The run options of a container that shape how it runs beside the others
  * (DESIGN.md section 10): resources as a limit or {request, limit}, gpus,
- * network, aliases, depends_on, job, datasets, stop_signal, stop_grace,
- * env_file and init. Each is checked where it stands; what needs the other
+ * network, aliases, depends_on, job, function, datasets, stop_signal,
+ * stop_grace, env_file and init. Each is checked where it stands; what needs the other
  * containers (depends_on names, cycles, "container:NAME") is checked once
  * all are read, in graph.c.
  */
@@ -411,6 +411,50 @@ static int parse_env_files(struct pctx *x, const struct jnode *n,
 	return err;
 }
 
+/* The environment devwatch gives a function (api/lambda.c); a file that
+   set one of these would aim the runtime elsewhere. */
+static const char *const lambda_env[] = {"AWS_LAMBDA_RUNTIME_API", NULL};
+
+static const struct kv *find_env(const struct kvlist *l, const char *key)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].key, key) == 0)
+			return &l->v[i];
+	return NULL;
+}
+
+/* "function": true (DESIGN.md section 11): a container that takes
+   invocations through the Lambda Runtime API devwatch serves it. */
+static int check_function(struct pctx *x, const struct jnode *n,
+			  struct project_container *c)
+{
+	if (c->job)
+		return perr(x, json_get(n, "job"), true,
+			    "a function takes invocations until it is stopped; "
+			    "expected no 'job' beside 'function'");
+	/* One runtime per function: the Runtime API server tells runtimes
+	   apart by nothing, so a restart of one replica would fail the
+	   invocations another holds. */
+	if (c->replicas > 1)
+		return perr(x, json_get(n, "replicas"), false,
+			    "a function runs one replica; expected no 'replicas' beside 'function'");
+	if (c->network == NET_NONE)
+		return perr(x, json_get(n, "network"), false,
+			    "a function reaches devwatch's runtime API over the network; "
+			    "expected a network other than \"none\"");
+	for (size_t i = 0; lambda_env[i] != NULL; i++) {
+		if (find_env(&c->env, lambda_env[i]) != NULL)
+			return perr(x, json_get(n, "env"), true,
+				    "'%s' is what devwatch gives a function; expected no "
+				    "such key in 'env'", lambda_env[i]);
+		if (find_env(&c->file_env, lambda_env[i]) != NULL)
+			return perr(x, json_get(n, "env_file"), true,
+				    "'%s' is what devwatch gives a function; expected no "
+				    "such key in the 'env_file' files", lambda_env[i]);
+	}
+	return 0;
+}
+
 int project_parse_run_options(struct pctx *x, const struct jnode *n,
 			      struct project_container *c)
 {
@@ -452,6 +496,11 @@ int project_parse_run_options(struct pctx *x, const struct jnode *n,
 		return err;
 	if ((v = json_get(n, "init")) != NULL && (err = pctx_bool(x, v, "init", &c->init)))
 		return err;
+	if ((v = json_get(n, "function")) != NULL &&
+	    (err = pctx_bool(x, v, "function", &c->function)))
+		return err;
+	if (c->function && (err = check_function(x, n, c)) != 0)
+		return err;
 	if (c->network == NET_CONTAINER && c->n_ports > 0)
 		return perr(x, json_get(n, "ports"), true,
 			    "a sidecar shares '%s''s ports; expected 'ports' on '%s' instead",
@@ -472,7 +521,7 @@ void project_hash_run_options(struct buf *b, const struct project_container *c)
 	buf_addf(b, "net=%d:%s;", c->network, c->network_of != NULL ? c->network_of : "");
 	for (size_t i = 0; i < c->aliases.n; i++)
 		buf_addf(b, "alias=%s;", c->aliases.v[i]);
-	buf_addf(b, "job=%d;init=%d;stop=%s/%d;", c->job, c->init,
+	buf_addf(b, "job=%d;fn=%d;init=%d;stop=%s/%d;", c->job, c->function, c->init,
 		 c->stop_signal != NULL ? c->stop_signal : "", c->stop_grace_ms);
 	for (size_t i = 0; i < c->file_env.n; i++)
 		buf_addf(b, "fenv=%zu:%s=%zu:%s;", strlen(c->file_env.v[i].key),

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/loop.h"
 #include "base/util.h"
 #include "build/dataset.h"
 #include "up/say.h"
@@ -155,8 +156,7 @@ int datasets_store_sync(struct engine *e, const char *id,
 				x.d->path);
 			continue;
 		}
-		while (!x.done)
-			uv_run(engine_loop(e), UV_RUN_ONCE);
+		loop_run_until(engine_loop(e), &x.done);
 	}
 	return x.failed;
 }

@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "base/util.h"
 #include "build/container.h"
+#include "up/function.h"
 #include "up/logs.h"
 #include "up/probe.h"
 #include "up/say.h"
@@ -78,6 +79,7 @@ static void inst_create(struct instance *in)
 	char *enc = engine_urlencode(in->name);
 	char *path = xasprintf("/containers/create?name=%s", enc);
 
+	session_function_env(in, &body);
 	in->state = INST_STARTING;
 	in->started_ns = now_ns();
 	call.path = path;
@@ -126,8 +128,10 @@ static void on_existing(struct engine_req *req, int err,
 	container_info_parse(resp->body, resp->len, in->cs->c, &ci);
 	if (ci.running && ci.config_hash != NULL &&
 	    strcmp(ci.config_hash, in->cs->c->config_hash) == 0 &&
-	    strcmp(ci.image, in->cs->image_ref) == 0) {
-		/* Same config, same image, running: adopt it. */
+	    strcmp(ci.image, in->cs->image_ref) == 0 &&
+	    session_function_adoptable(in, resp->body, resp->len)) {
+		/* Same config, same image, running (and a function's runtime
+		   aimed at this session's Runtime API): adopt it. */
 		in->id = ci.id;
 		ci.id = NULL;
 		session_take_ports(in, &ci);

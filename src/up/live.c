@@ -19,6 +19,7 @@
 #include "build/image.h"
 #include "sync/channel.h"
 #include "sync/plan.h"
+#include "up/function.h"
 #include "up/live.h"
 #include "up/monitor.h"
 #include "up/probe.h"
@@ -69,6 +70,8 @@ static void finish_update(struct live_c *lc)
 	sync_plan_release(&lc->plan);
 	changeset_release(&lc->current);
 	lc->busy = false;
+	/* A function's queued invocations see the new code. */
+	session_function_release(lc->cs);
 	live_kick(lc);
 }
 
@@ -294,6 +297,22 @@ static void woken(struct instance *in, int err, void *arg)
 		live_kick(lc);
 }
 
+static void begin_update(void *arg)
+{
+	struct live_c *lc = arg;
+
+	if (lc->rebuild) {
+		lc->rebuild_due = false;
+		lc->recreating = lc->recreate || lc->cs->c->build == NULL;
+		lc->recreate = false;
+		/* The replacement's catch-up sync brings these changes. */
+		lc->rebuild = false;
+		start_rebuild(lc);
+		return;
+	}
+	start_live(lc);
+}
+
 void live_kick(struct live_c *lc)
 {
 	struct live *lv = lc->s->live;
@@ -329,16 +348,10 @@ void live_kick(struct live_c *lc)
 	lc->t_hashed = lc->current.hashed_ns;
 	lc->t_started = now_ns();
 	lc->t_applied = 0;
-	if (lc->rebuild) {
-		lc->rebuild_due = false;
-		lc->recreating = lc->recreate || lc->cs->c->build == NULL;
-		lc->recreate = false;
-		/* The replacement's catch-up sync brings these changes. */
-		lc->rebuild = false;
-		start_rebuild(lc);
-		return;
-	}
-	start_live(lc);
+	/* A function's update lands between invocations: the one in flight
+	   finishes first, and new ones wait for the new code. */
+	if (!session_function_hold(lc->cs, begin_update, lc))
+		begin_update(lc);
 }
 
 /* ---- the control API's trigger and restart ---- */
@@ -385,10 +398,22 @@ static void api_restarted(struct instance *in, int err, void *arg)
 	if (--lc->left > 0)
 		return;
 	lc->busy = false;
+	session_function_release(lc->cs);
 	session_say(lc->s, in, "restarted", "%s · %.0f ms",
 		    lc->update_failed ? "restart failed" : "restarted and ready",
 		    (double)(now_ns() - lc->t0) / 1e6);
 	live_kick(lc);
+}
+
+static void restart_all(void *arg)
+{
+	struct live_c *lc = arg;
+
+	lc->left = lc->cs->n_inst;
+	for (int i = 0; i < lc->cs->n_inst; i++) {
+		channel_reset(lc->li[i].ch);
+		session_restart(&lc->cs->inst[i], api_restarted, lc);
+	}
 }
 
 int session_live_restart(struct cstate *cs, char **cause)
@@ -407,11 +432,9 @@ int session_live_restart(struct cstate *cs, char **cause)
 	lc->busy = true;
 	lc->update_failed = false;
 	lc->t0 = now_ns();
-	lc->left = cs->n_inst;
-	for (int i = 0; i < cs->n_inst; i++) {
-		channel_reset(lc->li[i].ch);
-		session_restart(&cs->inst[i], api_restarted, lc);
-	}
+	/* A function restarts between invocations; queued ones wait. */
+	if (!session_function_hold(cs, restart_all, lc))
+		restart_all(lc);
 	return 0;
 }
 

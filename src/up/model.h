@@ -100,6 +100,33 @@ struct session_hooks {
 	void (*resume)(struct session *s);	 /* live.c: the engine is back */
 };
 
+/* The Runtime API of the function containers (DESIGN.md section 11). It
+   is served by an observer (src/api/up.c), which sets these when it
+   starts; the session reaches it only through them (function.c). Each
+   takes the cstate of a "function": true container. */
+struct session_functions {
+	/* Serve cs's Runtime API on address (numeric IPv4: where its
+	   container reaches this machine) to peers of the subnet allow
+	   ("172.18.0.0/16") only. 0, or a negative code with *cause. */
+	int (*serve)(void *st, struct cstate *cs, const char *address,
+		     const char *allow, char **cause);
+	/* The environment its container gets: "K=V", NULL-terminated. */
+	const char *const *(*env)(void *st, struct cstate *cs);
+	/* A runtime is there to take work; *init_error is the error its
+	   init reported, or NULL. */
+	bool (*ready)(void *st, struct cstate *cs, const char **init_error);
+	/* Hold new invocations back; cb once none is in flight (at once
+	   when none is). False when there is nothing to hold (cb not
+	   called). */
+	bool (*hold)(void *st, struct cstate *cs, void (*cb)(void *arg), void *arg);
+	/* Let invocations go again. */
+	void (*release)(void *st, struct cstate *cs);
+	/* An invocation is in flight. */
+	bool (*busy)(void *st, struct cstate *cs);
+	/* Its runtime is gone: fail what it holds; the queue waits. */
+	void (*reset)(void *st, struct cstate *cs, const char *message);
+};
+
 /* An observer of the session's events (event.h) and its state. */
 struct session_sink {
 	const struct up_sink *ops;
@@ -142,6 +169,8 @@ struct session {
 	void *monitor;		/* monitor.c: engine events, reconnects */
 	bool engine_lost;	/* monitor.c: the engine went away */
 	struct session_hooks hooks;
+	const struct session_functions *functions; /* set by an observer */
+	void *functions_st;
 	struct session_sink sinks[SESSION_SINKS];
 	int n_sinks;
 };

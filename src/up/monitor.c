@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "build/container.h"
+#include "up/function.h"
 #include "up/logs.h"
 #include "up/monitor-int.h"
 
@@ -58,6 +59,9 @@ void mon_resolve(struct mon_inst *mi, int err)
 
 void mon_quiesce(struct instance *in, enum inst_state st)
 {
+	/* It exited: whatever its runtime held will not be answered. */
+	if (st == INST_EXITED)
+		session_function_gone(in, "the function's container exited");
 	uv_timer_stop(&in->timer);
 	in->liveness = false;
 	in->state = st;

@@ -21,6 +21,7 @@
 #include "base/util.h"
 #include "build/container.h"
 #include "up/datasets.h"
+#include "up/function.h"
 #include "up/logs.h"
 #include "up/monitor.h"
 #include "up/order.h"
@@ -159,11 +160,23 @@ static void on_probe_inspect(struct engine_req *req, int err,
 	health = ci.health;
 	container_info_free(&ci);
 	if (now_ns() > in->probe_deadline_ns) {
-		session_fail(in->s, in, "not ready after %d ms (readiness %s)",
-			     in->cs->c->readiness.start_timeout_ms,
-			     in->cs->c->readiness.http_path != NULL
-				     ? in->cs->c->readiness.http_path
-				     : "command");
+		if (!in->cs->c->readiness.set && in->cs->c->function)
+			session_fail(in->s, in, "not ready after 60000 ms: its runtime never "
+				     "asked the Runtime API for an invocation");
+		else
+			session_fail(in->s, in, "not ready after %d ms (readiness %s)",
+				     in->cs->c->readiness.start_timeout_ms,
+				     in->cs->c->readiness.http_path != NULL
+					     ? in->cs->c->readiness.http_path
+					     : "command");
+		return;
+	}
+	if (!in->cs->c->readiness.set && in->cs->c->function) {
+		/* A function is ready once its runtime asks for work. */
+		if (session_function_ready(in))
+			ready(in);
+		else
+			uv_timer_start(&in->timer, probe_again, 50, 0);
 		return;
 	}
 	if (!in->cs->c->readiness.set && health == HEALTH_UNHEALTHY) {
@@ -408,8 +421,9 @@ void session_probe(struct instance *in)
 	order_kick(in->s);
 	in->probe_deadline_ns = now_ns() + (uint64_t)(pr->set ? pr->start_timeout_ms : 60000) * 1000000u;
 	if (!pr->set) {
-		/* No probe: running and still running a moment later. */
-		uv_timer_start(&in->timer, probe_again, 300, 0);
+		/* No probe: running and still running a moment later (a
+		   function: once its runtime asks for work). */
+		uv_timer_start(&in->timer, probe_again, in->cs->c->function ? 20 : 300, 0);
 		return;
 	}
 	probe_once(in);
@@ -489,6 +503,7 @@ void session_restart(struct instance *in, session_ready_cb cb, void *arg)
 	in->ready_cb = cb;
 	in->ready_arg = arg;
 	monitor_expect_exit(in);
+	session_function_gone(in, "the function's container restarted");
 	in->restarting = true;
 	in->synced_once = true; /* a restart keeps the container's files */
 	in->state = INST_STOPPING;

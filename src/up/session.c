@@ -21,6 +21,7 @@
 #include "build/container.h"
 #include "build/image.h"
 #include "up/datasets.h"
+#include "up/function.h"
 #include "up/instance.h"
 #include "up/live.h"
 #include "up/logs.h"
@@ -268,14 +269,14 @@ static void on_network(int err, const char *msg, void *arg)
 		finish_if_done(s);
 		return;
 	}
-	start_images(s);
+	session_functions_serve(s, start_images);
 }
 
 /* The project network comes first: every container joins it. */
 static void images_start(struct session *s)
 {
 	if (s->network_up || !network_needed(s->p)) {
-		start_images(s);
+		session_functions_serve(s, start_images);
 		return;
 	}
 	s->teardown_pending++;

@@ -348,6 +348,8 @@ static int check_project(const struct project *p, char **cause)
 	for (size_t i = 0; i < p->n_containers; i++) {
 		const struct project_container *c = &p->containers[i];
 		const char *why = c->job ? "'job' (a service runs until it is removed)"
+				  : c->function ? "'function' (the Lambda Runtime API is served "
+						  "on this machine)"
 				  : c->network != NET_PROJECT ? "'network' other than the project's"
 				  : c->n_datasets > 0 ? "'datasets'"
 				  : c->tty || c->stdin_open ? "'tty' or 'stdin'"

@@ -18,6 +18,7 @@
 
 #include "api/http.h"
 #include "api/lambda.h"
+#include "base/error.h"
 #include "support/http-client.h"
 
 struct fixture {
@@ -275,8 +276,10 @@ static void test_pause_and_idle(void **state)
 	assert_true(f->idle); /* idle now: at once */
 	f->idle = false;
 	lambda_fn_pause(f->fn, true);
+	assert_false(lambda_fn_ready(f->fn));
 	n = next(f);
 	await_waiting(f, 1);
+	assert_true(lambda_fn_ready(f->fn));
 	assert_int_equal(lambda_invoke(f->fn, "{\"n\":2}", 7, on_direct, &got), 0);
 	/* Held back while paused (a live update is landing). */
 	assert_false(lambda_fn_busy(f->fn));
@@ -395,7 +398,12 @@ static void test_undelivered_requeued(void **state)
 	char id[64], path[128];
 
 	await_waiting(f, 1);
+	assert_true(lambda_fn_ready(f->fn));
 	tclient_abort(gone);
+	/* A runtime that left is not one to take work. */
+	while (lambda_fn_ready(f->fn))
+		uv_run(&f->loop, UV_RUN_NOWAIT);
+	assert_int_equal(lambda_fn_waiting(f->fn), 1);
 	/* Handed to nobody: the dead poll is found and ended. */
 	assert_int_equal(lambda_invoke(f->fn, "{\"c\":3}", 7, on_direct, &got), 0);
 	assert_int_equal(lambda_fn_waiting(f->fn), 0);
@@ -407,6 +415,46 @@ static void test_undelivered_requeued(void **state)
 	snprintf(path, sizeof(path), "/invocation/%s/response", request_id(n, id, sizeof(id)));
 	assert_int_equal(post(f, path, NULL, "1")->status, 202);
 	assert_int_equal(got, LAMBDA_OK);
+}
+
+static void on_other_closed(void *arg)
+{
+	*(bool *)arg = true;
+}
+
+/* Peers outside `allow` are refused before anything else. */
+static void test_allow_subnet(void **state)
+{
+	struct fixture *f = *state;
+	struct lambda_options lo = {.name = "fenced", .address = "127.0.0.1",
+				    .allow = "10.255.255.0/24"};
+	struct lambda_fn *fn = NULL;
+	char url[160], *cause = NULL;
+	struct treq *t;
+	bool closed = false;
+
+	assert_int_equal(lambda_fn_new(&f->loop, &lo, &fn, &cause), 0);
+	snprintf(url, sizeof(url), "http://%s/2018-06-01/runtime/invocation/next",
+		 lambda_fn_endpoint(fn));
+	t = tclient_do(f->c, "GET", url, NULL, NULL);
+	assert_int_equal(t->status, 403);
+	assert_non_null(strstr(buf_str(&t->body), "AccessDenied"));
+	snprintf(url, sizeof(url), "http://%s/2018-06-01/runtime/init/error",
+		 lambda_fn_endpoint(fn));
+	assert_int_equal(tclient_do(f->c, "POST", url, NULL, "{}")->status, 403);
+	assert_null(lambda_fn_init_error(fn));
+	lambda_fn_close(fn, on_other_closed, &closed);
+	assert_true(tclient_wait(f->c, &closed, 5000));
+	/* Loopback's own subnet is served. */
+	lo.allow = "127.0.0.0/8";
+	assert_int_equal(lambda_fn_new(&f->loop, &lo, &fn, &cause), 0);
+	closed = false;
+	lambda_fn_close(fn, on_other_closed, &closed);
+	assert_true(tclient_wait(f->c, &closed, 5000));
+	lo.allow = "10.0.0.0";
+	assert_int_equal(lambda_fn_new(&f->loop, &lo, &fn, &cause), DW_USAGE);
+	assert_non_null(strstr(cause, "expected an IPv4 subnet"));
+	free(cause);
 }
 
 /* ---- a real runtime client: the Python loop in tests/unit/data ---- */
@@ -548,6 +596,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_env, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_and_newest_poll, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undelivered_requeued, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allow_subnet, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_python_runtime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_python_init_error, setup, teardown),
 	};

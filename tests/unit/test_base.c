@@ -5,14 +5,18 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <uv.h>
 
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/loop.h"
 #include "base/util.h"
 
 static void test_buf_cap(void **state)
@@ -88,6 +92,94 @@ static void test_path_join(void **state)
 	assert_false(str_starts("ab", "abc"));
 }
 
+/* ---- loop_run_until ---- */
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "a wait blocked with its flag set\n";
+
+	(void)sig;
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+struct wait_case {
+	uv_loop_t *loop;
+	bool done, inner_done, outer_during_inner;
+	uv_timer_t set, inner_set;
+};
+
+static void set_done(uv_timer_t *t)
+{
+	struct wait_case *w = container_of(t, struct wait_case, set);
+
+	w->done = true;
+}
+
+static void set_inner(uv_timer_t *t)
+{
+	struct wait_case *w = container_of(t, struct wait_case, inner_set);
+
+	w->inner_done = true;
+	w->done = true; /* the outer step ends during the inner wait */
+}
+
+static void nested_wait(uv_timer_t *t)
+{
+	struct wait_case *w = container_of(t, struct wait_case, set);
+
+	uv_timer_start(&w->inner_set, set_inner, 0, 0);
+	loop_run_until(w->loop, &w->inner_done);
+	w->outer_during_inner = w->done;
+}
+
+static void on_usr2(uv_signal_t *h, int sig)
+{
+	(void)h, (void)sig;
+}
+
+/* A flag set by a due timer's callback, at the top of a loop turn, while
+   another handle keeps the loop alive: a bare `while (!done)
+   uv_run(UV_RUN_ONCE)` then blocks for I/O with no timeout, for ever
+   (`devwatch run` did, one run in ten). The alarm turns a hang into a
+   failure. */
+static void test_loop_run_until(void **state)
+{
+	uv_loop_t loop;
+	uv_signal_t alive;
+	struct wait_case w = {.loop = &loop};
+
+	(void)state;
+	signal(SIGALRM, on_alarm);
+	alarm(10);
+	uv_loop_init(&loop);
+	uv_signal_init(&loop, &alive);
+	uv_signal_start(&alive, on_usr2, SIGUSR2);
+	uv_timer_init(&loop, &w.set);
+	uv_timer_init(&loop, &w.inner_set);
+	for (int i = 0; i < 100; i++) {
+		w.done = false;
+		uv_timer_start(&w.set, set_done, 0, 0);
+		loop_run_until(&loop, &w.done);
+		assert_true(w.done);
+	}
+	/* Nested: the inner wait ends on its own flag, the outer one after. */
+	w.done = false;
+	uv_timer_start(&w.set, nested_wait, 0, 0);
+	loop_run_until(&loop, &w.done);
+	assert_true(w.inner_done);
+	assert_true(w.outer_during_inner);
+	/* Already done: returns at once. */
+	loop_run_until(&loop, &w.done);
+	alarm(0);
+	uv_close((uv_handle_t *)&alive, NULL);
+	uv_close((uv_handle_t *)&w.set, NULL);
+	uv_close((uv_handle_t *)&w.inner_set, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -95,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_buf_detach),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_path_join),
+		cmocka_unit_test(test_loop_run_until),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,10 @@
  * by a small fake engine on a unix socket in a thread: version
  * negotiation, buffered and capped bodies, JSON-lines streams split across
  * writes, multiplexed frames split at every byte, error bodies, an absent
- * socket, DOCKER_HOST parsing, and where published ports are reached; and
+ * socket, a kept-alive connection reset under the next request, sync
+ * calls on a loop that other handles keep alive and from inside a stream's
+ * callback, DOCKER_HOST parsing, and
+ * where published ports are reached; and
  * the checks on what the engine says (versions, ids, container lists,
  * inspect answers, hijack heads), with the answers that the fuzzers and the
  * first campaign found.
@@ -15,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -61,13 +66,36 @@ static const char *answer_for(const char *req)
 	return "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2\r\n\r\n{}";
 }
 
+/* Wait until c has bytes to read, or its end. */
+static void await_readable(int c)
+{
+	struct pollfd p = {.fd = c, .events = POLLIN};
+
+	while (poll(&p, 1, -1) < 0)
+		;
+}
+
+/* Answer on c, saying that the connection closes after it (it does):
+   an answer that left that out would have curl reuse a connection this
+   fake closes, racing the close (the ASan build failed so, on a loaded
+   machine: the engine does keep connections open). */
+static int answer(int c, const char *ans)
+{
+	const char *eol = strstr(ans, "\r\n");
+	size_t first = (size_t)(eol - ans) + 2;
+
+	if (write(c, ans, first) < 0 || write(c, "Connection: close\r\n", 19) < 0 ||
+	    write(c, ans + first, strlen(ans + first)) < 0)
+		return -1;
+	return 0;
+}
+
 static void *serve(void *arg)
 {
 	(void)arg;
 	for (;;) {
 		char req[8192];
 		ssize_t n;
-		const char *ans;
 		int c = accept(listen_fd, NULL, NULL);
 
 		if (c < 0)
@@ -86,9 +114,21 @@ static void *serve(void *arg)
 					req[n] = '\0';
 				}
 			}
-			ans = answer_for(req);
-			if (write(c, ans, strlen(ans)) < 0)
+			if (strstr(req, "GET /v1.41/keep") != NULL) {
+				/* Keep the connection, as the engine does, then close
+				   it under the next request, unread: the client sees
+				   ECONNRESET, an error on its poll. The pause lets the
+				   client reach its poll first (nothing here can see
+				   that happen). */
+				static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+				if (write(c, ok, sizeof(ok) - 1) < 0)
+					break;
+				await_readable(c);
+				usleep(50 * 1000);
+			} else if (answer(c, answer_for(req)) != 0) {
 				break;
+			}
 		}
 		close(c);
 	}
@@ -493,11 +533,130 @@ static void test_engine_down_and_hosts(void **state)
 	free(msg);
 }
 
+/* The engine closed a kept-alive connection under the next request: the
+   poll reports an error, and curl, told the socket is readable, meets
+   ECONNRESET and asks again on a new connection. Told only "error", it
+   failed the request with "select/poll returned error". */
+static void test_reused_connection_reset(void **state)
+{
+	uv_loop_t loop;
+	struct engine *e;
+	long status = 0;
+	char *body = NULL;
+
+	(void)state;
+	uv_loop_init(&loop);
+	e = client(&loop);
+	assert_int_equal(engine_call_sync(e, &(struct engine_call){.method = "GET", .path = "/keep"},
+					  &status, &body, NULL), 0);
+	assert_string_equal(body, "ok");
+	free(body);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(engine_call_sync(e, &(struct engine_call){.method = "GET",
+						  .path = "/images/missing/json"}, &status, NULL, NULL), 0);
+		assert_int_equal(status, 404);
+		assert_int_equal(engine_call_sync(e, &(struct engine_call){.method = "GET", .path = "/keep"},
+						  &status, NULL, NULL), 0);
+	}
+	close_client(&loop, e);
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "an engine call hung: alarm\n";
+
+	(void)sig;
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+static void on_usr2(uv_signal_t *h, int sig)
+{
+	(void)h, (void)sig;
+}
+
+/* A command's loop has other handles (run's signal handlers). A request
+   joins curl through a 0 ms timer; when the answer is there at once, curl
+   finishes the transfer inside that timer's callback, and the wait must
+   not go on to block for I/O that never comes. The fake engine answers
+   that fast on a part of these calls; the alarm turns a hang into a
+   failure. */
+static void test_sync_call_with_other_handles(void **state)
+{
+	uv_loop_t loop;
+	uv_signal_t alive;
+	struct engine *e;
+	long status = 0;
+
+	(void)state;
+	signal(SIGALRM, on_alarm);
+	alarm(20);
+	uv_loop_init(&loop);
+	uv_signal_init(&loop, &alive);
+	uv_signal_start(&alive, on_usr2, SIGUSR2);
+	e = client(&loop);
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(engine_call_sync(e, &(struct engine_call){.method = "GET",
+						  .path = "/images/missing/json"}, &status, NULL, NULL), 0);
+		assert_int_equal(status, 404);
+	}
+	alarm(0);
+	uv_close((uv_handle_t *)&alive, NULL);
+	close_client(&loop, e);
+}
+
+struct nested {
+	struct engine *e;
+	int lines, refused;
+};
+
+static int line_calls_sync(const char *line, size_t len, void *arg)
+{
+	struct nested *n = arg;
+
+	(void)line, (void)len;
+	n->lines++;
+	if (engine_call_sync(n->e, &(struct engine_call){.method = "GET", .path = "/images/missing/json"},
+			     NULL, NULL, NULL) == DW_USAGE)
+		n->refused++;
+	return 0;
+}
+
+/* curl runs nothing from inside its callbacks: a sync call from a
+   streamed line used to wait for ever (the alarm), and is refused now,
+   while the stream goes on. */
+static void test_sync_call_from_stream_refused(void **state)
+{
+	uv_loop_t loop;
+	struct nested n = {0};
+	int chunks = 1;
+	long status = 0;
+
+	(void)state;
+	signal(SIGALRM, on_alarm);
+	alarm(20);
+	uv_loop_init(&loop);
+	n.e = client(&loop);
+	assert_int_equal(engine_call_sync(n.e, &(struct engine_call){
+		.method = "POST", .path = "/build?t=x", .content_type = "application/x-tar",
+		.upload = upload, .upload_arg = &chunks, .on_line = line_calls_sync, .stream_arg = &n},
+		&status, NULL, NULL), 0);
+	alarm(0);
+	assert_int_equal(status, 200);
+	assert_int_equal(n.lines, 3);
+	assert_int_equal(n.refused, 3);
+	close_client(&loop, n.e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_negotiate_and_errors),
 		cmocka_unit_test(test_streamed_lines),
+		cmocka_unit_test(test_reused_connection_reset),
+		cmocka_unit_test(test_sync_call_with_other_handles),
+		cmocka_unit_test(test_sync_call_from_stream_refused),
 		cmocka_unit_test(test_demux_every_split),
 		cmocka_unit_test(test_demux_bad_header),
 		cmocka_unit_test(test_lines_and_progress),

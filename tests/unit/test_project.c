@@ -458,6 +458,46 @@ static void test_multi_config_hash(void **state)
 	project_free(b);
 }
 
+/* "function": true, its hash, and what cannot go with it. */
+static void test_function(void **state)
+{
+	struct project *a, *b;
+	char path[300];
+	FILE *f;
+
+	(void)state;
+	a = parse_ok("{\"name\": \"x\", \"containers\": {\"w\": {\"image\": \"i\"}}}");
+	b = parse_ok("{\"name\": \"x\", \"containers\": {\"w\": {\"image\": \"i\", \"function\": true,\n"
+		     "  \"replicas\": 1, \"readiness\": {\"cmd\": \"true\"}, \"network\": \"host\"}}}");
+	assert_false(a->containers[0].function);
+	assert_true(b->containers[0].function);
+	assert_int_equal(b->containers[0].readiness.cmd != NULL, 1);
+	assert_string_not_equal(a->containers[0].config_hash, b->containers[0].config_hash);
+	project_free(a);
+	project_free(b);
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"function\": \"yes\"}}}",
+		  "1:49: 'function' is a string; expected a boolean");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"function\": true, \"replicas\": 2}}}",
+		  "1:67: a function runs one replica; expected no 'replicas' beside 'function'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"job\": true, \"function\": true}}}",
+		  "1:37: a function takes invocations until it is stopped; expected no 'job' beside 'function'");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"function\": true,\n \"network\": \"none\"}}}",
+		  "2:13: a function reaches devwatch's runtime API over the network; expected a network other than \"none\"");
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"function\": true,\n"
+		  " \"env\": {\"AWS_LAMBDA_RUNTIME_API\": \"10.0.0.1:9001\"}}}}",
+		  "2:2: 'AWS_LAMBDA_RUNTIME_API' is what devwatch gives a function; expected no such key in 'env'");
+	snprintf(path, sizeof(path), "%s/fn.env", dir);
+	f = fopen(path, "w");
+	fputs("AWS_LAMBDA_RUNTIME_API=10.0.0.1:9001\n", f);
+	fclose(f);
+	parse_err("{\"containers\": {\"w\": {\"image\": \"i\", \"env_file\": \"fn.env\", \"function\": true}}}",
+		  "1:37: 'AWS_LAMBDA_RUNTIME_API' is what devwatch gives a function; expected no such key in the 'env_file' files");
+	/* Without "function", the file may set it. */
+	a = parse_ok("{\"containers\": {\"w\": {\"image\": \"i\", \"env_file\": \"fn.env\"}}}");
+	project_free(a);
+	unlink(path);
+}
+
 static void test_multi_errors(void **state)
 {
 	(void)state;
@@ -606,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_multi_keys),
 		cmocka_unit_test(test_multi_config_hash),
 		cmocka_unit_test(test_multi_errors),
+		cmocka_unit_test(test_function),
 		cmocka_unit_test(test_swarm_keys),
 	};
 
