@@ -1,7 +1,8 @@
 /*
  * `devwatch down`: remove every container labelled with the project's name,
  * whether a running devwatch started it or a killed one left it behind,
- * then the project's network. Containers with datasets stop and store them
+ * then the project's network; on a swarm manager, the services of
+ * `up --swarm` before all. Containers with datasets stop and store them
  * first; temporary folders a killed copy left beside a sink go too.
  */
 #include <getopt.h>
@@ -15,6 +16,7 @@
 #include "build/container.h"
 #include "build/dataset.h"
 #include "cmd.h"
+#include "engine/swarm.h"
 #include "up/datasets.h"
 #include "up/network.h"
 
@@ -69,6 +71,23 @@ int cmd_down(int argc, char **argv)
 	rc = cmd_ctx_open(&x, cmd_project_file(file));
 	if (rc != 0)
 		return rc;
+	/* up --swarm's services first (on a swarm manager), or the swarm
+	   would start again the containers removed below. */
+	{
+		char *cause = NULL, *net = project_network_name(x.p);
+		int n = engine_services_remove_project(x.e, x.p->name, net, &cause);
+
+		free(net);
+		if (n < 0) {
+			failed++;
+			fprintf(stderr, "devwatch: %s\n", cause);
+			free(cause);
+		} else {
+			removed += n;
+			if (n > 0 && !json)
+				printf("removed %d service%s\n", n, n == 1 ? "" : "s");
+		}
+	}
 	if (cmd_list_containers(&x, &list) != 0) {
 		cmd_ctx_close(&x);
 		return DW_EXIT_FAIL;

@@ -11,6 +11,7 @@
 const struct key_info project_keys[] = {
 	{KEYS_TOP, "name", "string", "project name; default: the folder's name"},
 	{KEYS_TOP, "ignore", "[glob]", "paths never watched or synced"},
+	{KEYS_TOP, "swarm", "object", "{nodes, port}: each swarm node's engine, for up --swarm"},
 	{KEYS_TOP, "containers", "object", "one entry per container"},
 	{KEYS_TOP, "publish", "object", "{registry, tag}: where `devwatch push` sends built images"},
 	{KEYS_CONTAINER, "image", "string", "registry image (or use build)"},
@@ -82,6 +83,8 @@ const struct key_info project_keys[] = {
 	{KEYS_DATASET, "sink", "string", "folder inside the project that receives it"},
 	{KEYS_PUBLISH, "registry", "string", "HOST[:PORT]/PREFIX to push built images to"},
 	{KEYS_PUBLISH, "tag", "string", "tag pushed beside the content hash (default latest)"},
+	{KEYS_SWARM, "nodes", "object", "HOSTNAME: engine address (\"tcp://ADDR:PORT\") of each node"},
+	{KEYS_SWARM, "port", "integer", "engine port at a node's Status.Addr when nodes does not name it (default 2375)"},
 	{0, NULL, NULL, NULL},
 };
 

@@ -22,6 +22,7 @@ enum key_level {
 	KEYS_GPUS,
 	KEYS_DATASET,
 	KEYS_PUBLISH,
+	KEYS_SWARM,
 };
 
 struct key_info {

@@ -48,6 +48,10 @@ char *project_clean_rel(const char *s);
 /* Normalise an absolute container path; NULL when not absolute. */
 char *project_clean_abs(const char *s);
 
+/* swarm.c: the "swarm" object. */
+int project_parse_swarm(struct pctx *x, const struct jnode *n,
+			struct project *p);
+
 int project_parse_container(struct pctx *x, const struct jnode *n,
 			    struct project_container *c);
 

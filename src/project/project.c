@@ -359,6 +359,7 @@ void project_free(struct project *p)
 	free_strlist(&p->ignore);
 	free(p->publish_registry);
 	free(p->publish_tag);
+	free_kvlist(&p->swarm_nodes);
 	free(p->file);
 	free(p->root);
 	free(p->name);
@@ -484,6 +485,11 @@ int project_parse_tree(const char *path, struct jnode *root,
 	}
 	if ((n = json_get(root, "publish")) != NULL) {
 		err = parse_publish(&x, n, p);
+		if (err != 0)
+			goto out;
+	}
+	if ((n = json_get(root, "swarm")) != NULL) {
+		err = project_parse_swarm(&x, n, p);
 		if (err != 0)
 			goto out;
 	}

@@ -191,6 +191,8 @@ struct project {
 	size_t *order;
 	char *publish_registry;	/* "HOST[:PORT]/PREFIX", or NULL */
 	char *publish_tag;	/* the user tag `push` adds; default "latest" */
+	struct kvlist swarm_nodes; /* "swarm.nodes": hostname -> engine address */
+	int swarm_port;		/* "swarm.port"; 0 = unset (2375) */
 };
 
 /*
@@ -207,6 +209,8 @@ int project_parse(const char *path, const char *text, size_t len,
 void project_free(struct project *p);
 
 struct project_container *project_find(struct project *p, const char *name);
+/* The engine address swarm.nodes gives for a node's hostname, or NULL. */
+const char *project_swarm_node(const struct project *p, const char *hostname);
 
 /* Engine-safe names: "<project>-<container>-<replica>" (replica from 1). */
 char *project_container_instance(const struct project *p,

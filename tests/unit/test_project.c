@@ -615,6 +615,25 @@ static void test_multi_errors(void **state)
 	}
 }
 
+static void test_swarm_keys(void **state)
+{
+	struct project *p;
+
+	(void)state;
+	p = parse_ok("{\"swarm\": {\"nodes\": {\"n-1\": \"tcp://10.0.0.2:2375\"}, \"port\": 2376},"
+		     " \"containers\": {\"a\": {\"image\": \"busybox\"}}}");
+	assert_int_equal(p->swarm_port, 2376);
+	assert_string_equal(project_swarm_node(p, "n-1"), "tcp://10.0.0.2:2375");
+	assert_null(project_swarm_node(p, "n-2"));
+	project_free(p);
+	parse_err("{\"swarm\": {\"nodes\": {\"n\": \"10.0.0.2\"}}, \"containers\": {\"a\": {\"image\": \"b\"}}}",
+		  "1:27: swarm.nodes.n '10.0.0.2': expected an engine address");
+	parse_err("{\"swarm\": {\"port\": 0}, \"containers\": {\"a\": {\"image\": \"b\"}}}",
+		  "1:20: 'swarm.port'");
+	parse_err("{\"swarm\": {\"node\": {}}, \"containers\": {\"a\": {\"image\": \"b\"}}}",
+		  "1:12: unknown key 'node' in 'swarm' (did you mean 'nodes'?)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -628,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_multi_config_hash),
 		cmocka_unit_test(test_multi_errors),
 		cmocka_unit_test(test_function),
+		cmocka_unit_test(test_swarm_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
