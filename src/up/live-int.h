@@ -53,6 +53,8 @@ struct live_c {
 	int failed_rc;
 	int transport_err;
 	int retries;
+	uv_timer_t *retry;	/* sends what is held again (live.c) */
+	uint64_t retry_ms;	/* its next wait: doubles, reset by a success */
 	int waking;		/* instances session_wake is bringing back */
 	bool wake_failed;
 	bool update_failed;
@@ -78,6 +80,8 @@ struct live {
    flight; a run step's output line, for a channel (arg: a live_inst). */
 void live_kick(struct live_c *lc);
 void live_out_line(const char *line, size_t n, void *arg);
+/* Stop and close the container's retry timer (at stop). */
+void live_retry_close(struct live_c *lc);
 
 /* live-catchup.c: the session's catchup hook, and cancelling every
    catch-up in flight (at stop). */

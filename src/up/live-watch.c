@@ -275,6 +275,8 @@ void session_live_stop(struct session *s)
 	lv->w = NULL;
 	live_catchup_cancel_all(lv);
 	for (size_t i = 0; i < lv->n; i++)
+		live_retry_close(&lv->c[i]);
+	for (size_t i = 0; i < lv->n; i++)
 		for (int r = 0; r < lv->c[i].cs->n_inst; r++)
 			channel_reset(lv->c[i].li[r].ch);
 }

@@ -27,6 +27,13 @@
 #include "up/say.h"
 #include "watch/watch.h"
 
+/* What could not be synced goes again after RETRY_FIRST_MS, then after
+   twice as long each time, up to RETRY_MAX_MS, until it lands (or sooner,
+   with the next change): a container that comes back gets it even when
+   nothing else is saved. */
+#define RETRY_FIRST_MS 250
+#define RETRY_MAX_MS 8000
+
 /* An update this large is long work: a progress line on a terminal. */
 #define LARGE_SYNC_BYTES (8u << 20)
 #define LARGE_SYNC_FILES 500
@@ -73,6 +80,52 @@ static void finish_update(struct live_c *lc)
 	/* A function's queued invocations see the new code. */
 	session_function_release(lc->cs);
 	live_kick(lc);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+	struct live_c *lc = t->data;
+
+	if (lc->held.n == 0)
+		return;
+	if (lc->busy) {
+		/* The update in flight takes it along when it ends (kick). */
+		return;
+	}
+	if (lc->pending.n == 0) {
+		lc->pending = lc->held;
+		changeset_init(&lc->held);
+	}
+	live_kick(lc);
+}
+
+static void retry_later(struct live_c *lc)
+{
+	lc->retry_ms = lc->retry_ms == 0 ? RETRY_FIRST_MS : lc->retry_ms * 2;
+	if (lc->retry_ms > RETRY_MAX_MS)
+		lc->retry_ms = RETRY_MAX_MS;
+	if (lc->retry == NULL) {
+		lc->retry = xmalloc(sizeof(*lc->retry));
+		uv_timer_init(lc->s->loop, lc->retry);
+		lc->retry->data = lc;
+	}
+	uv_timer_start(lc->retry, on_retry, lc->retry_ms, 0);
+	session_say(lc->s, &lc->cs->inst[0], "notice",
+		    "what could not be synced goes again in %.2g s, or with the next change",
+		    (double)lc->retry_ms / 1e3);
+}
+
+static void free_timer(uv_handle_t *h)
+{
+	free(h);
+}
+
+void live_retry_close(struct live_c *lc)
+{
+	if (lc->retry == NULL)
+		return;
+	uv_close((uv_handle_t *)lc->retry, free_timer);
+	lc->retry = NULL;
 }
 
 static void restarted(struct instance *in, int err, void *arg)
@@ -130,16 +183,17 @@ static void applied(struct channel *ch, int err, int step, int rc, void *arg)
 		lc->update_failed = true;
 		lc->retries = 0;
 		report(lc, "could not sync");
-		session_say(lc->s, &lc->cs->inst[0], "notice",
-			    "what could not be synced goes again with the next change");
-		/* Keep it for the next change rather than drop it; counted from
-		   that change's first event. */
+		/* Keep it rather than drop it: it goes again on a timer, or
+		   with the next change (counted from that change's first
+		   event). */
 		changeset_merge(&lc->held, &lc->current);
 		lc->held.first_event_ns = 0;
+		retry_later(lc);
 		finish_update(lc);
 		return;
 	}
 	lc->retries = 0;
+	lc->retry_ms = 0;
 	if (lc->plan.restart) {
 		lc->left = lc->cs->n_inst;
 		for (int i = 0; i < lc->cs->n_inst; i++) {

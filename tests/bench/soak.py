@@ -83,6 +83,7 @@ def flat(values, warm):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="dwsoak.")
+    keep = False
     procs = []
     try:
         web, web_proj = copy_sample(tmp, "website")
@@ -142,6 +143,13 @@ def main():
             print("%s: %s" % (name, r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr.strip()))
             ok = ok and r.returncode == 0
         print("soak: %s" % ("passed" if ok else "FAILED"))
+        if not ok:
+            # What devwatch said: kept with the copies, for the post-mortem.
+            keep = True
+            for name, _ in procs:
+                print("--- %s log: %s (last lines)" % (name, os.path.join(tmp, name + ".log")))
+                with open(os.path.join(tmp, name + ".log"), errors="replace") as f:
+                    print("".join(f.readlines()[-40:]), end="")
         sys.exit(0 if ok else 1)
     finally:
         for _, p in procs:
@@ -156,7 +164,8 @@ def main():
                            "xargs -r docker rm -f" % (TAG, name), shell=True, capture_output=True)
             subprocess.run("docker images --format '{{.Repository}}:{{.Tag}}' 'devwatch/%s%s-*' | "
                            "xargs -r docker rmi" % (TAG, name), shell=True, capture_output=True)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

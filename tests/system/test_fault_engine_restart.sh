@@ -31,6 +31,7 @@ engine_stop() {
 
 cleanup_engine() {
 	local rc=$?
+	set +e # under set -e, the (exit $rc) below would end the trap there
 	if [ -n "$UP_PID" ] && kill -0 "$UP_PID" 2>/dev/null; then
 		kill -KILL "$UP_PID" 2>/dev/null || true
 	fi

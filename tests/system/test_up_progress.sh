@@ -10,6 +10,7 @@
 dw_init progress
 tmux_cleanup() {
 	local rc=$?
+	set +e # under set -e, the (exit $rc) below would end the trap here
 	tmux kill-session -t "$P" 2>/dev/null || true
 	(exit $rc) # dw_cleanup exits with the status it is called after
 	dw_cleanup
