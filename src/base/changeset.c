@@ -145,3 +145,16 @@ char *changeset_to_json(const struct changeset *cs)
 	cJSON_free(s);
 	return out;
 }
+
+void changeset_merge_copy(struct changeset *into, const struct changeset *cs)
+{
+	struct changeset tmp;
+
+	changeset_init(&tmp);
+	for (size_t i = 0; i < cs->n; i++)
+		changeset_add(&tmp, &cs->v[i]);
+	tmp.first_event_ns = cs->first_event_ns;
+	tmp.settled_ns = cs->settled_ns;
+	tmp.hashed_ns = cs->hashed_ns;
+	changeset_merge(into, &tmp);
+}

@@ -46,6 +46,9 @@ void changeset_normalize(struct changeset *cs);
  * set of a container while an update is in flight. `more` is left empty.
  */
 void changeset_merge(struct changeset *into, struct changeset *more);
+/* The same with a copy of cs, which stays as it is (one change set
+   merged into several pending sets). */
+void changeset_merge_copy(struct changeset *into, const struct changeset *cs);
 void changeset_release(struct changeset *cs);
 /* {"added":[...],"modified":[...],"removed":[...]} — caller frees. */
 char *changeset_to_json(const struct changeset *cs);

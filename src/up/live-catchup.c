@@ -16,6 +16,7 @@
 #include "build/image.h"
 #include "sync/catchup.h"
 #include "sync/channel.h"
+#include "up/gone.h"
 #include "up/say.h"
 
 /*
@@ -115,27 +116,6 @@ static void compared(int err, struct changeset *diff, void *arg)
 		job_end(j, DW_CANCELED, false);
 }
 
-/* The gone paths under the container's sync sources, as a list to copy in. */
-static char **gone_for(const struct live *lv, const struct project_container *c,
-		       size_t *n)
-{
-	char **v = NULL;
-	size_t i = 0, k = 0;
-	struct tentry *e;
-
-	while ((e = tree_next(&lv->gone, &i)) != NULL) {
-		char *to = sync_map(c, e->path);
-
-		if (to == NULL)
-			continue;
-		free(to);
-		v = xreallocarray(v, k + 1, sizeof(char *));
-		v[k++] = xstrdup(e->path);
-	}
-	*n = k;
-	return v;
-}
-
 bool live_catchup(struct instance *in, session_catchup_cb cb)
 {
 	struct session *s = in->s;
@@ -155,7 +135,7 @@ bool live_catchup(struct instance *in, session_catchup_cb cb)
 	for (size_t i = 0; i < c->n_steps; i++)
 		if (c->steps[i].kind == STEP_SYNC)
 			watcher_snapshot(lv->w, c->steps[i].from, &local);
-	gone = gone_for(lv, c, &n_gone);
+	gone = gone_under_sync(&lv->gone, c, &n_gone);
 	/* What the image itself brought under the sync targets, from an
 	   older tree, and the tree no longer has. */
 	if (c->build != NULL && in->cs->image_ref != NULL) {

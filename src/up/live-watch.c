@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "sync/channel.h"
+#include "up/gone.h"
 #include "up/journal.h"
 #include "up/live-int.h"
 #include "up/say.h"
@@ -55,37 +56,6 @@ void watch_options_release(struct watch_options *o)
 
 /* ---- the watcher ---- */
 
-static void copy_into(struct changeset *into, const struct changeset *cs)
-{
-	struct changeset tmp;
-
-	changeset_init(&tmp);
-	for (size_t i = 0; i < cs->n; i++)
-		changeset_add(&tmp, &cs->v[i]);
-	tmp.first_event_ns = cs->first_event_ns;
-	tmp.settled_ns = cs->settled_ns;
-	tmp.hashed_ns = cs->hashed_ns;
-	changeset_merge(into, &tmp);
-}
-
-/* Keep the gone set: a removed path joins it, one that comes back leaves. */
-static void note_gone(struct live *lv, const struct changeset *cs)
-{
-	for (size_t i = 0; i < cs->n; i++) {
-		const struct change *c = &cs->v[i];
-		size_t n = strlen(c->path);
-
-		if (c->kind == CHANGE_REMOVED) {
-			tree_put(&lv->gone, c->path, n);
-		} else if (c->kind == CHANGE_ADDED) {
-			struct tentry *e = tree_get(&lv->gone, c->path, n);
-
-			if (e != NULL)
-				tree_del(&lv->gone, e);
-		}
-	}
-}
-
 static void on_change(struct watcher *w, struct changeset *cs, void *arg)
 {
 	struct live *lv = arg;
@@ -93,7 +63,7 @@ static void on_change(struct watcher *w, struct changeset *cs, void *arg)
 	(void)w;
 	/* Known before any update can carry them, even past a kill -9. */
 	journal_append(lv->s->p->root, cs);
-	note_gone(lv, cs);
+	gone_note(&lv->gone, cs);
 	for (size_t i = 0; i < lv->n; i++) {
 		struct live_c *lc = &lv->c[i];
 		char *reason = NULL;
@@ -115,7 +85,7 @@ static void on_change(struct watcher *w, struct changeset *cs, void *arg)
 			free(reason);
 			continue;
 		}
-		copy_into(&lc->pending, cs);
+		changeset_merge_copy(&lc->pending, cs);
 		if (d >= DECIDE_REBUILD && (!lc->rebuild || (d == DECIDE_RECREATE && !lc->recreate))) {
 			lc->rebuild = true;
 			lc->recreate |= d == DECIDE_RECREATE;

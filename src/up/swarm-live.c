@@ -17,36 +17,8 @@
 #include "base/error.h"
 #include "base/util.h"
 #include "engine/swarm.h"
+#include "up/gone.h"
 #include "up/swarm-int.h"
-
-static void copy_into(struct changeset *into, const struct changeset *cs)
-{
-	struct changeset tmp;
-
-	changeset_init(&tmp);
-	for (size_t i = 0; i < cs->n; i++)
-		changeset_add(&tmp, &cs->v[i]);
-	tmp.first_event_ns = cs->first_event_ns;
-	tmp.settled_ns = cs->settled_ns;
-	tmp.hashed_ns = cs->hashed_ns;
-	changeset_merge(into, &tmp);
-}
-
-/* A removed path joins the gone set (a catch-up deletes those, and only
-   those); one that comes back leaves it. */
-static void note_gone(struct swarm *sw, const struct changeset *cs)
-{
-	for (size_t i = 0; i < cs->n; i++) {
-		const struct change *c = &cs->v[i];
-		size_t n = strlen(c->path);
-		struct tentry *e;
-
-		if (c->kind == CHANGE_REMOVED)
-			tree_put(&sw->gone, c->path, n);
-		else if (c->kind == CHANGE_ADDED && (e = tree_get(&sw->gone, c->path, n)) != NULL)
-			tree_del(&sw->gone, e);
-	}
-}
 
 void swarm_on_change(struct watcher *w, struct changeset *cs, void *arg)
 {
@@ -55,7 +27,7 @@ void swarm_on_change(struct watcher *w, struct changeset *cs, void *arg)
 	(void)w;
 	if (sw->stopping)
 		return;
-	note_gone(sw, cs);
+	gone_note(&sw->gone, cs);
 	for (size_t i = 0; i < sw->n_sv; i++) {
 		struct swarm_svc *sv = &sw->sv[i];
 		char *reason = NULL;
@@ -65,7 +37,7 @@ void swarm_on_change(struct watcher *w, struct changeset *cs, void *arg)
 			free(reason);
 			continue;
 		}
-		copy_into(&sv->pending, cs);
+		changeset_merge_copy(&sv->pending, cs);
 		if (sv->rebuild_due && d < DECIDE_REBUILD) {
 			d = DECIDE_REBUILD;
 			free(reason);

@@ -16,6 +16,7 @@
 #include "base/error.h"
 #include "base/util.h"
 #include "engine/swarm.h"
+#include "up/gone.h"
 #include "up/swarm-int.h"
 
 #define POLL_MS 250
@@ -291,27 +292,6 @@ static void compared(int err, struct changeset *diff, void *arg)
 		caught(t, DW_CANCELED);
 }
 
-/* The gone paths under the container's sync sources. */
-static char **gone_for(const struct swarm *sw, const struct project_container *c,
-		       size_t *n)
-{
-	char **v = NULL;
-	size_t i = 0, k = 0;
-	struct tentry *e;
-
-	while ((e = tree_next(&sw->gone, &i)) != NULL) {
-		char *to = sync_map(c, e->path);
-
-		if (to == NULL)
-			continue;
-		free(to);
-		v = xreallocarray(v, k + 1, sizeof(char *));
-		v[k++] = xstrdup(e->path);
-	}
-	*n = k;
-	return v;
-}
-
 void swarm_catch_up(struct swarm_task *t)
 {
 	struct swarm_svc *sv = t->sv;
@@ -333,7 +313,7 @@ void swarm_catch_up(struct swarm_task *t)
 	for (size_t i = 0; i < c->n_steps; i++)
 		if (c->steps[i].kind == STEP_SYNC)
 			watcher_snapshot(sw->w, c->steps[i].from, &local);
-	gone = gone_for(sw, c, &n_gone);
+	gone = gone_under_sync(&sw->gone, c, &n_gone);
 	t->catching = true;
 	t->synced = t->ready = false;
 	t->t0 = now_ns();
