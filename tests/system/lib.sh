@@ -31,6 +31,8 @@ dw_cleanup() {
 	local rc=$?
 	if [ -n "$UP_PID" ] && kill -0 "$UP_PID" 2>/dev/null; then
 		kill -KILL "$UP_PID" 2>/dev/null || true
+		# Gone before its containers and network are listed below.
+		wait "$UP_PID" 2>/dev/null || true
 	fi
 	[ -z "$GATE_PID" ] || kill "$GATE_PID" 2>/dev/null || true
 	if [ -n "${P:-}" ]; then
