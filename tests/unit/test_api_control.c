@@ -21,6 +21,7 @@
 #include "base/error.h"
 #include "base/util.h"
 #include "support/http-client.h"
+#include "support/loop-until.h"
 
 static const char *const names[] = {"web", "api"};
 
@@ -246,12 +247,10 @@ static void test_logs(void **state)
 	assert_int_equal(t->status, 404);
 	snprintf(url, sizeof(url), "%s/api/logs/web?tail=1&follow=1", f->base);
 	t = tclient_start(f->c, "GET", url, NULL, NULL);
-	while (strcmp(buf_str(&t->body), "three\n") != 0 && !t->done)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, strcmp(buf_str(&t->body), "three\n") == 0 || t->done);
 	log_event(f, "api", "not this");
 	log_event(f, "web", "four");
-	while (strcmp(buf_str(&t->body), "three\nfour\n") != 0 && !t->done)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, strcmp(buf_str(&t->body), "three\nfour\n") == 0 || t->done);
 	assert_string_equal(buf_str(&t->body), "three\nfour\n");
 	assert_false(t->done);
 }

@@ -20,6 +20,7 @@
 #include "api/sse.h"
 #include "base/buf.h"
 #include "support/http-client.h"
+#include "support/loop-until.h"
 
 struct seen {
 	struct buf log; /* "id:kind:container;" per event */
@@ -175,19 +176,14 @@ static struct treq *open_stream(struct fixture *f, const char *query,
 
 	snprintf(url, sizeof(url), "%s/api/events%s", f->base, query);
 	t = tclient_start(f->c, "GET", url, headers, NULL);
-	while (sse_clients(f->sse) == before)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, sse_clients(f->sse) != before);
 	return t;
 }
 
 /* Run until t's body holds needle. */
 static bool await_text(struct fixture *f, struct treq *t, const char *needle)
 {
-	for (int i = 0; i < 100000 && !t->done; i++) {
-		if (strstr(buf_str(&t->body), needle))
-			return true;
-		uv_run(&f->loop, UV_RUN_ONCE);
-	}
+	TLOOP_UNTIL(&f->loop, strstr(buf_str(&t->body), needle) || t->done);
 	return strstr(buf_str(&t->body), needle) != NULL;
 }
 

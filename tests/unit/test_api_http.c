@@ -20,6 +20,7 @@
 #include "base/error.h"
 #include "base/util.h"
 #include "support/http-client.h"
+#include "support/loop-until.h"
 
 struct fixture {
 	uv_loop_t loop;
@@ -307,8 +308,7 @@ static void test_reply_later(void **state)
 
 	snprintf(url, sizeof(url), "%s/park", f->base);
 	t = tclient_start(f->c, "GET", url, NULL, NULL);
-	while (f->parked == NULL)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, f->parked != NULL);
 	uv_timer_init(&f->loop, &timer);
 	timer.data = f;
 	uv_timer_start(&timer, reply_later, 20, 0);
@@ -329,8 +329,7 @@ static void test_close_ends_parked(void **state)
 	t = tclient_start(f->c, "GET", url, NULL, NULL);
 	snprintf(url, sizeof(url), "%s/stream", f->base);
 	s = tclient_start(f->c, "GET", url, NULL, NULL);
-	while (f->parked == NULL || f->st[0] == NULL || s->body.len < 6)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, f->parked && f->st[0] && s->body.len >= 6);
 	http_server_close(f->s, on_closed, f);
 	f->s = NULL;
 	assert_true(f->parked_ended);
@@ -384,16 +383,13 @@ static void test_stream_drops_slow_client(void **state)
 
 	snprintf(url, sizeof(url), "%s/stream", f->base);
 	slow = tclient_start(f->c, "GET", url, NULL, NULL);
-	while (f->st[0] == NULL || slow->body.len < 6)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, f->st[0] && slow->body.len >= 6);
 	slow->pause = true;
 	fast = tclient_start(f->c, "GET", url, NULL, NULL);
-	while (f->st[1] == NULL)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, f->st[1] != NULL);
 	uv_timer_init(&f->loop, &p.timer);
 	uv_timer_start(&p.timer, pump_tick, 0, 1);
-	while (f->streams_closed == 0)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, f->streams_closed != 0);
 	assert_int_equal(p.dropped_err, DW_TOOBIG);
 	assert_null(f->st[0]);
 	/* The reader that keeps up is still served. */
@@ -403,8 +399,7 @@ static void test_stream_drops_slow_client(void **state)
 	tclient_abort(slow);
 	p.timer.data = &p.closed;
 	uv_close((uv_handle_t *)&p.timer, on_timer_closed);
-	while (!p.closed)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, p.closed);
 }
 
 static void test_port_in_use(void **state)

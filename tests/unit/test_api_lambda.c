@@ -20,6 +20,7 @@
 #include "api/lambda.h"
 #include "base/error.h"
 #include "support/http-client.h"
+#include "support/loop-until.h"
 
 struct fixture {
 	uv_loop_t loop;
@@ -98,8 +99,7 @@ static int teardown(void **state)
 /* Run until k runtimes' polls are parked. */
 static void await_waiting(struct fixture *f, size_t k)
 {
-	while (lambda_fn_waiting(f->fn) != k)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, lambda_fn_waiting(f->fn) == k);
 }
 
 static struct treq *next(struct fixture *f)
@@ -538,8 +538,7 @@ static void stop_runtime(struct fixture *f, struct py *py)
 {
 	if (!py->exited)
 		uv_process_kill(&py->proc, SIGTERM);
-	while (!py->exited)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, py->exited);
 }
 
 static void test_python_runtime(void **state)
@@ -570,15 +569,13 @@ static void test_python_init_error(void **state)
 	struct py py = {0};
 
 	spawn_runtime(f, &py, "no_such_module.handler");
-	while (lambda_fn_init_error(f->fn) == NULL && !py.exited)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, lambda_fn_init_error(f->fn) || py.exited);
 	assert_non_null(strstr(lambda_fn_init_error(f->fn), "no_such_module"));
 	py_invoke(f, &py, "{}");
 	assert_int_equal(py.res.outcome, LAMBDA_ERROR);
 	assert_string_equal(py.type, "ModuleNotFoundError");
 	/* The runtime gives up by itself after reporting. */
-	while (!py.exited)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, py.exited);
 	assert_int_equal(py.status, 1);
 }
 

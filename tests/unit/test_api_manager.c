@@ -17,6 +17,7 @@
 #include "api/manager.h"
 #include "base/error.h"
 #include "support/http-client.h"
+#include "support/loop-until.h"
 
 struct fake {
 	int starts;	       /* ops->start calls */
@@ -224,12 +225,10 @@ static void test_starts_of_one_name_queue(void **state)
 
 	f->fake.hold = true;
 	a = start(f, "/start_container", "{\"image\": \"web\", \"ports\": []}");
-	while (f->fake.starts < 1)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, f->fake.starts >= 1);
 	b = start(f, "/start_container", "{\"image\": \"web\", \"ports\": []}");
 	other = start(f, "/start_container", "{\"image\": \"db\", \"ports\": []}");
-	while (f->fake.starts < 2)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	TLOOP_UNTIL(&f->loop, f->fake.starts >= 2);
 	/* web's second start waits for its first; db's does not. */
 	assert_false(tclient_wait(f->c, &b->done, 100));
 	assert_int_equal(f->fake.starts, 2);
