@@ -126,6 +126,16 @@ def main():
                   % (name, rm, rlo, rhi, "flat" if rf else "NOT flat", fm, flo, fhi,
                      "flat" if ff else "NOT flat"))
             ok = ok and rf and ff
+            # The shape, not only the verdict: a mean per 10 minutes, so a
+            # history that fills to its bound reads apart from a leak.
+            t0 = rows[0][0]
+            buckets = {}
+            for t, rss, fds in rows:
+                buckets.setdefault(int((t - t0) // 600), []).append((rss, fds))
+            print("%s: per 10 min, RSS KiB / fds: %s" % (name, "  ".join(
+                "%d-%d' %.0f/%.1f" % (b * 10, b * 10 + 10, statistics.mean(r for r, _ in v),
+                                      statistics.mean(f for _, f in v))
+                for b, v in sorted(buckets.items()))))
         for cdir, local, name, extra in (("/www", os.path.join(web, "site"), "website", ["blog.html"]),
                                          ("/app", os.path.join(svc, "app"), "service", ["__pycache__*"])):
             cmd = [sys.executable, os.path.join(SRC, "tests", "system", "treecmp.py"),
