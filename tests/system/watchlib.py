@@ -21,9 +21,12 @@ class Fail(Exception):
     pass
 
 
+KINDS = ("added", "modified", "removed")
+
+
 def merge(state, cs):
     """Fold a change set into state {path: kind} (added/modified/removed)."""
-    for kind in ("added", "modified", "removed"):
+    for kind in KINDS:
         for p in cs[kind]:
             before = state.get(p)
             if before is None:
@@ -80,22 +83,35 @@ class Watch:
         line, self.buf = self.buf.split(b"\n", 1)
         return json.loads(line)
 
-    def until_sentinel(self, timeout=60):
-        """Write a sentinel; return the merged changes before it."""
+    def sets_until_sentinel(self, timeout=60):
+        """Write a sentinel, then remove it. Return the change sets up to
+        the one that shows it written, and those up to the one that shows
+        it removed, each without the sentinel: (before, after)."""
         self.n += 1
         name = ".sentinel-%d" % self.n
         path = os.path.join(self.root, name)
         with open(path, "w") as f:
             f.write(str(self.n))
-        state = {}
-        while name not in state:
-            merge(state, self.next_set(timeout))
-        del state[name]
+        before = self._sets_until(name, timeout)
         os.unlink(path)
-        gone = {}
-        while name not in gone:
-            merge(gone, self.next_set(timeout))
-        del gone[name]
+        return before, self._sets_until(name, timeout)
+
+    def _sets_until(self, name, timeout):
+        sets = []
+        while True:
+            cs = self.next_set(timeout)
+            sets.append({k: [p for p in cs[k] if p != name] for k in KINDS})
+            if any(name in cs[k] for k in KINDS):
+                return sets
+
+    def until_sentinel(self, timeout=60):
+        """Write a sentinel; return the merged changes before it."""
+        before, after = self.sets_until_sentinel(timeout)
+        state, gone = {}, {}
+        for cs in before:
+            merge(state, cs)
+        for cs in after:
+            merge(gone, cs)
         for p, k in gone.items():
             merge(state, {"added": [], "modified": [], "removed": [], k: [p]})
         return state
