@@ -25,8 +25,6 @@
             content once devwatch reports it applied), and devwatch's own
             first-event-to-applied time; beside it, the same files piped by
             hand as one tar through `docker exec -i` into a new container.
-            Each timed part starts once the last deletion is older than
-            the kernel's dirty_expire interval (see expire_deletions).
   bulk-debian  the same into a debian:bookworm container (GNU tar, not
             busybox's), with the same sync rule: the container's own tar
             is most of the time, so the image matters.
@@ -199,29 +197,6 @@ def report(name, lat):
           % (name, pct(lat, 50), pct(lat, 95), pct(lat, 99), len(lat)), flush=True)
 
 
-def expire_deletions():
-    """Wait until the last deletion is older than the kernel's dirty_expire
-    interval. ext4 without a journal (this VM's, and how the 5,000-file
-    figures swung from 1.4 s to 5.5 s in one run) skips, when it allocates
-    an inode, every inode freed within that interval (recently_deleted() in
-    fs/ext4/ialloc.c), so creating 5,000 files right after 5,000 deletions
-    walks the inode table over and over. Both sides of a bulk pair wait,
-    so each creates its files on the same footing."""
-    with open("/proc/sys/vm/dirty_expire_centisecs") as f:
-        expire = int(f.read()) / 100.0
-    os.sync()
-    left = LAST_DELETE[0] + expire + 1 - time.time()
-    if left > 0:
-        time.sleep(left)
-
-
-LAST_DELETE = [0.0]
-
-
-def deleted():
-    LAST_DELETE[0] = time.time()
-
-
 def bulk_run(tmp, debian=False):
     d = debian_project(tmp) if debian else project(tmp, False)
     p, port, log = up(d)
@@ -239,7 +214,6 @@ def bulk_run(tmp, debian=False):
             f.write(rnd.randbytes(n))
     want = subprocess.run(["bash", "-c", "sha256sum f*.bin | sha256sum"], cwd=staged,
                           capture_output=True, text=True).stdout.split()[0]
-    expire_deletions()
     t0 = time.perf_counter()
     os.rename(staged, bulk)
     # Wait for devwatch to say the update is applied (the agent answered
@@ -260,13 +234,11 @@ def bulk_run(tmp, debian=False):
     image = subprocess.run(["docker", "inspect", "-f", "{{.Config.Image}}", NAME + "-web-1"],
                            capture_output=True, text=True).stdout.strip()
     down(p)
-    deleted()  # the container, and the 5,000 files in it
     # The floor, by hand, in the same conditions: the same files piped as one
     # tar through `docker exec -i ... tar -x` into a new container of the
     # same image (no hashing, no change detection, no decision).
     cid = subprocess.run(["docker", "run", "-d", "--label", "dev.devwatch.bench=" + NAME, image],
                          capture_output=True, text=True, check=True).stdout.strip()
-    expire_deletions()
     t1 = time.perf_counter()
     subprocess.run("tar -C %s -cf - bulk | docker exec -i %s tar -x -f - -C /www" % (os.path.join(d, "site"), cid),
                    shell=True, check=True)
@@ -278,7 +250,6 @@ def bulk_run(tmp, debian=False):
           % ("bulk-debian" if debian else "bulk", total / 1e6, t_all - t0, " + ".join(map(str, ms)) or "?", t_hand), flush=True)
     shutil.rmtree(d)
     shutil.rmtree(staged, ignore_errors=True)
-    deleted()
     return t_all - t0, t_hand
 
 
