@@ -41,6 +41,16 @@ static void put(const char *rel, const char *text)
 	free(p);
 }
 
+/* dir/rel, valid until the next call. */
+static const char *path_in(const char *rel)
+{
+	static char *p;
+
+	free(p);
+	p = path_join(dir, rel);
+	return p;
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -419,9 +429,9 @@ static bool exists(const char *rel)
 
 static void test_agent_run(void **state)
 {
-	static const char *const rels[] = {"src/a.txt", "src/trap/planted", "src/lnk"};
+	static const char *const rels[] = {"src/a.txt", "src/lnk", "src/trap/planted"};
 	struct session s;
-	struct sync_plan p;
+	struct sync_plan p, last;
 	struct agent_stream *st;
 	struct buf out;
 	struct ap_status rs;
@@ -442,9 +452,14 @@ static void test_agent_run(void **state)
 	mkdir(outside, 0755);
 	put("src/a.txt", "hello\n");
 	put("src/trap/planted", "x\n");
+	/* One mode the agent's umask would change (group write), one it keeps. */
+	assert_int_equal(chmod(path_in("src/a.txt"), 0664), 0);
+	assert_int_equal(chmod(path_in("src/trap/planted"), 0640), 0);
 	assert_int_equal(symlink("a.txt", lnk), 0);
 	/* In the "container", trap is a symlink to a folder outside. */
 	assert_int_equal(symlink(outside, trap), 0);
+	/* A temporary left by a killed agent is no obstacle. */
+	put("ctr/.devwatch-agent.tmp", "stale\n");
 	plan_of(&p, rels, ARRAY_SIZE(rels));
 	for (size_t i = 0; i < p.n_members; i++) {
 		free(p.writes[i].dst);
@@ -468,6 +483,28 @@ static void test_agent_run(void **state)
 	assert_true(exists("ctr/a.txt"));
 	assert_true(exists("ctr/trap/planted"));
 	assert_false(exists("outside/planted")); /* nothing went through the link */
+	assert_int_equal(lstat(trap, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_false(exists("ctr/.devwatch-agent.tmp"));
+	assert_int_equal(stat(path_in("ctr/a.txt"), &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0664);
+	assert_int_equal(stat(path_in("ctr/trap/planted"), &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0640);
+	/* The next set walks again, even to the folder the last one ended
+	   in: a link planted there since is not followed. */
+	assert_int_equal(unlink(path_in("ctr/trap/planted")), 0);
+	assert_int_equal(rmdir(trap), 0);
+	assert_int_equal(symlink(outside, trap), 0);
+	last = p;
+	last.writes = p.writes + 2;
+	last.n_members = 1;
+	st = agent_stream_new(&last);
+	assert_int_equal(agent_stream_frame(st, &out, 100000), 1);
+	agent_stream_free(st);
+	send_buf(&s, &out);
+	rs = status_of(&s);
+	assert_int_equal(rs.code, 0);
+	assert_false(exists("outside/planted"));
 	assert_int_equal(lstat(trap, &sb), 0);
 	assert_true(S_ISDIR(sb.st_mode));
 	assert_int_equal(lstat(lnk, &sb), 0);
