@@ -10,7 +10,9 @@ file, or loses page.html, and the run steps those paths trigger run more
 than once. For each window, `devwatch watch --json` sees N saves of each
 pattern; a save counts as split when the change sets before its sentinel
 are not exactly one set holding page.html alone. vim (one process, no
-renames between its writes here) is the control.
+renames between its writes here) is the control. A file rewritten in place
+settles after a third of the window (DESIGN.md, Watch): the last three
+patterns measure what that costs.
 
 Usage: bench_settle.py DEVWATCH [--saves N] [--windows 3,2,1]
 """
@@ -37,6 +39,9 @@ PATTERNS = (
      "printf 'jb%d\\n' > page.html___jb_tmp___ && mv page.html page.html___jb_old___ && "
      "mv page.html___jb_tmp___ page.html && rm page.html___jb_old___"),
     ("vim, default settings", "vim.tiny -N -u NONE -i NONE -es -c 'set swapfile' -c 'normal Go%d' -c wq page.html"),
+    ("in place, by a shell", "printf 'p%d\\n' > page.html"),
+    ("in place, then appended to", "printf 'q%d\\n' > page.html && printf 'more\\n' >> page.html"),
+    ("in place, then chmod", "printf 'c%d\\n' > page.html && chmod 644 page.html"),
 )
 
 
