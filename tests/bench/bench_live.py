@@ -20,11 +20,13 @@
             see the same load, which on a shared machine drifts too much
             for runs one after the other to compare.
   runstep   the same with a trivial run step on every change.
-  bulk      5,000 files of 1 KB to 100 KB moved in at once, from the first
-            write to all of them in the container (checked by count and
+  bulk      5,000 files of 1 KB to 100 KB moved in at once, from the
+            move to all of them in the container (checked by count and
             content once devwatch reports it applied), and devwatch's own
             first-event-to-applied time; beside it, the same files piped by
             hand as one tar through `docker exec -i` into a new container.
+            The two alternate which goes first, and read one folder made
+            once.
   bulk-debian  the same into a debian:bookworm container (GNU tar, not
             busybox's), with the same sync rule: the container's own tar
             is most of the time, so the image matters.
@@ -197,13 +199,12 @@ def report(name, lat):
           % (name, pct(lat, 50), pct(lat, 95), pct(lat, 99), len(lat)), flush=True)
 
 
-def bulk_run(tmp, debian=False):
-    d = debian_project(tmp) if debian else project(tmp, False)
-    p, port, log = up(d)
-    before = len(open(log).read().splitlines())
-    # Made outside the tree, then moved in: one change of 5,000 files.
+def make_bulk(tmp):
+    """5,000 files of 1 KB to 100 KB, made once: both sides read the same
+    folder, so neither pays for making or removing host files that the
+    other does not (ext4's inode allocator remembers recent deletions,
+    and that moves both sides' times; docs/BENCHMARKS.md)."""
     staged = os.path.join(tmp, "bulk")
-    bulk = os.path.join(d, "site/bulk")
     os.makedirs(staged)
     rnd = random.Random(1)
     total = 0
@@ -214,8 +215,39 @@ def bulk_run(tmp, debian=False):
             f.write(rnd.randbytes(n))
     want = subprocess.run(["bash", "-c", "sha256sum f*.bin | sha256sum"], cwd=staged,
                           capture_output=True, text=True).stdout.split()[0]
+    return staged, total, want
+
+
+def by_hand(image, src):
+    """The floor, in the same conditions: the same files piped as one tar
+    through `docker exec -i ... tar -x` into a new container of the same
+    image (no hashing, no change detection, no decision)."""
+    cid = subprocess.run(["docker", "run", "-d", "--label", "dev.devwatch.bench=" + NAME, image],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    t1 = time.perf_counter()
+    subprocess.run("tar -C %s -cf - bulk | docker exec -i %s tar -x -f - -C /www" % (src, cid),
+                   shell=True, check=True)
+    t_hand = time.perf_counter() - t1
+    subprocess.run(["docker", "rm", "-f", cid], stdout=subprocess.DEVNULL)
+    return t_hand
+
+
+def bulk_run(tmp, bulk, debian, hand_first):
+    """One devwatch run and one by-hand run, in the order given: runs
+    alternate, so each side follows the other's container removal as
+    often."""
+    staged, total, want = bulk
+    d = debian_project(tmp) if debian else project(tmp, False)
+    p, port, log = up(d)
+    image = subprocess.run(["docker", "inspect", "-f", "{{.Config.Image}}", NAME + "-web-1"],
+                           capture_output=True, text=True).stdout.strip()
+    if hand_first:
+        t_hand = by_hand(image, tmp)
+    before = len(open(log).read().splitlines())
+    # Moved in: one change of 5,000 files.
+    bulk_dir = os.path.join(d, "site/bulk")
     t0 = time.perf_counter()
-    os.rename(staged, bulk)
+    os.rename(staged, bulk_dir)
     # Wait for devwatch to say the update is applied (the agent answered
     # for the whole write stream), reading only its log: polling with
     # `docker exec` would compete for the same two cores.
@@ -231,25 +263,16 @@ def bulk_run(tmp, debian=False):
     if got[:2] != ["5000", want]:
         raise SystemExit("bulk: the container does not hold the 5,000 files: %r" % got)
     ms = line_ms(log, before)
-    image = subprocess.run(["docker", "inspect", "-f", "{{.Config.Image}}", NAME + "-web-1"],
-                           capture_output=True, text=True).stdout.strip()
     down(p)
-    # The floor, by hand, in the same conditions: the same files piped as one
-    # tar through `docker exec -i ... tar -x` into a new container of the
-    # same image (no hashing, no change detection, no decision).
-    cid = subprocess.run(["docker", "run", "-d", "--label", "dev.devwatch.bench=" + NAME, image],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    t1 = time.perf_counter()
-    subprocess.run("tar -C %s -cf - bulk | docker exec -i %s tar -x -f - -C /www" % (os.path.join(d, "site"), cid),
-                   shell=True, check=True)
-    t_hand = time.perf_counter() - t1
-    subprocess.run(["docker", "rm", "-f", cid], stdout=subprocess.DEVNULL)
+    os.rename(bulk_dir, staged)
+    if not hand_first:
+        t_hand = by_hand(image, tmp)
     print("%-10s 5000 files, %.0f MB moved into the tree: applied %.2f s after the move"
           " (all 5,000 checked by content afterwards); devwatch, first event to applied: %s ms;"
-          " by hand (tar | docker exec -i tar -x): %.2f s"
-          % ("bulk-debian" if debian else "bulk", total / 1e6, t_all - t0, " + ".join(map(str, ms)) or "?", t_hand), flush=True)
+          " by hand (tar | docker exec -i tar -x): %.2f s%s"
+          % ("bulk-debian" if debian else "bulk", total / 1e6, t_all - t0, " + ".join(map(str, ms)) or "?",
+             t_hand, " (by hand first)" if hand_first else ""), flush=True)
     shutil.rmtree(d)
-    shutil.rmtree(staged, ignore_errors=True)
     return t_all - t0, t_hand
 
 
@@ -334,10 +357,11 @@ def main():
             down(p)
             report("run step", lat)
             shutil.rmtree(d)
+        bulk = make_bulk(tmp) if "bulk" in what or "bulk-debian" in what else None
         for kind in ("bulk", "bulk-debian"):
             if kind not in what:
                 continue
-            runs = [bulk_run(tmp, kind == "bulk-debian") for _ in range(BULK_RUNS)]
+            runs = [bulk_run(tmp, bulk, kind == "bulk-debian", i % 2 == 1) for i in range(BULK_RUNS)]
             mine = statistics.median(r[0] for r in runs)
             hand = statistics.median(r[1] for r in runs)
             print("%-10s median of %d: devwatch %.2f s, by hand %.2f s, devwatch / by hand = %.2fx" % (
