@@ -12,11 +12,12 @@
 #include "watch/tree.h"
 #include "watch/watch.h"
 
-/* Flags of a dirty path (kept in tentry.mark of the dirty set). */
-/* A dirty path's marks. CLOSED: its last event closed a write. NAMED: a
-   name came or went there (made, moved, deleted), or it is a folder. A
-   path CLOSED and never NAMED since it went dirty was rewritten in place
-   and closed: it settles after a third of the window (see quiet_ns). */
+/* Flags of a dirty path (kept in tentry.mark of the dirty set). PATH and
+   REWALK: what the settle looks at. CLOSED: its last event closed a
+   write. NAMED: a name came or went there (made, moved, deleted), or it
+   is a folder. A path CLOSED and never NAMED since it went dirty was
+   rewritten in place and closed: it settles after a third of the window
+   (see quiet_ns). */
 enum { DIRTY_PATH = 1, DIRTY_REWALK = 2, DIRTY_CLOSED = 4, DIRTY_NAMED = 8 };
 
 /* The stat key of a file, as the hash job saw it. */

@@ -59,9 +59,12 @@ static void mark_dirty(struct watcher *w, const char *rel, int flags, uint32_t m
 	else if (mask & IN_MODIFY)
 		d->mark &= (uint8_t)~DIRTY_CLOSED;
 	d->mtime_ns = (int64_t)now_ns(); /* in the dirty set: its last event */
-	if ((d->mark & (DIRTY_CLOSED | DIRTY_NAMED)) == DIRTY_CLOSED &&
-	    (w->soon == 0 || (uint64_t)d->mtime_ns + quiet_ns(w, d) < w->soon))
-		w->soon = (uint64_t)d->mtime_ns + quiet_ns(w, d);
+	if ((d->mark & (DIRTY_CLOSED | DIRTY_NAMED)) == DIRTY_CLOSED) {
+		uint64_t due = (uint64_t)d->mtime_ns + quiet_ns(w, d);
+
+		if (w->soon == 0 || due < w->soon)
+			w->soon = due;
+	}
 	if (w->first_event_ns == 0)
 		w->first_event_ns = (uint64_t)d->mtime_ns;
 }

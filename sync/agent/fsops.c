@@ -283,8 +283,8 @@ static void entry_start(struct ag_result *r)
 		return;
 	}
 	if (folder_for(h) != 0) {
+		/* entry_close drops the folder: the entry failed */
 		ag_fail(r, "cannot write '%s/%s': %s", ws.root, ws.rel, errstr(errno));
-		folder_drop();
 		ws.skip = true;
 		return;
 	}
