@@ -394,18 +394,41 @@ void scan_finish_removals(struct watcher *w)
 	w->n_walked = 0;
 }
 
+/* The length of rel's top-most folder the tree does not hold, or 0. */
+static size_t unknown_folder(const struct watcher *w, const char *rel)
+{
+	for (const char *s = strchr(rel, '/'); s != NULL; s = strchr(s + 1, '/'))
+		if (tree_get(&w->tree, rel, (size_t)(s - rel)) == NULL)
+			return (size_t)(s - rel);
+	return 0;
+}
+
 /* One dirty path: what is there now? */
 void scan_path(struct watcher *w, const char *rel, bool rewalk)
 {
-	struct tentry *e = tree_get(&w->tree, rel, strlen(rel));
-	char *abs = abs_of(w, rel);
+	size_t folder = unknown_folder(w, rel);
+	struct tentry *e;
+	char *abs;
 	struct stat st;
 
 	if (rel[0] == '\0') {
-		free(abs);
 		scan_walk(w, "");
 		return;
 	}
+	/* The tree holds a path only with its folders. A path can settle
+	   before its folder does (a folder moved in, then chmod'ed after the
+	   file's write), and a sync makes a file's folders in the container:
+	   a folder never reported would never be removed there. So such a
+	   path is looked at through the top-most folder not known yet. */
+	if (folder > 0) {
+		char *up = xstrndup(rel, folder);
+
+		scan_path(w, up, true);
+		free(up);
+		return;
+	}
+	e = tree_get(&w->tree, rel, strlen(rel));
+	abs = abs_of(w, rel);
 	if (lstat(abs, &st) != 0 || ignore_path(&w->ig, rel, S_ISDIR(st.st_mode))) {
 		if (e != NULL)
 			scan_remove_subtree(w, rel);

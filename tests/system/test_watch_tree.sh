@@ -3,13 +3,14 @@
 # exist), a deleted tree, moves in, out and within, awkward names, chmod +x,
 # symlinks (reported as links, never followed), a git checkout of hundreds
 # of files, a file that vanishes right after its event, ignore rules, and an
-# unreadable file that is reported without stopping the watcher.
+# unreadable file that is reported without stopping the watcher, and a
+# folder whose own events settle after a file in it.
 . "$(dirname "$0")/lib.sh"
 dw_init wtree
 exec python3 - "$T" <<'PY'
-import os, subprocess, sys
+import os, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.environ["DEVWATCH_SRC"], "tests/system"))
-from watchlib import Watch, sh, write, run
+from watchlib import Fail, Watch, sh, write, run
 
 base = sys.argv[1]
 root = os.path.join(base, "tree")
@@ -18,6 +19,53 @@ outside = os.path.join(base, "outside")
 os.makedirs(os.path.join(outside, "pkg"))
 write(os.path.join(outside, "pkg", "m.txt"), "m\n")
 write(os.path.join(root, "keep.txt"), "k\n")
+
+def apply(model, cs):
+    """What a sync makes of a change set: a written path brings its folders,
+    a removed one takes what is under it."""
+    for p in cs["removed"]:
+        p = p.rstrip("/")
+        model.difference_update({q for q in model if q == p or q.startswith(p + "/")})
+    for p in cs["added"] + cs["modified"]:
+        parts = p.rstrip("/").split("/")
+        model.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+
+
+def on_disk(root):
+    out = set()
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            out.add(os.path.relpath(os.path.join(d, n), root))
+    return out
+
+
+def folder_settles_last(root):
+    """A file can settle before its folder: a folder moved in, a file in it
+    rewritten, then the folder chmod'ed (its own event, later). The folder
+    must come with the file, or a sync makes it in the container as the
+    file's parent and nothing removes it there after an rm -rf."""
+    os.makedirs(os.path.join(root, "b"))
+    write(os.path.join(root, "b", "x"), "x\n")
+    model = on_disk(root)
+    w = Watch(root, env={"DEVWATCH_SETTLE_MS": "400", "DEVWATCH_SETTLE_CAP_MS": "5000"})
+    sh("mv b assets", root)
+    # The gaps order the events' times: they are what is tested.
+    time.sleep(0.2)
+    write(os.path.join(root, "assets", "x"), "rewritten\n")
+    time.sleep(0.1)
+    os.chmod(os.path.join(root, "assets"), 0o750)
+    while "assets/x" not in model:
+        apply(model, w.next_set())
+    sh("rm -rf assets", root)
+    before, after = w.sets_until_sentinel()
+    for cs in before + after:
+        apply(model, cs)
+    model = {p for p in model if not p.startswith(".sentinel")}
+    if model != on_disk(root):
+        raise Fail("a folder settled after its file: synced %r, on disk %r" % (sorted(model), sorted(on_disk(root))))
+    print("ok  a folder that settles after its file", flush=True)
+    w.close()
+
 
 def main():
     w = Watch(root)
@@ -46,6 +94,8 @@ def main():
     w.nothing("ignored: .git, editor temporaries, .devwatch",
               lambda: sh("mkdir -p .git .devwatch && echo x > .git/x && echo y > .devwatch/y && echo s > .x.swp && echo t > x~ && echo u > 4913 && echo v > .DS_Store", root))
     w.close()
+
+    folder_settles_last(os.path.join(base, "order"))
 
     # git: .gitignore applies inside a repository only; a checkout is exact.
     repo = os.path.join(base, "repo")
