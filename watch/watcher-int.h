@@ -12,8 +12,13 @@
 #include "watch/tree.h"
 #include "watch/watch.h"
 
-/* Flags of a dirty path (kept in tentry.mark of the dirty set). */
-enum { DIRTY_PATH = 1, DIRTY_REWALK = 2 };
+/* Flags of a dirty path (kept in tentry.mark of the dirty set). PATH and
+   REWALK: what the settle looks at. CLOSED: its last event closed a
+   write. NAMED: a name came or went there (made, moved, deleted), or it
+   is a folder. A path CLOSED and never NAMED since it went dirty was
+   rewritten in place and closed: it settles after a third of the window
+   (see quiet_ns). */
+enum { DIRTY_PATH = 1, DIRTY_REWALK = 2, DIRTY_CLOSED = 4, DIRTY_NAMED = 8 };
 
 /* The stat key of a file, as the hash job saw it. */
 struct skey {
@@ -75,6 +80,8 @@ struct watcher {
 	int qfd;
 	uv_poll_t quiet;
 	bool quiet_armed;
+	uint64_t quiet_due; /* when armed: its deadline */
+	uint64_t soon;	    /* a write closed in this batch: due then */
 	uv_timer_t cap;
 	bool cap_running;
 	uint64_t first_event_ns;

@@ -32,12 +32,39 @@ static int env_ms(const char *name, int dflt)
 	return n > 0 ? n : dflt;
 }
 
-static void mark_dirty(struct watcher *w, const char *rel, int flags)
+/* How long d must be quiet. A multi-step save (a temporary made, written,
+   renamed into place) has names coming and going: it gets the whole
+   window, so that it settles as one change. A file rewritten in place and
+   closed is a whole save already; the third of the window left covers a
+   second write or a rename right after the close. */
+static uint64_t quiet_ns(const struct watcher *w, const struct tentry *d)
+{
+	uint64_t ns = (uint64_t)w->o.settle_ms * 1000000u;
+
+	return (d->mark & (DIRTY_CLOSED | DIRTY_NAMED)) == DIRTY_CLOSED ? ns / 3 : ns;
+}
+
+/* mask: the inotify event's, or 0 for a folder, an overflow, a lost
+   watch. */
+static void mark_dirty(struct watcher *w, const char *rel, int flags, uint32_t mask)
 {
 	struct tentry *d = tree_put(&w->dirty, rel, strlen(rel));
 
 	d->mark |= (uint8_t)flags;
+	if (mask == 0 || (mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)))
+		d->mark |= DIRTY_NAMED;
+	/* A chmod or utime after the close leaves the save whole. */
+	if (mask & IN_CLOSE_WRITE)
+		d->mark |= DIRTY_CLOSED;
+	else if (mask & IN_MODIFY)
+		d->mark &= (uint8_t)~DIRTY_CLOSED;
 	d->mtime_ns = (int64_t)now_ns(); /* in the dirty set: its last event */
+	if ((d->mark & (DIRTY_CLOSED | DIRTY_NAMED)) == DIRTY_CLOSED) {
+		uint64_t due = (uint64_t)d->mtime_ns + quiet_ns(w, d);
+
+		if (w->soon == 0 || due < w->soon)
+			w->soon = due;
+	}
 	if (w->first_event_ns == 0)
 		w->first_event_ns = (uint64_t)d->mtime_ns;
 }
@@ -64,6 +91,7 @@ static void quiet_arm(struct watcher *w, uint64_t at)
 	its.it_value.tv_nsec = (long)(at % 1000000000u);
 	timerfd_settime(w->qfd, TFD_TIMER_ABSTIME, &its, NULL);
 	w->quiet_armed = true;
+	w->quiet_due = at;
 }
 
 static void on_quiet(uv_poll_t *p, int status, int events)
@@ -86,7 +114,7 @@ static void on_cap(uv_timer_t *t)
 	settle(w, true);
 }
 
-/* The earliest time a dirty path has been quiet for settle_ms. */
+/* The earliest time a dirty path has been quiet long enough. */
 static uint64_t quiet_at(const struct watcher *w)
 {
 	uint64_t first = UINT64_MAX;
@@ -94,20 +122,24 @@ static uint64_t quiet_at(const struct watcher *w)
 	struct tentry *d;
 
 	while ((d = tree_next((struct tree *)&w->dirty, &i)) != NULL)
-		if ((uint64_t)d->mtime_ns < first)
-			first = (uint64_t)d->mtime_ns;
-	return first + (uint64_t)w->o.settle_ms * 1000000u;
+		if ((uint64_t)d->mtime_ns + quiet_ns(w, d) < first)
+			first = (uint64_t)d->mtime_ns + quiet_ns(w, d);
+	return first;
 }
 
-/* The quiet timer is not pushed back by later events: it fires settle_ms
-   after the first of them, and settle() takes the paths that have been
-   quiet that long, so a file written constantly (a log) never holds back
-   an edit elsewhere. What is not quiet yet is looked at again the moment
-   the earliest of it is. */
+/* The quiet timer is not pushed back by later events: it fires when the
+   first of them has been quiet long enough, and settle() takes the paths
+   that have been quiet that long, so a file written constantly (a log)
+   never holds back an edit elsewhere. What is not quiet yet is looked at
+   again the moment the earliest of it is. A write closed since may be
+   due before the window armed: it brings the timer forward. */
 static void schedule(struct watcher *w)
 {
 	if (!w->quiet_armed)
 		quiet_arm(w, quiet_at(w));
+	else if (w->soon != 0 && w->soon < w->quiet_due)
+		quiet_arm(w, w->soon);
+	w->soon = 0;
 	if (!w->cap_running) {
 		w->cap_running = true;
 		uv_timer_start(&w->cap, on_cap, (uint64_t)w->o.cap_ms, 0);
@@ -123,7 +155,7 @@ static void handle_event(struct watcher *w, const struct inotify_event *ev)
 	if (ev->mask & IN_Q_OVERFLOW) {
 		log_info("inotify queue overflowed: rescanning %s", w->root);
 		w->full_rescan = true;
-		mark_dirty(w, "", DIRTY_REWALK);
+		mark_dirty(w, "", DIRTY_REWALK, 0);
 		return;
 	}
 	if (ev->wd < 0 || (size_t)ev->wd >= w->wd_cap || w->wd_path[ev->wd] == NULL)
@@ -135,12 +167,12 @@ static void handle_event(struct watcher *w, const struct inotify_event *ev)
 		free(w->wd_path[ev->wd]);
 		w->wd_path[ev->wd] = NULL;
 		w->n_watches--;
-		mark_dirty(w, rel, DIRTY_REWALK);
+		mark_dirty(w, rel, DIRTY_REWALK, 0);
 		free(rel);
 		return;
 	}
 	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
-		mark_dirty(w, dir, DIRTY_PATH);
+		mark_dirty(w, dir, DIRTY_PATH, 0);
 		return;
 	}
 	if (ev->len == 0 || ev->name[0] == '\0')
@@ -150,14 +182,14 @@ static void handle_event(struct watcher *w, const struct inotify_event *ev)
 		if (is_dir && (ev->mask & (IN_DELETE | IN_MOVED_FROM))) {
 			/* Its watches would report under the old name. */
 			watch_forget_under(w, rel);
-			mark_dirty(w, rel, DIRTY_PATH);
+			mark_dirty(w, rel, DIRTY_PATH, 0);
 		} else if (is_dir && (ev->mask & (IN_CREATE | IN_MOVED_TO))) {
 			/* Watch it now; the settle walks it, so files made
 			   before the watch existed are found too. */
 			watch_add_dir(w, rel);
-			mark_dirty(w, rel, DIRTY_REWALK);
+			mark_dirty(w, rel, DIRTY_REWALK, 0);
 		} else {
-			mark_dirty(w, rel, DIRTY_PATH);
+			mark_dirty(w, rel, DIRTY_PATH, ev->mask);
 		}
 	}
 	free(rel);
@@ -199,7 +231,7 @@ static int cmp_str(const void *a, const void *b)
 
 static void settle(struct watcher *w, bool capped)
 {
-	uint64_t now = now_ns(), quiet = (uint64_t)w->o.settle_ms * 1000000u;
+	uint64_t now = now_ns();
 	size_t i = 0, n = 0;
 	struct tentry *d;
 	struct tree keep;
@@ -223,7 +255,7 @@ static void settle(struct watcher *w, bool capped)
 	flags = xcalloc(w->dirty.n + 1, 1);
 	tree_init(&keep);
 	while ((d = tree_next(&w->dirty, &i)) != NULL) {
-		if (capped || w->full_rescan || now >= (uint64_t)d->mtime_ns + quiet) {
+		if (capped || w->full_rescan || now >= (uint64_t)d->mtime_ns + quiet_ns(w, d)) {
 			flags[n] = d->mark;
 			paths[n++] = xstrdup(d->path);
 		} else {

@@ -10,8 +10,9 @@ file, or loses page.html, and the run steps those paths trigger run more
 than once. For each window, `devwatch watch --json` sees N saves of each
 pattern; a save counts as split when the change sets before its sentinel
 are not exactly one set holding page.html alone. vim (one process, no
-renames between its writes here) is the control, and so are the last
-three patterns, files rewritten in place.
+renames between its writes here) is the control. A file rewritten in place
+settles after a third of the window (DESIGN.md, Watch): the last three
+patterns measure what that costs.
 
 Usage: bench_settle.py DEVWATCH [--saves N] [--windows 3,2,1]
 """
