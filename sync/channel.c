@@ -580,6 +580,16 @@ void channel_reset(struct channel *ch)
 		buf_reset(&ch->line[i]);
 }
 
+void channel_interrupt(struct channel *ch)
+{
+	/* The archive API's requests are the engine's to refuse. */
+	if (ch == NULL || (ch->state == CH_FALLBACK && ch->ag_off))
+		return;
+	channel_reset(ch);
+	if (ch->p != NULL)
+		chan_finish(ch, DW_CANCELED, -1, 0);
+}
+
 void channel_free(struct channel *ch)
 {
 	if (ch == NULL)

@@ -67,6 +67,11 @@ uint64_t channel_step_ns(const struct channel *ch, size_t i);
 /* Close now (a restart or replacement ahead); the next apply reopens.
    NULL (a replica never updated yet) does nothing. */
 void channel_reset(struct channel *ch);
+/* The container was paused: a session open into it answers nothing until
+   the unpause. Close it; an update in flight ends with DW_CANCELED, so the
+   caller sends it again on a new exec, which the engine refuses while the
+   container is paused. NULL does nothing. */
+void channel_interrupt(struct channel *ch);
 void channel_free(struct channel *ch);
 
 #endif

@@ -21,6 +21,7 @@
 
 static void all_ready(struct session *s);
 static void resume(struct session *s);
+static void paused(struct instance *in);
 
 void watch_options_for(struct watch_options *o, const struct project *p,
 		       const char *dir)
@@ -167,6 +168,7 @@ void session_live_start(struct session *s)
 	s->hooks.catchup = live_catchup;
 	s->hooks.all_ready = all_ready;
 	s->hooks.resume = resume;
+	s->hooks.paused = paused;
 	lv->n = s->n_cs;
 	lv->c = xcalloc(lv->n, sizeof(*lv->c));
 	tree_init(&lv->gone);
@@ -249,6 +251,16 @@ void session_live_stop(struct session *s)
 	for (size_t i = 0; i < lv->n; i++)
 		for (int r = 0; r < lv->c[i].cs->n_inst; r++)
 			channel_reset(lv->c[i].li[r].ch);
+}
+
+/* Its session answers nothing until the unpause (channel_interrupt). */
+static void paused(struct instance *in)
+{
+	struct live_c *lc = in->cs->live;
+
+	for (int r = 0; lc != NULL && r < in->cs->n_inst; r++)
+		if (lc->li[r].in == in && lc->li[r].cid != NULL && strcmp(lc->li[r].cid, in->id) == 0)
+			channel_interrupt(lc->li[r].ch);
 }
 
 static void resume(struct session *s)

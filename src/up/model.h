@@ -98,6 +98,7 @@ struct session_hooks {
 	bool (*catchup)(struct instance *in, session_catchup_cb cb);
 	void (*all_ready)(struct session *s);	 /* live.c */
 	void (*resume)(struct session *s);	 /* live.c: the engine is back */
+	void (*paused)(struct instance *in);	 /* live.c: paused from outside */
 };
 
 /* The Runtime API of the function containers (DESIGN.md section 11). It

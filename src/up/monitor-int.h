@@ -59,6 +59,7 @@ struct mon_inst {
 struct event {
 	bool die;
 	bool destroy;
+	bool pause;
 	bool killed;
 	int code;
 	unsigned stream;	/* which subscription it came on */

@@ -388,6 +388,17 @@ static void on_start(struct mon_inst *mi, const char *id)
 		engine_restarted(mi);
 }
 
+/* Paused from outside devwatch: an update in the session open into it
+   would wait for the unpause without a word. The live side sends it
+   again, the engine refuses the new exec, and it is held and said so. */
+static void on_pause(struct mon_inst *mi)
+{
+	struct instance *in = mi->in;
+
+	if (in->s->hooks.paused != NULL && in->state != INST_GONE && in->state != INST_STOPPING)
+		in->s->hooks.paused(in);
+}
+
 /* ---- the event stream ---- */
 
 static struct mon_inst *find(struct monitor *m, const char *id)
@@ -426,6 +437,8 @@ static void handle_events(uv_timer_t *t)
 			on_die(mi, ev->id, ev->code, ev->killed);
 		else if (ev->destroy)
 			on_destroy(mi);
+		else if (ev->pause)
+			on_pause(mi);
 		else
 			on_start(mi, ev->id);
 	}
@@ -469,7 +482,8 @@ static int on_event(const char *line, size_t len, void *arg)
 		/* our own stop or removal */
 	} else if (strcmp(action->valuestring, "die") != 0 &&
 		   strcmp(action->valuestring, "start") != 0 &&
-		   strcmp(action->valuestring, "destroy") != 0) {
+		   strcmp(action->valuestring, "destroy") != 0 &&
+		   strcmp(action->valuestring, "pause") != 0) {
 		/* not ours to handle */
 	} else if (m->queued == EVENT_QUEUE) {
 		log_warn("too many engine events at once; dropped a '%s'", action->valuestring);
@@ -480,6 +494,7 @@ static int on_event(const char *line, size_t len, void *arg)
 
 		ev->die = strcmp(action->valuestring, "die") == 0;
 		ev->destroy = strcmp(action->valuestring, "destroy") == 0;
+		ev->pause = strcmp(action->valuestring, "pause") == 0;
 		ev->code = cJSON_IsString(code) ? atoi(code->valuestring) : -1;
 		ev->killed = ev->die && mi->kill_ns != 0 && now_ns() - mi->kill_ns < KILL_WINDOW_NS;
 		ev->due_ns = ev->killed ? now_ns() + KILL_GRACE_MS * 1000000ull : 0;
