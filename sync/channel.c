@@ -561,6 +561,14 @@ uint64_t channel_step_ns(const struct channel *ch, size_t i)
 	return i < ch->n_step_ns ? ch->step_ns[i] : 0;
 }
 
+void channel_rebind(struct channel *ch, channel_output_cb out,
+		    channel_notice_cb notice, void *arg)
+{
+	ch->out = out;
+	ch->notice = notice;
+	ch->arg = arg;
+}
+
 void channel_reset(struct channel *ch)
 {
 	if (ch == NULL)

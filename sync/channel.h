@@ -62,6 +62,10 @@ typedef void (*channel_list_done_cb)(int err, void *arg);
 int channel_list(struct channel *ch, const char *const *paths, size_t n,
 		 bool hash, channel_entry_cb cb, channel_list_done_cb done,
 		 void *arg);
+/* Send output and notices elsewhere from now on: a channel handed to a
+   new owner. */
+void channel_rebind(struct channel *ch, channel_output_cb out,
+		    channel_notice_cb notice, void *arg);
 /* Duration of run step i of the last update, in ns. */
 uint64_t channel_step_ns(const struct channel *ch, size_t i);
 /* Close now (a restart or replacement ahead); the next apply reopens.

@@ -23,7 +23,8 @@
  * One instance's catch-up: list and compare (sync/catchup.c), then apply
  * the difference through a channel of its own (the instance is not ready
  * yet, so no live update uses it), with the run steps the difference
- * triggers.
+ * triggers. At the end the channel, its session open, goes to the
+ * instance's live updates.
  */
 struct catchup_job {
 	struct catchup_job *next, **prev;
@@ -33,6 +34,7 @@ struct catchup_job {
 	struct changeset diff;
 	struct sync_plan plan;
 	struct channel *ch;
+	char *cid; /* the container ch serves */
 	struct live_inst li;
 	uint64_t t0;
 };
@@ -52,7 +54,12 @@ static void job_end(struct catchup_job *j, int err, bool restart)
 	job_unlink(j);
 	sync_plan_release(&j->plan);
 	changeset_release(&j->diff);
-	channel_free(j->ch);
+	/* A restart ahead closes the session anyway. */
+	if (restart)
+		channel_free(j->ch);
+	else
+		live_adopt_channel(in, j->cid, j->ch);
+	free(j->cid);
 	free(j);
 	cb(in, err, restart);
 }
@@ -64,6 +71,7 @@ static void job_cancel(struct catchup_job *j)
 	sync_plan_release(&j->plan);
 	changeset_release(&j->diff);
 	channel_free(j->ch);
+	free(j->cid);
 	free(j);
 }
 
@@ -160,14 +168,16 @@ bool live_catchup(struct instance *in, session_catchup_cb cb)
 	/* One channel lists (through the agent, when it runs) and applies. */
 	j->li.in = in;
 	j->li.lc = in->cs->live;
-	/* Its fallback notice, if any, comes once, from the live channel. */
-	j->ch = channel_new(s->e, in->id, live_out_line, NULL, &j->li);
+	/* It becomes the live channel: its fallback notice is the one. */
+	j->cid = xstrdup(in->id);
+	j->ch = channel_new(s->e, in->id, live_out_line, live_notice, &j->li);
 	if (catchup_start(s->e, j->ch, in->id, c, &local, gone, n_gone, compared, j, &j->cu) != 0) {
 		for (size_t i = 0; i < n_gone; i++)
 			free(gone[i]);
 		free(gone);
 		changeset_release(&local);
 		channel_free(j->ch);
+		free(j->cid);
 		free(j);
 		return false;
 	}

@@ -80,6 +80,12 @@ struct live {
    flight; a run step's output line, for a channel (arg: a live_inst). */
 void live_kick(struct live_c *lc);
 void live_out_line(const char *line, size_t n, void *arg);
+/* A notice from a channel (arg: a live_inst). */
+void live_notice(const char *msg, void *arg);
+/* The instance's live updates go through ch, a channel into container
+   cid (a catch-up's, its session open): the first save then needs no new
+   one. Frees ch when the instance has a channel or another container. */
+void live_adopt_channel(struct instance *in, const char *cid, struct channel *ch);
 /* Stop and close the container's retry timer (at stop). */
 void live_retry_close(struct live_c *lc);
 

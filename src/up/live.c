@@ -48,7 +48,7 @@ void live_out_line(const char *line, size_t n, void *arg)
 					.text = line, .len = n});
 }
 
-static void notice(const char *msg, void *arg)
+void live_notice(const char *msg, void *arg)
 {
 	struct live_inst *li = arg;
 
@@ -213,8 +213,30 @@ static struct channel *channel_for(struct live_inst *li)
 	channel_free(li->ch);
 	free(li->cid);
 	li->cid = xstrdup(li->in->id);
-	li->ch = channel_new(li->lc->s->e, li->cid, live_out_line, notice, li);
+	li->ch = channel_new(li->lc->s->e, li->cid, live_out_line, live_notice, li);
 	return li->ch;
+}
+
+void live_adopt_channel(struct instance *in, const char *cid, struct channel *ch)
+{
+	struct live_c *lc = in->cs->live;
+	struct live_inst *li = NULL;
+
+	for (int r = 0; lc != NULL && lc->li != NULL && r < in->cs->n_inst; r++)
+		if (lc->li[r].in == in)
+			li = &lc->li[r];
+	/* A channel of its own stays; one into a container gone goes, when no
+	   update is using it. */
+	if (li == NULL || in->id == NULL || strcmp(cid, in->id) != 0 ||
+	    (li->ch != NULL && (lc->busy || (li->cid != NULL && strcmp(li->cid, cid) == 0)))) {
+		channel_free(ch);
+		return;
+	}
+	channel_free(li->ch);
+	free(li->cid);
+	li->cid = xstrdup(cid);
+	li->ch = ch;
+	channel_rebind(ch, live_out_line, live_notice, li);
 }
 
 static void start_live(struct live_c *lc)
