@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 
 #include "base/error.h"
 #include "base/log.h"
@@ -25,14 +26,20 @@ void chan_go_fallback(struct channel *ch, const char *why)
 	}
 	ch->state = CH_FALLBACK;
 	chan_say(ch, "fast channel unavailable (%s); using the engine's archive API", why);
-	if (ch->p != NULL) {
-		ch->fb_phase = 0;
-		free(ch->step_ns);
-		ch->n_step_ns = ch->p->n_runs;
-		ch->step_ns = xcalloc(ch->p->n_runs + 1, sizeof(uint64_t));
-		ch->run = 0;
-		chan_fb_next(ch);
-	}
+	if (ch->p != NULL)
+		chan_fb_start(ch);
+}
+
+void chan_fb_start(struct channel *ch)
+{
+	ch->fb_phase = FB_LINKS;
+	ch->fb_at = 0;
+	buf_reset(&ch->fb_links);
+	free(ch->step_ns);
+	ch->n_step_ns = ch->p->n_runs;
+	ch->step_ns = xcalloc(ch->p->n_runs + 1, sizeof(uint64_t));
+	ch->run = 0;
+	chan_fb_next(ch);
 }
 
 struct fb_exec {
@@ -52,11 +59,11 @@ static int fb_frame(int stream, const char *data, size_t len, void *arg)
 
 static void fb_step_done(struct channel *ch, int rc)
 {
-	if (ch->fb_phase == 1 || ch->fb_phase == 0) {
+	if (ch->fb_phase == FB_DELETE) {
 		/* deletions: report, do not stop */
 		if (rc != 0)
 			chan_say(ch, "%s", "could not remove deleted paths in the container (no rm?)");
-		ch->fb_phase = 2;
+		ch->fb_phase = FB_RUN;
 		chan_fb_next(ch);
 		return;
 	}
@@ -165,7 +172,7 @@ static void fb_put_done(struct engine_req *req, int err,
 		chan_finish(ch, err != 0 ? err : DW_ENGINE_HTTP, -1, 0);
 		return;
 	}
-	ch->fb_phase = 1;
+	ch->fb_phase = FB_DELETE;
 	chan_fb_next(ch);
 }
 
@@ -186,18 +193,125 @@ void chan_fb_put(struct channel *ch, const struct buf *tar)
 	}
 }
 
+/* ---- the folders on the way: symlinks in the container? ----
+ *
+ * The archive API writes through a symlink the container has where the
+ * tree has a folder, and `rm -rf` of a path under one removes what it
+ * points to, out of the rule's target. So each folder between a rule's
+ * `to` and a written or deleted path is looked at first (HEAD of the
+ * archive path, shallowest first, none under a symlink found). The tar
+ * then starts with a real folder at each symlink's place (the archive
+ * API replaces the link, never what it points to), and the deletions
+ * run after it. A symlink the container makes in between is not seen:
+ * this guards against what is there, not against a race. */
+
+#define GO_MODE_SYMLINK (1LL << 27) /* Go's os.ModeSymlink */
+
+/* The mode in an X-Docker-Container-Path-Stat value, or -1. */
+static long long stat_mode(const char *path_stat)
+{
+	size_t n = path_stat != NULL ? strlen(path_stat) : 0;
+	unsigned char *json;
+	long long mode = -1;
+	cJSON *o, *m;
+	int len;
+
+	if (n == 0 || n % 4 != 0 || n > 4096)
+		return -1;
+	json = xcalloc(n / 4 * 3 + 1, 1);
+	len = EVP_DecodeBlock(json, (const unsigned char *)path_stat, (int)n);
+	if (len > 0) {
+		o = cJSON_ParseWithLength((const char *)json, (size_t)len);
+		m = cJSON_GetObjectItem(o, "mode");
+		if (cJSON_IsNumber(m) && m->valuedouble >= 0)
+			mode = (long long)m->valuedouble;
+		cJSON_Delete(o);
+	}
+	free(json);
+	return mode;
+}
+
+/* True when d is at or under a symlink found so far. */
+static bool under_link(const struct channel *ch, const char *d)
+{
+	size_t n = strlen(d);
+
+	for (const char *s = ch->fb_links.data; s < ch->fb_links.data + ch->fb_links.len;
+	     s += strlen(s) + 1) {
+		size_t m = strlen(s);
+
+		if (m <= n && memcmp(s, d, m) == 0 && (d[m] == '\0' || d[m] == '/'))
+			return true;
+	}
+	return false;
+}
+
+static void look_next(struct channel *ch);
+
+static void looked(struct engine_req *req, int err, const struct engine_resp *resp, void *arg)
+{
+	struct channel *ch = arg;
+	const char *d;
+
+	(void)req;
+	if (ch->p == NULL)
+		return; /* the update was dropped meanwhile */
+	if (err != 0) {
+		chan_say(ch, "could not look at the container's folders: %s", dw_strerror(err));
+		chan_finish(ch, err, -1, 0);
+		return;
+	}
+	d = ch->p->parents.data + ch->fb_at;
+	if (resp->status == 200 && stat_mode(resp->path_stat) >= 0 &&
+	    (stat_mode(resp->path_stat) & GO_MODE_SYMLINK) != 0)
+		buf_add(&ch->fb_links, d, strlen(d) + 1);
+	ch->fb_at += strlen(d) + 1;
+	look_next(ch);
+}
+
+/* HEAD the next folder not under a symlink found; at the end, go on. */
+static void look_next(struct channel *ch)
+{
+	const struct sync_plan *p = ch->p;
+
+	while (ch->fb_at < p->parents.len && under_link(ch, p->parents.data + ch->fb_at))
+		ch->fb_at += strlen(p->parents.data + ch->fb_at) + 1;
+	if (ch->fb_at < p->parents.len) {
+		struct engine_call call = {.method = "HEAD"};
+		char *enc = engine_urlencode(p->parents.data + ch->fb_at);
+		char *path = xasprintf("/containers/%s/archive?path=%s", ch->cid, enc);
+		int err;
+
+		call.path = path;
+		err = engine_request(ch->e, &call, looked, ch, NULL);
+		free(path);
+		free(enc);
+		if (err != 0) {
+			chan_say(ch, "could not look at the container's folders: %s", dw_strerror(err));
+			chan_finish(ch, err, -1, 0);
+		}
+		return;
+	}
+	ch->fb_phase = FB_PUT;
+	chan_fb_next(ch);
+}
+
 void chan_fb_next(struct channel *ch)
 {
 	const struct sync_plan *p = ch->p;
 
-	if (ch->fb_phase == 0) {
-		if (p->n_members > 0) {
+	if (ch->fb_phase == FB_LINKS) {
+		look_next(ch);
+		return;
+	}
+	if (ch->fb_phase == FB_PUT) {
+		if (p->n_members > 0 || ch->fb_links.len > 0) {
 			chan_start_job(ch, true); /* then fb_put */
 			return;
 		}
-		ch->fb_phase = 1;
+		ch->fb_phase = FB_DELETE;
 	}
-	if (ch->fb_phase == 1) {
+	if (ch->fb_phase == FB_DELETE) {
 		if (p->deletes.len > 0) {
 			char **argv = xcalloc(p->n_deletes + 4, sizeof(char *));
 			size_t n = 0;
@@ -212,7 +326,7 @@ void chan_fb_next(struct channel *ch)
 			free(argv);
 			return;
 		}
-		ch->fb_phase = 2;
+		ch->fb_phase = FB_RUN;
 	}
 	if (ch->run >= p->n_runs) {
 		chan_finish(ch, 0, -1, 0);

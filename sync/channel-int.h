@@ -32,6 +32,8 @@
 #define FALLBACK_TAR_MAX (1u << 30)
 
 enum ch_state { CH_CLOSED, CH_OPENING, CH_READY, CH_FALLBACK };
+/* The fallback's steps of an update, in order. */
+enum fb_phase { FB_LINKS, FB_PUT, FB_DELETE, FB_RUN };
 
 struct channel {
 	struct engine *e;
@@ -75,7 +77,9 @@ struct channel {
 
 	/* fallback */
 	char *exec_id;
-	int fb_phase;
+	enum fb_phase fb_phase;
+	size_t fb_at;	     /* in p->parents: the folder being looked at */
+	struct buf fb_links; /* of those, the symlinks in the container */
 
 	int depth;	/* inside our read callback */
 	bool doomed;	/* freed from a callback: free on the way out */
@@ -125,7 +129,9 @@ void chan_direct_close(struct channel *ch);
 /* channel-fallback.c */
 /* Leave the fast path for the archive API, saying why. */
 void chan_go_fallback(struct channel *ch, const char *why);
-/* The fallback's next step of the update; its PUT of the whole tar. */
+/* The fallback takes the update in ch->p from its start; its next step;
+   its PUT of the whole tar. */
+void chan_fb_start(struct channel *ch);
 void chan_fb_next(struct channel *ch);
 void chan_fb_put(struct channel *ch, const struct buf *tar);
 

@@ -90,6 +90,8 @@ void chan_start_job(struct channel *ch, bool full)
 	j->want = full ? SIZE_MAX : CHUNK;
 	j->gen = ch->gen;
 	j->ts = tar_stream_new(ch->p);
+	if (full)
+		tar_stream_dirs(j->ts, &ch->fb_links);
 	ch->job = j;
 	if (!full) {
 		/* A save is a few small files: reading them here costs tens

@@ -503,6 +503,7 @@ struct channel *channel_new(struct engine *e, const char *container_id,
 	for (int i = 0; i < 3; i++)
 		buf_init(&ch->line[i], LINE_MAX_BYTES);
 	buf_init(&ch->open_err, 4096);
+	buf_init(&ch->fb_links, 1u << 30); /* some of a plan's parents */
 	buf_init(&ch->dline, LINE_MAX_BYTES);
 	use_agent(ch);
 	return ch;
@@ -543,12 +544,7 @@ int channel_apply(struct channel *ch, const struct sync_plan *p,
 	case CH_OPENING:
 		break;
 	case CH_FALLBACK:
-		ch->fb_phase = 0;
-		ch->run = 0;
-		free(ch->step_ns);
-		ch->n_step_ns = p->n_runs;
-		ch->step_ns = xcalloc(p->n_runs + 1, sizeof(uint64_t));
-		chan_fb_next(ch);
+		chan_fb_start(ch);
 		break;
 	}
 	return 0;
@@ -619,6 +615,7 @@ void chan_destroy(struct channel *ch)
 	for (int i = 0; i < 3; i++)
 		buf_release(&ch->line[i]);
 	buf_release(&ch->open_err);
+	buf_release(&ch->fb_links);
 	buf_release(&ch->dline);
 	free(ch->step_ns);
 	free(ch->exec_id);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -27,6 +28,8 @@
 
 struct tar_stream {
 	const struct sync_plan *p;
+	const struct buf *dirs; /* written first, or NULL */
+	size_t dir_at;
 	struct archive *a;
 	struct archive_entry *ae;
 	struct buf *out; /* where the write callback appends, per fill */
@@ -65,6 +68,30 @@ struct tar_stream *tar_stream_new(const struct sync_plan *p)
 	archive_write_set_bytes_in_last_block(ts->a, 1);
 	archive_write_open2(ts->a, ts, NULL, tar_write, NULL, NULL);
 	return ts;
+}
+
+void tar_stream_dirs(struct tar_stream *ts, const struct buf *dirs)
+{
+	ts->dirs = dirs;
+}
+
+/* The next folder of ts->dirs. Returns 0 or DW_TOOBIG. */
+static int put_dir(struct tar_stream *ts, char **cause)
+{
+	const char *d = ts->dirs->data + ts->dir_at;
+
+	ts->dir_at += strlen(d) + 1;
+	archive_entry_clear(ts->ae);
+	archive_entry_set_pathname(ts->ae, d + 1);
+	archive_entry_set_filetype(ts->ae, AE_IFDIR);
+	archive_entry_set_perm(ts->ae, 0755);
+	archive_entry_set_size(ts->ae, 0);
+	archive_entry_set_mtime(ts->ae, time(NULL), 0);
+	if (archive_write_header(ts->a, ts->ae) != ARCHIVE_OK) {
+		dw_cause(cause, "tar %s: %s", d, archive_error_string(ts->a));
+		return DW_TOOBIG;
+	}
+	return 0;
 }
 
 /* Write member i's header. Returns 0, 1 when it is skipped, or DW_TOOBIG. */
@@ -155,6 +182,8 @@ int tar_stream_fill(struct tar_stream *ts, struct buf *out, size_t want,
 	while (rc >= 0 && out->len < want) {
 		if (ts->fd >= 0) {
 			rc = copy_data(ts, &p->writes[ts->i - 1], cause);
+		} else if (ts->dirs != NULL && ts->dir_at < ts->dirs->len) {
+			rc = put_dir(ts, cause);
 		} else if (ts->i < p->n_members) {
 			rc = start_member(ts, &p->writes[ts->i], cause);
 			ts->i++;

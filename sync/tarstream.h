@@ -22,6 +22,12 @@ struct tar_stream;
 
 /* A stream over p's writes. p must outlive the stream and not change. */
 struct tar_stream *tar_stream_new(const struct sync_plan *p);
+/* Before the first fill: the tar starts with these folders (NUL-separated
+   absolute container paths; dirs must outlive the stream), mode 0755,
+   owned by root. The archive API puts a folder in place of whatever is
+   at its path that is not a folder: a symlink there is replaced, not
+   followed. */
+void tar_stream_dirs(struct tar_stream *ts, const struct buf *dirs);
 /*
  * Append the next bytes of the tar to out until it holds at least `want`
  * bytes or the tar is complete. Returns 1 when the tar is complete (end

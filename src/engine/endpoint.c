@@ -1,11 +1,14 @@
 /*
  * Where the engine is, as the rest of the client needs it: the base URL
  * curl sends to, how curl reaches it (a unix socket, the ssh socket, TLS
- * material), and the host at which its published ports are reached.
+ * material), the host at which its published ports are reached, and what
+ * to say when it cannot be reached.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/util.h"
 #include "engine/engine-int.h"
@@ -82,4 +85,30 @@ void engine_endpoint_options(struct engine *e, CURL *c)
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, t->tls_verify ? 1L : 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, t->tls_verify ? 2L : 0L);
 	}
+}
+
+char *engine_down_message(const struct engine *e)
+{
+	const char *why = e->down_reason;
+	char tmp[256];
+
+	if (e->t.transport == ENGINE_UNIX) {
+		struct stat st;
+
+		if (stat(e->t.sock_path, &st) != 0) {
+			snprintf(tmp, sizeof(tmp), "%s", strerror(errno));
+			why = tmp;
+		} else if (!S_ISSOCK(st.st_mode)) {
+			why = "not a socket";
+		}
+	}
+	if (strcmp(e->t.how, "default socket") == 0)
+		return xasprintf("cannot reach the Docker engine at %s: %s; "
+				 "start it with 'sudo dockerd' or 'bash "
+				 "scripts/engine.sh', or set DOCKER_HOST",
+				 e->t.address, why != NULL ? why : "no answer");
+	return xasprintf("cannot reach the Docker engine at %s: %s; is it "
+			 "running and reachable from here? (address: %s)",
+			 e->t.address, why != NULL ? why : "no answer",
+			 e->t.how);
 }

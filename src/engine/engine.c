@@ -11,11 +11,9 @@
  */
 #include "engine/engine-int.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -182,32 +180,6 @@ const char *engine_api_version(const struct engine *e)
 	return e->state == ENGINE_READY ? e->api : NULL;
 }
 
-char *engine_down_message(const struct engine *e)
-{
-	const char *why = e->down_reason;
-	char tmp[256];
-
-	if (e->t.transport == ENGINE_UNIX) {
-		struct stat st;
-
-		if (stat(e->t.sock_path, &st) != 0) {
-			snprintf(tmp, sizeof(tmp), "%s", strerror(errno));
-			why = tmp;
-		} else if (!S_ISSOCK(st.st_mode)) {
-			why = "not a socket";
-		}
-	}
-	if (strcmp(e->t.how, "default socket") == 0)
-		return xasprintf("cannot reach the Docker engine at %s: %s; "
-				 "start it with 'sudo dockerd' or 'bash "
-				 "scripts/engine.sh', or set DOCKER_HOST",
-				 e->t.address, why != NULL ? why : "no answer");
-	return xasprintf("cannot reach the Docker engine at %s: %s; is it "
-			 "running and reachable from here? (address: %s)",
-			 e->t.address, why != NULL ? why : "no answer",
-			 e->t.how);
-}
-
 /* Compare "1.41" style versions. */
 static int api_cmp(const char *a, const char *b)
 {
@@ -340,6 +312,14 @@ static void finish(struct engine_req *r, int err)
 	resp.status = r->status;
 	resp.body = buf_str(&r->body);
 	resp.len = r->body.len;
+	resp.path_stat = NULL;
+	if (err == 0 && r->easy != NULL && strcmp(r->method, "HEAD") == 0) {
+		struct curl_header *h;
+
+		if (curl_easy_header(r->easy, "X-Docker-Container-Path-Stat", 0, CURLH_HEADER, -1,
+				     &h) == CURLHE_OK)
+			resp.path_stat = h->value;
+	}
 	if (r->cb != NULL)
 		r->cb(r, err, err == 0 ? &resp : NULL, r->arg);
 	release_req(r);

@@ -35,6 +35,10 @@ struct engine_resp {
 	long status;	  /* HTTP status */
 	const char *body; /* NUL-terminated; "" for streamed calls */
 	size_t len;
+	/* A HEAD of /containers/{id}/archive?path=: the engine's
+	   X-Docker-Container-Path-Stat header (base64 of a JSON stat), or
+	   NULL. */
+	const char *path_stat;
 };
 
 /*

@@ -243,7 +243,7 @@ static void test_tar_stream(void **state)
 	struct sync_plan plan;
 	struct changeset cs;
 	struct tar_stream *ts;
-	struct buf all, piece;
+	struct buf all, piece, dirs;
 	struct archive *a;
 	struct archive_entry *ae;
 	char *big = xmalloc(300001), *abs, *cause = NULL, *got;
@@ -271,8 +271,12 @@ static void test_tar_stream(void **state)
 	assert_int_equal(plan.n_members, 5);
 	assert_int_equal(plan.n_writes, 4);
 
+	/* The fallback's folders in place of container symlinks go first. */
+	buf_init(&dirs, 1024);
+	assert_int_equal(buf_add(&dirs, "/app/x\0/app/x/y", 16), 0);
 	buf_init(&all, 1u << 24);
 	ts = tar_stream_new(&plan);
+	tar_stream_dirs(ts, &dirs);
 	do {
 		buf_init(&piece, 1u << 20);
 		rc = tar_stream_fill(ts, &piece, 64 << 10, &cause);
@@ -291,7 +295,11 @@ static void test_tar_stream(void **state)
 		const char *name = archive_entry_pathname(ae);
 
 		seen++;
-		if (strcmp(name, "app/t/") == 0) {
+		if (seen <= 2) {
+			assert_string_equal(name, seen == 1 ? "app/x/" : "app/x/y/");
+			assert_true(S_ISDIR(archive_entry_mode(ae)));
+			assert_int_equal(archive_entry_perm(ae), 0755);
+		} else if (strcmp(name, "app/t/") == 0) {
 			assert_true(S_ISDIR(archive_entry_mode(ae)));
 		} else if (strcmp(name, "app/t/big.txt") == 0) {
 			got = xmalloc(300001);
@@ -306,9 +314,10 @@ static void test_tar_stream(void **state)
 			fail_msg("unexpected member '%s'", name);
 		}
 	}
-	assert_int_equal(seen, 4);
+	assert_int_equal(seen, 6);
 	archive_read_free(a);
 	buf_release(&all);
+	buf_release(&dirs);
 
 	/* A cap smaller than a file: an error naming it, not a short tar. */
 	ts = tar_stream_new(&plan);
