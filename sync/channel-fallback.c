@@ -252,6 +252,7 @@ static void looked(struct engine_req *req, int err, const struct engine_resp *re
 {
 	struct channel *ch = arg;
 	const char *d;
+	long long mode;
 
 	(void)req;
 	if (ch->p == NULL)
@@ -262,8 +263,8 @@ static void looked(struct engine_req *req, int err, const struct engine_resp *re
 		return;
 	}
 	d = ch->p->parents.data + ch->fb_at;
-	if (resp->status == 200 && stat_mode(resp->path_stat) >= 0 &&
-	    (stat_mode(resp->path_stat) & GO_MODE_SYMLINK) != 0)
+	mode = resp->status == 200 ? stat_mode(resp->path_stat) : -1;
+	if (mode >= 0 && (mode & GO_MODE_SYMLINK) != 0)
 		buf_add(&ch->fb_links, d, strlen(d) + 1);
 	ch->fb_at += strlen(d) + 1;
 	look_next(ch);

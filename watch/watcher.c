@@ -121,9 +121,12 @@ static uint64_t quiet_at(const struct watcher *w)
 	size_t i = 0;
 	struct tentry *d;
 
-	while ((d = tree_next((struct tree *)&w->dirty, &i)) != NULL)
-		if ((uint64_t)d->mtime_ns + quiet_ns(w, d) < first)
-			first = (uint64_t)d->mtime_ns + quiet_ns(w, d);
+	while ((d = tree_next((struct tree *)&w->dirty, &i)) != NULL) {
+		uint64_t due = (uint64_t)d->mtime_ns + quiet_ns(w, d);
+
+		if (due < first)
+			first = due;
+	}
 	return first;
 }
 
